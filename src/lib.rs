@@ -1,0 +1,41 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+mod api;
+mod app;
+mod builtin;
+mod dispatcher;
+mod handler;
+mod openserver;
+mod platform;
+mod reply;
+mod secret;
+mod version;
+
+pub use api::{OpenApi, Scope, UnknownApi, UnknownScope};
+pub use app::{AppInfo, AppKind, ConfigError};
+pub use dispatcher::{DEFAULT_CALL_TIMEOUT, Dispatcher, DispatcherBuilder, Explanation, Responder};
+pub use handler::{
+    AuthCodeRequest, AuthGrant, Gender, HandlerResult, HostError, JsonObject, OpenApiHandler,
+    UserInfo,
+};
+pub use openserver::{
+    AUTH_CODE_TTL, ApiResponse, AppRegistration, CheckSessionRequest, Clock, EmailAddressResponse,
+    EmailInfo, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest,
+    Jscode2SessionResponse, ManualClock, MemoryDirectory, OpenServer, OpenServerBuilder,
+    OpenServerConfig, OpenServerError, PhoneInfo, PhoneNumberResponse, RedeemedGrant,
+    SIG_METHOD_HMAC_SHA256, StatusResponse, SuperappDirectory, SuperappUser, SweepReport,
+    SystemClock, TokenRequest, TokenResponse, UserCodeRequest,
+};
+pub use platform::{Platform, PlatformError, Principal, UserCodeKind};
+pub use reply::{CallError, FailureKind, Reply};
+pub use secret::{
+    AccessToken, AppSecret, AuthCode, Code, EmailAddress, PhoneNumber, SdkKey, SessionKey,
+};
+pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_version};

@@ -1,0 +1,251 @@
+//! The super-app server's users and v3 authCodes, as the platform sees them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::clock::{Clock, SystemClock, millis};
+use super::errcode::{ErrCode, OpenServerError};
+use super::random_hex;
+use crate::api::Scope;
+use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
+
+/// How long an authCode issued by [`MemoryDirectory`] stays redeemable.
+pub const AUTH_CODE_TTL: Duration = Duration::from_secs(300);
+
+/// A user of the super app.
+///
+/// ```
+/// use superapp_openapi::SuperappUser;
+/// let user = SuperappUser::new("u-1")
+///     .with_phone_number("+8613800000000")
+///     .with_email("ada@example.com")
+///     .with_nickname("Ada")
+///     .with_avatar_url("https://example.com/ada.png");
+/// assert!(user.active);
+/// assert!(!format!("{user:?}").contains("13800000000"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuperappUser {
+    /// The host's user id (what `app_uid` returns).
+    pub id: String,
+    /// The phone number, if the user gave one.
+    pub phone_number: Option<PhoneNumber>,
+    /// The email address, if the user gave one.
+    pub email: Option<EmailAddress>,
+    /// The nickname.
+    pub nickname: String,
+    /// The avatar URL.
+    pub avatar_url: String,
+    /// Whether the account may log in to mini programs.
+    pub active: bool,
+}
+
+impl SuperappUser {
+    /// An active user with no phone, no email, an empty nickname and avatar.
+    pub fn new(id: impl Into<String>) -> Self {
+        SuperappUser {
+            id: id.into(),
+            phone_number: None,
+            email: None,
+            nickname: String::new(),
+            avatar_url: String::new(),
+            active: true,
+        }
+    }
+
+    /// Sets the phone number.
+    pub fn with_phone_number(mut self, phone: impl Into<String>) -> Self {
+        self.phone_number = Some(PhoneNumber::new(phone));
+        self
+    }
+
+    /// Sets the email address.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(EmailAddress::new(email));
+        self
+    }
+
+    /// Sets the nickname.
+    pub fn with_nickname(mut self, nickname: impl Into<String>) -> Self {
+        self.nickname = nickname.into();
+        self
+    }
+
+    /// Sets the avatar URL.
+    pub fn with_avatar_url(mut self, url: impl Into<String>) -> Self {
+        self.avatar_url = url.into();
+        self
+    }
+
+    /// Marks the account inactive.
+    pub fn inactive(mut self) -> Self {
+        self.active = false;
+        self
+    }
+}
+
+/// What a redeemed v3 authCode stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemedGrant {
+    /// The user who granted.
+    pub user_id: String,
+    /// The scopes the user granted.
+    pub scopes: Vec<Scope>,
+}
+
+/// The super app's own user backend, as the platform asks it about users and
+/// v3 authCodes. [`MemoryDirectory`] is the in-memory default.
+#[async_trait]
+pub trait SuperappDirectory: Send + Sync + fmt::Debug + 'static {
+    /// The user with this id, if any.
+    async fn user(&self, user_id: &str) -> Result<Option<Arc<SuperappUser>>, OpenServerError>;
+
+    /// Redeems an authCode presented by a host for `app_id`: single use, so a
+    /// second redemption answers `None`, as do unknown, expired or other
+    /// apps' codes.
+    async fn redeem_auth_code(
+        &self,
+        app_id: &str,
+        auth_code: &AuthCode,
+    ) -> Result<Option<RedeemedGrant>, OpenServerError>;
+}
+
+struct PendingGrant {
+    app_id: String,
+    grant: RedeemedGrant,
+    expires_at: u64,
+}
+
+/// An in-memory [`SuperappDirectory`] that also plays the super-app server's
+/// part of issuing v3 authCodes.
+///
+/// ```
+/// use superapp_openapi::{MemoryDirectory, Scope, SuperappUser};
+/// let dir = MemoryDirectory::new();
+/// dir.upsert_user(SuperappUser::new("u-1"));
+/// let code = dir.issue_auth_code("wx-app", "u-1", [Scope::PhoneNumber])?;
+/// assert_eq!(code.secret().len(), 32);
+/// # Ok::<(), superapp_openapi::OpenServerError>(())
+/// ```
+pub struct MemoryDirectory {
+    clock: Arc<dyn Clock>,
+    users: RwLock<HashMap<String, Arc<SuperappUser>>>,
+    grants: Mutex<HashMap<String, PendingGrant>>,
+}
+
+impl MemoryDirectory {
+    /// An empty directory on the system clock.
+    pub fn new() -> Self {
+        MemoryDirectory::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty directory on `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        MemoryDirectory {
+            clock,
+            users: RwLock::default(),
+            grants: Mutex::default(),
+        }
+    }
+
+    /// Adds a user, or replaces the one with the same id.
+    pub fn upsert_user(&self, user: SuperappUser) {
+        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        users.insert(user.id.clone(), Arc::new(user));
+    }
+
+    /// Marks a user active or inactive; `false` if there is no such user.
+    pub fn set_active(&self, user_id: &str, active: bool) -> bool {
+        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        match users.get_mut(user_id) {
+            Some(user) => {
+                Arc::make_mut(user).active = active;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Issues a single-use authCode, valid five minutes, for `user_id` in
+    /// `app_id` with the scopes the user granted — what a super-app server's
+    /// getAuthCode endpoint does.
+    ///
+    /// # Errors
+    ///
+    /// `46001` when the user does not exist, `46002` when it is inactive.
+    pub fn issue_auth_code(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        scopes: impl IntoIterator<Item = Scope>,
+    ) -> Result<AuthCode, OpenServerError> {
+        let user = self
+            .users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user_id)
+            .cloned();
+        match user {
+            None => return Err(OpenServerError::new(ErrCode::UserNotFound)),
+            Some(user) if !user.active => return Err(OpenServerError::new(ErrCode::UserInactive)),
+            Some(_) => {}
+        }
+        let code = random_hex::<16>();
+        let now = self.clock.now_millis();
+        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        grants.retain(|_, g| g.expires_at > now);
+        grants.insert(
+            code.clone(),
+            PendingGrant {
+                app_id: app_id.to_owned(),
+                grant: RedeemedGrant {
+                    user_id: user_id.to_owned(),
+                    scopes: scopes.into_iter().collect(),
+                },
+                expires_at: now + millis(AUTH_CODE_TTL),
+            },
+        );
+        Ok(AuthCode::new(code))
+    }
+}
+
+impl Default for MemoryDirectory {
+    fn default() -> Self {
+        MemoryDirectory::new()
+    }
+}
+
+impl fmt::Debug for MemoryDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let users = self.users.read().map_or(0, |u| u.len());
+        f.debug_struct("MemoryDirectory")
+            .field("users", &users)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SuperappDirectory for MemoryDirectory {
+    async fn user(&self, user_id: &str) -> Result<Option<Arc<SuperappUser>>, OpenServerError> {
+        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+        Ok(users.get(user_id).cloned())
+    }
+
+    async fn redeem_auth_code(
+        &self,
+        app_id: &str,
+        auth_code: &AuthCode,
+    ) -> Result<Option<RedeemedGrant>, OpenServerError> {
+        let now = self.clock.now_millis();
+        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        // Removed whatever happens: a code shown once is spent.
+        Ok(grants
+            .remove(auth_code.secret())
+            .filter(|g| g.app_id == app_id && g.expires_at > now)
+            .map(|g| g.grant))
+    }
+}

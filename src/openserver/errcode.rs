@@ -1,0 +1,204 @@
+//! The platform's error codes (`docs/openserver.md`).
+
+use std::fmt;
+
+/// An `errcode` the platform answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrCode {
+    /// `-1` system error.
+    SystemError,
+    /// `0` ok.
+    Ok,
+    /// `10002` invalid param (missing, empty or of the wrong type).
+    InvalidParam,
+    /// `40001` invalid AppSecret (or SDK key).
+    InvalidSecret,
+    /// `40002` invalid grant_type.
+    InvalidGrantType,
+    /// `40003` invalid openid.
+    InvalidOpenid,
+    /// `40013` invalid appid.
+    InvalidAppid,
+    /// `40014` invalid access_token.
+    InvalidAccessToken,
+    /// `40029` invalid code (unknown, expired, or another app's or user's).
+    InvalidCode,
+    /// `40163` code been used.
+    CodeUsed,
+    /// `42001` access_token expired.
+    AccessTokenExpired,
+    /// `45009` too many outstanding codes for the app.
+    TooManyCodes,
+    /// `45011` rate limit.
+    RateLimited,
+    /// `46001` the super-app user does not exist.
+    UserNotFound,
+    /// `46002` the super-app user is not active.
+    UserInactive,
+    /// `46003` invalid authCode (unknown, expired, used, or another app's).
+    InvalidAuthCode,
+    /// `46004` the authCode does not grant the scope the call needs.
+    ScopeNotGranted,
+    /// `46005` the user has no phone number or email to hand out.
+    NoSuchUserData,
+    /// `87009` invalid signature.
+    InvalidSignature,
+}
+
+impl ErrCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrCode; 19] = [
+        ErrCode::SystemError,
+        ErrCode::Ok,
+        ErrCode::InvalidParam,
+        ErrCode::InvalidSecret,
+        ErrCode::InvalidGrantType,
+        ErrCode::InvalidOpenid,
+        ErrCode::InvalidAppid,
+        ErrCode::InvalidAccessToken,
+        ErrCode::InvalidCode,
+        ErrCode::CodeUsed,
+        ErrCode::AccessTokenExpired,
+        ErrCode::TooManyCodes,
+        ErrCode::RateLimited,
+        ErrCode::UserNotFound,
+        ErrCode::UserInactive,
+        ErrCode::InvalidAuthCode,
+        ErrCode::ScopeNotGranted,
+        ErrCode::NoSuchUserData,
+        ErrCode::InvalidSignature,
+    ];
+
+    /// The number on the wire.
+    pub const fn code(self) -> i64 {
+        match self {
+            ErrCode::SystemError => -1,
+            ErrCode::Ok => 0,
+            ErrCode::InvalidParam => 10002,
+            ErrCode::InvalidSecret => 40001,
+            ErrCode::InvalidGrantType => 40002,
+            ErrCode::InvalidOpenid => 40003,
+            ErrCode::InvalidAppid => 40013,
+            ErrCode::InvalidAccessToken => 40014,
+            ErrCode::InvalidCode => 40029,
+            ErrCode::CodeUsed => 40163,
+            ErrCode::AccessTokenExpired => 42001,
+            ErrCode::TooManyCodes => 45009,
+            ErrCode::RateLimited => 45011,
+            ErrCode::UserNotFound => 46001,
+            ErrCode::UserInactive => 46002,
+            ErrCode::InvalidAuthCode => 46003,
+            ErrCode::ScopeNotGranted => 46004,
+            ErrCode::NoSuchUserData => 46005,
+            ErrCode::InvalidSignature => 87009,
+        }
+    }
+
+    /// The code for a number, if it is one of ours.
+    pub fn from_code(code: i64) -> Option<ErrCode> {
+        ErrCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The platform's standard message for the code.
+    pub const fn message(self) -> &'static str {
+        match self {
+            ErrCode::SystemError => "system error",
+            ErrCode::Ok => "ok",
+            ErrCode::InvalidParam => "invalid param",
+            ErrCode::InvalidSecret => "invalid appsecret",
+            ErrCode::InvalidGrantType => "invalid grant_type",
+            ErrCode::InvalidOpenid => "invalid openid",
+            ErrCode::InvalidAppid => "invalid appid",
+            ErrCode::InvalidAccessToken => "invalid access_token",
+            ErrCode::InvalidCode => "invalid js_code",
+            ErrCode::CodeUsed => "code been used",
+            ErrCode::AccessTokenExpired => "access_token expired",
+            ErrCode::TooManyCodes => "too many outstanding codes",
+            ErrCode::RateLimited => "rate limit",
+            ErrCode::UserNotFound => "user not found",
+            ErrCode::UserInactive => "user inactive",
+            ErrCode::InvalidAuthCode => "invalid authCode",
+            ErrCode::ScopeNotGranted => "scope not granted",
+            ErrCode::NoSuchUserData => "user has no such data",
+            ErrCode::InvalidSignature => "invalid signature",
+        }
+    }
+}
+
+impl fmt::Display for ErrCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code(), self.message())
+    }
+}
+
+/// A platform failure: its code and a message that says what was wrong.
+///
+/// ```
+/// use superapp_openapi::{ErrCode, OpenServerError};
+/// let e = OpenServerError::missing("js_code");
+/// assert_eq!(e.errcode(), 10002);
+/// assert_eq!(e.errmsg(), "invalid param: js_code is missing");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{errcode}: {message}")]
+pub struct OpenServerError {
+    errcode: i64,
+    message: String,
+}
+
+impl OpenServerError {
+    /// An error with the code's standard message.
+    pub fn new(code: ErrCode) -> Self {
+        OpenServerError::with_message(code, code.message())
+    }
+
+    /// An error with a message of its own.
+    pub fn with_message(code: ErrCode, message: impl Into<String>) -> Self {
+        OpenServerError {
+            errcode: code.code(),
+            message: message.into(),
+        }
+    }
+
+    /// An error as a platform sent it, whether or not the code is one of ours.
+    pub fn from_wire(errcode: i64, errmsg: impl Into<String>) -> Self {
+        OpenServerError {
+            errcode,
+            message: errmsg.into(),
+        }
+    }
+
+    /// `10002`, naming the missing parameter.
+    pub fn missing(param: &str) -> Self {
+        OpenServerError::with_message(
+            ErrCode::InvalidParam,
+            format!("invalid param: {param} is missing"),
+        )
+    }
+
+    /// The code, if it is one of ours.
+    pub fn code(&self) -> Option<ErrCode> {
+        ErrCode::from_code(self.errcode)
+    }
+
+    /// The number on the wire.
+    pub fn errcode(&self) -> i64 {
+        self.errcode
+    }
+
+    /// The message on the wire.
+    pub fn errmsg(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<OpenServerError> for crate::platform::PlatformError {
+    fn from(err: OpenServerError) -> Self {
+        crate::platform::PlatformError::Api {
+            errcode: err.errcode,
+            errmsg: err.message,
+            request_id: None,
+        }
+    }
+}

@@ -1,0 +1,1164 @@
+//! The embedded platform: apps, users, codes, sessions and access tokens,
+//! with the developer-server API of the seed (`docs/openserver.md`).
+
+mod clock;
+mod directory;
+mod errcode;
+mod store;
+mod wire;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use directory::{
+    AUTH_CODE_TTL, MemoryDirectory, RedeemedGrant, SuperappDirectory, SuperappUser,
+};
+pub use errcode::{ErrCode, OpenServerError};
+pub use wire::{
+    ApiResponse, CheckSessionRequest, EmailAddressResponse, EmailInfo, GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest, Jscode2SessionResponse, PhoneInfo,
+    PhoneNumberResponse, SIG_METHOD_HMAC_SHA256, StatusResponse, TokenRequest, TokenResponse,
+    UserCodeRequest,
+};
+
+use self::clock::millis;
+use self::store::{CodeKey, CodeStore, lock};
+use crate::api::Scope;
+use crate::app::{AppInfo, AppKind};
+use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
+use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The platform's lifetimes and limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenServerConfig {
+    /// How long a login code (`js_code`) can be exchanged: 5 minutes.
+    pub login_code_ttl: Duration,
+    /// How long a phone/email code can be redeemed: 5 minutes.
+    pub user_code_ttl: Duration,
+    /// How long an access token lives: 7200 s.
+    pub access_token_ttl: Duration,
+    /// How long the previous access token stays valid after a new one: 5 minutes.
+    pub access_token_overlap: Duration,
+    /// How long a session (its `session_key`) stays valid: 3 days.
+    pub session_ttl: Duration,
+    /// jscode2session exchanges per user per app per minute: 100.
+    pub rate_limit_per_minute: u32,
+    /// Outstanding (not yet swept) login and phone/email codes per app: 1,000,000.
+    pub max_outstanding_codes_per_app: usize,
+    /// How often issuing a code also sweeps expired state: 60 s.
+    pub sweep_interval: Duration,
+}
+
+impl Default for OpenServerConfig {
+    fn default() -> Self {
+        OpenServerConfig {
+            login_code_ttl: Duration::from_secs(300),
+            user_code_ttl: Duration::from_secs(300),
+            access_token_ttl: Duration::from_secs(7200),
+            access_token_overlap: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(3 * 24 * 3600),
+            rate_limit_per_minute: 100,
+            max_outstanding_codes_per_app: 1_000_000,
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An app to register on the platform.
+///
+/// ```
+/// use superapp_openapi::{AppKind, AppRegistration, AppSecret};
+/// let reg = AppRegistration::new("wx-game", AppSecret::new("s"), "team-a").kind(AppKind::MiniGame);
+/// # let _ = reg;
+/// ```
+#[derive(Debug, Clone)]
+pub struct AppRegistration {
+    app_id: String,
+    secret: AppSecret,
+    team_id: String,
+    kind: AppKind,
+}
+
+impl AppRegistration {
+    /// A mini program with its id, secret and team.
+    pub fn new(app_id: impl Into<String>, secret: AppSecret, team_id: impl Into<String>) -> Self {
+        AppRegistration {
+            app_id: app_id.into(),
+            secret,
+            team_id: team_id.into(),
+            kind: AppKind::MiniProgram,
+        }
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: AppKind) -> Self {
+        self.kind = kind;
+        self
+    }
+}
+
+/// What one [`OpenServer::sweep`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Expired login codes.
+    pub login_codes: usize,
+    /// Expired phone/email codes.
+    pub user_codes: usize,
+    /// Access tokens expired for longer than their lifetime.
+    pub access_tokens: usize,
+    /// Expired sessions.
+    pub sessions: usize,
+}
+
+/// The embedded platform, in-process: the default [`Platform`] of every
+/// [`Dispatcher`](crate::Dispatcher), and the state the HTTP server serves.
+///
+/// Cheap to clone (one `Arc`); clones share state.
+///
+/// ```
+/// use superapp_openapi::*;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = OpenServer::new();
+/// server.register_app(AppRegistration::new("wx1", AppSecret::new("secret1"), "team-a"))?;
+/// server.add_user(SuperappUser::new("u-1").with_phone_number("+8613800000000"))?;
+///
+/// // The SDK side: what the built-in wx.login asks for.
+/// let code = server.issue_login_code(&AppInfo::new("wx1"), &Principal::Uid("u-1".into())).await?;
+///
+/// // The developer-server side.
+/// let session = server
+///     .jscode2session(&Jscode2SessionRequest::new("wx1", AppSecret::new("secret1"), code))
+///     .await;
+/// assert_eq!(session.errcode, 0);
+/// assert_eq!(session.openid.len(), 64);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OpenServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: OpenServerConfig,
+    clock: Arc<dyn Clock>,
+    directory: Arc<dyn SuperappDirectory>,
+    memory: Option<Arc<MemoryDirectory>>,
+    id_key: [u8; 32],
+    apps: RwLock<HashMap<String, Arc<AppState>>>,
+    login_codes: CodeStore<LoginCodeEntry>,
+    user_codes: CodeStore<UserCodeEntry>,
+    tokens: Mutex<HashMap<String, TokenEntry>>,
+    next_sweep_at: AtomicU64,
+}
+
+/// What never changes about a registered app, plus its code count.
+struct AppRecord {
+    app_id: String,
+    secret: AppSecret,
+    team_id: String,
+    outstanding_codes: AtomicUsize,
+}
+
+struct AppState {
+    record: Arc<AppRecord>,
+    kind: AppKind,
+    by_user: RwLock<HashMap<String, Arc<Subject>>>,
+    by_openid: RwLock<HashMap<String, Arc<Subject>>>,
+    current_token: Mutex<Option<String>>,
+}
+
+/// One user in one app: its ids, session and rate-limit window.
+struct Subject {
+    app: Arc<AppRecord>,
+    user_id: String,
+    openid: String,
+    unionid: String,
+    state: Mutex<SubjectState>,
+}
+
+#[derive(Default)]
+struct SubjectState {
+    session: Option<Session>,
+    window_minute: u64,
+    window_count: u32,
+}
+
+struct Session {
+    /// hex(hmac_sha256(session_key, "")) computed once, so a check is one
+    /// constant-time comparison.
+    expected_signature: [u8; 32],
+    expires_at: u64,
+}
+
+struct LoginCodeEntry {
+    subject: Arc<Subject>,
+    expires_at: u64,
+    used: bool,
+}
+
+struct UserCodeEntry {
+    subject: Arc<Subject>,
+    kind: UserCodeKind,
+    expires_at: u64,
+    used: bool,
+}
+
+struct TokenEntry {
+    app: Arc<AppState>,
+    expires_at: u64,
+}
+
+/// Builds an [`OpenServer`]; see [`OpenServer::builder`].
+#[derive(Default)]
+pub struct OpenServerBuilder {
+    config: OpenServerConfig,
+    clock: Option<Arc<dyn Clock>>,
+    directory: Option<Arc<dyn SuperappDirectory>>,
+    id_secret: Option<Vec<u8>>,
+}
+
+impl OpenServerBuilder {
+    /// Lifetimes and limits (default [`OpenServerConfig::default`]).
+    pub fn config(mut self, config: OpenServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where time comes from (default the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The super-app user backend (default a [`MemoryDirectory`] on the same clock).
+    pub fn directory(mut self, directory: Arc<dyn SuperappDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// The key openid and unionid are derived with. Set it to keep them
+    /// stable across restarts; by default each server draws a random one.
+    pub fn id_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.id_secret = Some(secret.into());
+        self
+    }
+
+    /// Builds the server.
+    pub fn build(self) -> OpenServer {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let (directory, memory) = match self.directory {
+            Some(directory) => (directory, None),
+            None => {
+                let memory = Arc::new(MemoryDirectory::with_clock(clock.clone()));
+                (memory.clone() as Arc<dyn SuperappDirectory>, Some(memory))
+            }
+        };
+        let id_key = match self.id_secret {
+            Some(secret) => {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&hmac_sha256(b"superapp-openapi id key", &secret));
+                key
+            }
+            None => rand::random(),
+        };
+        OpenServer {
+            inner: Arc::new(Inner {
+                config: self.config,
+                clock,
+                directory,
+                memory,
+                id_key,
+                apps: RwLock::default(),
+                login_codes: CodeStore::new(),
+                user_codes: CodeStore::new(),
+                tokens: Mutex::default(),
+                next_sweep_at: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for OpenServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenServerBuilder")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("directory", &self.directory)
+            .field("id_secret", &self.id_secret.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl Default for OpenServer {
+    fn default() -> Self {
+        OpenServer::new()
+    }
+}
+
+impl OpenServer {
+    /// A server with the default config, the system clock and an in-memory directory.
+    pub fn new() -> Self {
+        OpenServer::builder().build()
+    }
+
+    /// Starts a server with a clock, directory or config of its own.
+    ///
+    /// ```
+    /// use superapp_openapi::{ManualClock, OpenServer};
+    /// let clock = ManualClock::new();
+    /// let server = OpenServer::builder().clock(clock.clone()).build();
+    /// # let _ = server;
+    /// ```
+    pub fn builder() -> OpenServerBuilder {
+        OpenServerBuilder::default()
+    }
+
+    /// The lifetimes and limits in force.
+    pub fn config(&self) -> &OpenServerConfig {
+        &self.inner.config
+    }
+
+    /// The in-memory directory, when the server was built without another.
+    pub fn memory_directory(&self) -> Option<&MemoryDirectory> {
+        self.inner.memory.as_deref()
+    }
+
+    /// Registers an app.
+    ///
+    /// # Errors
+    ///
+    /// `10002` when the id, secret or team is empty or the id is taken.
+    pub fn register_app(&self, registration: AppRegistration) -> Result<(), OpenServerError> {
+        let AppRegistration {
+            app_id,
+            secret,
+            team_id,
+            kind,
+        } = registration;
+        for (name, value) in [
+            ("app id", app_id.as_str()),
+            ("app secret", secret.secret()),
+            ("team id", team_id.as_str()),
+        ] {
+            if value.is_empty() {
+                return Err(OpenServerError::with_message(
+                    ErrCode::InvalidParam,
+                    format!("invalid param: {name} is empty"),
+                ));
+            }
+        }
+        let mut apps = self.inner.apps.write().unwrap_or_else(|e| e.into_inner());
+        if apps.contains_key(&app_id) {
+            return Err(OpenServerError::with_message(
+                ErrCode::InvalidParam,
+                format!("invalid param: app {app_id} is already registered"),
+            ));
+        }
+        let state = AppState {
+            record: Arc::new(AppRecord {
+                app_id: app_id.clone(),
+                secret,
+                team_id,
+                outstanding_codes: AtomicUsize::new(0),
+            }),
+            kind,
+            by_user: RwLock::default(),
+            by_openid: RwLock::default(),
+            current_token: Mutex::default(),
+        };
+        apps.insert(app_id, Arc::new(state));
+        Ok(())
+    }
+
+    /// The [`AppInfo`] of a registered app (kind and team as registered).
+    pub fn app_info(&self, app_id: &str) -> Option<AppInfo> {
+        let app = self.app(app_id).ok()?;
+        Some(
+            AppInfo::new(app_id)
+                .with_kind(app.kind)
+                .with_team(app.record.team_id.clone()),
+        )
+    }
+
+    /// Adds or replaces a user in the in-memory directory.
+    ///
+    /// # Errors
+    ///
+    /// `-1` when the server was built with a directory of its own: users live there.
+    pub fn add_user(&self, user: SuperappUser) -> Result<(), OpenServerError> {
+        self.memory()?.upsert_user(user);
+        Ok(())
+    }
+
+    /// Issues a v3 authCode from the in-memory directory, as a super-app
+    /// server would (see [`MemoryDirectory::issue_auth_code`]).
+    ///
+    /// # Errors
+    ///
+    /// `46001`/`46002` for an unknown or inactive user, `-1` with a directory
+    /// of its own.
+    pub fn issue_auth_code(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        scopes: impl IntoIterator<Item = Scope>,
+    ) -> Result<crate::secret::AuthCode, OpenServerError> {
+        self.memory()?.issue_auth_code(app_id, user_id, scopes)
+    }
+
+    fn memory(&self) -> Result<&MemoryDirectory, OpenServerError> {
+        self.inner.memory.as_deref().ok_or_else(|| {
+            OpenServerError::with_message(
+                ErrCode::SystemError,
+                "this server uses a SuperappDirectory of its own: manage users there",
+            )
+        })
+    }
+
+    /// Login and phone/email codes not yet swept, across all apps.
+    pub fn outstanding_codes(&self) -> usize {
+        self.inner.login_codes.len() + self.inner.user_codes.len()
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.clock.now_millis()
+    }
+
+    fn app(&self, app_id: &str) -> Result<Arc<AppState>, OpenServerError> {
+        let apps = self.inner.apps.read().unwrap_or_else(|e| e.into_inner());
+        apps.get(app_id)
+            .cloned()
+            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAppid))
+    }
+
+    /// The subject of `user_id` in `app`, made on first use.
+    fn subject(&self, app: &AppState, user_id: &str) -> Arc<Subject> {
+        if let Some(s) = app
+            .by_user
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user_id)
+        {
+            return s.clone();
+        }
+        let mut by_user = app.by_user.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = by_user.get(user_id) {
+            return s.clone();
+        }
+        let record = &app.record;
+        let subject = Arc::new(Subject {
+            app: record.clone(),
+            user_id: user_id.to_owned(),
+            openid: self.derive_id("openid", &record.app_id, user_id),
+            unionid: self.derive_id("unionid", &record.team_id, user_id),
+            state: Mutex::default(),
+        });
+        by_user.insert(user_id.to_owned(), subject.clone());
+        app.by_openid
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(subject.openid.clone(), subject.clone());
+        subject
+    }
+
+    /// An opaque, stable id: hex(hmac(server key, kind ‖ scope ‖ user)).
+    fn derive_id(&self, kind: &str, scope: &str, user_id: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.inner.id_key).expect("any key length");
+        for part in [
+            kind.as_bytes(),
+            b"\0",
+            scope.as_bytes(),
+            b"\0",
+            user_id.as_bytes(),
+        ] {
+            mac.update(part);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The user a principal stands for, active, and the scopes it granted
+    /// (`None`: a v2 UID, which carries no scopes and needs none).
+    async fn resolve(
+        &self,
+        app: &AppState,
+        principal: &Principal,
+    ) -> Result<(Arc<SuperappUser>, Option<Vec<Scope>>), OpenServerError> {
+        let (user_id, scopes) = match principal {
+            Principal::Uid(uid) => (uid.clone(), None),
+            Principal::AuthCode(code) => {
+                let grant = self
+                    .inner
+                    .directory
+                    .redeem_auth_code(&app.record.app_id, code)
+                    .await?
+                    .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
+                (grant.user_id, Some(grant.scopes))
+            }
+        };
+        let user = self
+            .inner
+            .directory
+            .user(&user_id)
+            .await?
+            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
+        if !user.active {
+            return Err(OpenServerError::new(ErrCode::UserInactive));
+        }
+        Ok((user, scopes))
+    }
+
+    async fn resolve_with_scope(
+        &self,
+        app: &AppState,
+        principal: &Principal,
+        scope: Scope,
+    ) -> Result<Arc<SuperappUser>, OpenServerError> {
+        let (user, scopes) = self.resolve(app, principal).await?;
+        match scopes {
+            Some(scopes) if !scopes.contains(&scope) => Err(OpenServerError::with_message(
+                ErrCode::ScopeNotGranted,
+                format!("scope not granted: {scope}"),
+            )),
+            _ => Ok(user),
+        }
+    }
+
+    /// Counts a new code against the app's cap, sweeping once if it is reached.
+    fn reserve_code(&self, app: &AppRecord) -> Result<(), OpenServerError> {
+        self.maybe_sweep();
+        let cap = self.inner.config.max_outstanding_codes_per_app;
+        if app.outstanding_codes.fetch_add(1, Ordering::AcqRel) < cap {
+            return Ok(());
+        }
+        app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
+        self.sweep();
+        if app.outstanding_codes.fetch_add(1, Ordering::AcqRel) < cap {
+            return Ok(());
+        }
+        app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
+        Err(OpenServerError::with_message(
+            ErrCode::TooManyCodes,
+            format!(
+                "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
+                app.app_id
+            ),
+        ))
+    }
+
+    fn maybe_sweep(&self) {
+        let now = self.now();
+        let next = self.inner.next_sweep_at.load(Ordering::Acquire);
+        if now >= next {
+            let after = now + millis(self.inner.config.sweep_interval);
+            if self
+                .inner
+                .next_sweep_at
+                .compare_exchange(next, after, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.sweep();
+            }
+        }
+    }
+
+    /// Removes expired codes, sessions and long-expired access tokens, and
+    /// gives back the memory they held. Issuing codes also sweeps now and
+    /// then (every [`sweep_interval`](OpenServerConfig::sweep_interval)).
+    pub fn sweep(&self) -> SweepReport {
+        let now = self.now();
+        let expired = |expires_at: u64, app: &AppRecord| {
+            let gone = expires_at <= now;
+            if gone {
+                app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
+            }
+            !gone
+        };
+        let login_codes = self
+            .inner
+            .login_codes
+            .retain(|e| expired(e.expires_at, &e.subject.app));
+        let user_codes = self
+            .inner
+            .user_codes
+            .retain(|e| expired(e.expires_at, &e.subject.app));
+        let grace = millis(self.inner.config.access_token_ttl);
+        let access_tokens = {
+            let mut tokens = lock(&self.inner.tokens);
+            let before = tokens.len();
+            tokens.retain(|_, t| t.expires_at.saturating_add(grace) > now);
+            before - tokens.len()
+        };
+        let mut sessions = 0;
+        let apps: Vec<Arc<AppState>> = self
+            .inner
+            .apps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for app in apps {
+            for subject in app
+                .by_user
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+            {
+                let mut state = lock(&subject.state);
+                if state.session.as_ref().is_some_and(|s| s.expires_at <= now) {
+                    state.session = None;
+                    sessions += 1;
+                }
+            }
+        }
+        SweepReport {
+            login_codes,
+            user_codes,
+            access_tokens,
+            sessions,
+        }
+    }
+
+    // ---- SDK side: what the built-in flows ask (also behind the HTTP SDK routes).
+
+    /// `wx.login`: a fresh single-use login code, valid five minutes, for the
+    /// principal in `app`.
+    ///
+    /// # Errors
+    ///
+    /// `40013` unknown app, `46001`/`46002` unknown or inactive user, `46003`
+    /// invalid authCode, `45009` too many outstanding codes.
+    pub async fn issue_login_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<Code, OpenServerError> {
+        let app = self.app(app.app_id())?;
+        let (user, _) = self.resolve(&app, principal).await?;
+        let subject = self.subject(&app, &user.id);
+        self.reserve_code(&app.record)?;
+        let key = CodeKey::random();
+        let entry = LoginCodeEntry {
+            subject,
+            expires_at: self.now() + millis(self.inner.config.login_code_ttl),
+            used: false,
+        };
+        self.inner.login_codes.insert(key, entry);
+        Ok(Code::new(key.to_hex()))
+    }
+
+    /// `wx.checkSession`: whether the principal's session in `app` is valid.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_login_code`](OpenServer::issue_login_code), bar `45009`.
+    pub async fn has_valid_session(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<bool, OpenServerError> {
+        let app = self.app(app.app_id())?;
+        let (user, _) = self.resolve(&app, principal).await?;
+        let now = self.now();
+        let by_user = app.by_user.read().unwrap_or_else(|e| e.into_inner());
+        Ok(by_user.get(&user.id).is_some_and(|s| {
+            lock(&s.state)
+                .session
+                .as_ref()
+                .is_some_and(|s| s.expires_at > now)
+        }))
+    }
+
+    /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code, valid five
+    /// minutes, for the developer server to redeem.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_login_code`](OpenServer::issue_login_code), plus `46004`
+    /// when an authCode lacks the scope and `46005` when the user has no
+    /// phone number / email.
+    pub async fn issue_user_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        kind: UserCodeKind,
+    ) -> Result<Code, OpenServerError> {
+        let app = self.app(app.app_id())?;
+        let (scope, what) = match kind {
+            UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "a phone number"),
+            UserCodeKind::Email => (Scope::Email, "an email address"),
+        };
+        let user = self.resolve_with_scope(&app, principal, scope).await?;
+        let has = match kind {
+            UserCodeKind::PhoneNumber => user.phone_number.is_some(),
+            UserCodeKind::Email => user.email.is_some(),
+        };
+        if !has {
+            return Err(OpenServerError::with_message(
+                ErrCode::NoSuchUserData,
+                format!("the user has no {what}"),
+            ));
+        }
+        let subject = self.subject(&app, &user.id);
+        self.reserve_code(&app.record)?;
+        let key = CodeKey::random();
+        let entry = UserCodeEntry {
+            subject,
+            kind,
+            expires_at: self.now() + millis(self.inner.config.user_code_ttl),
+            used: false,
+        };
+        self.inner.user_codes.insert(key, entry);
+        Ok(Code::new(key.to_hex()))
+    }
+
+    /// `wx.chooseAvatar` / `wx.getNickName`: the user's avatar URL or nickname.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_user_code`](OpenServer::issue_user_code), bar `45009`/`46005`.
+    pub async fn profile_field(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        scope: Scope,
+    ) -> Result<String, OpenServerError> {
+        let app = self.app(app.app_id())?;
+        let user = self.resolve_with_scope(&app, principal, scope).await?;
+        Ok(match scope {
+            Scope::Avatar => user.avatar_url.clone(),
+            Scope::Nickname => user.nickname.clone(),
+            other => {
+                return Err(OpenServerError::with_message(
+                    ErrCode::InvalidParam,
+                    format!("invalid param: {other} is not a profile field"),
+                ));
+            }
+        })
+    }
+
+    // ---- Developer-server side (seed 000): always a response, errors included.
+
+    /// `GET /openserver/sns/jscode2session`: exchanges a login code for the
+    /// user's `openid`, a new `session_key` (the previous one stops
+    /// verifying) and `unionid`.
+    pub async fn jscode2session(&self, req: &Jscode2SessionRequest) -> Jscode2SessionResponse {
+        match self.exchange_code(req) {
+            Ok((openid, session_key, unionid)) => Jscode2SessionResponse {
+                errcode: 0,
+                errmsg: "ok".into(),
+                openid,
+                request_id: request_id(),
+                session_key,
+                unionid,
+            },
+            Err(err) => Jscode2SessionResponse {
+                errcode: err.errcode(),
+                errmsg: err.errmsg().to_owned(),
+                openid: String::new(),
+                request_id: request_id(),
+                session_key: SessionKey::new(""),
+                unionid: String::new(),
+            },
+        }
+    }
+
+    fn exchange_code(
+        &self,
+        req: &Jscode2SessionRequest,
+    ) -> Result<(String, SessionKey, String), OpenServerError> {
+        let appid = required(req.appid.as_deref(), "appid")?;
+        let secret = required(req.secret.as_ref().map(AppSecret::secret), "secret")?;
+        let js_code = required(req.js_code.as_ref().map(Code::secret), "js_code")?;
+        let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
+        self.authenticate(appid, secret)?;
+        if grant_type != GRANT_AUTHORIZATION_CODE {
+            return Err(OpenServerError::with_message(
+                ErrCode::InvalidGrantType,
+                "invalid grant_type: expected authorization_code",
+            ));
+        }
+        let invalid = || OpenServerError::new(ErrCode::InvalidCode);
+        let key = CodeKey::parse(js_code).ok_or_else(invalid)?;
+        let now = self.now();
+        let subject = {
+            let mut shard = self.inner.login_codes.shard(&key);
+            let entry = shard.get_mut(&key).ok_or_else(invalid)?;
+            if entry.expires_at <= now || entry.subject.app.app_id != appid {
+                return Err(invalid());
+            }
+            if entry.used {
+                return Err(OpenServerError::new(ErrCode::CodeUsed));
+            }
+            let mut state = lock(&entry.subject.state);
+            self.take_rate_limit(&mut state, now)?;
+            let session_key = SessionKey::new(
+                base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()),
+            );
+            state.session = Some(Session {
+                expected_signature: hmac_sha256(session_key.secret().as_bytes(), b""),
+                expires_at: now + millis(self.inner.config.session_ttl),
+            });
+            drop(state);
+            entry.used = true;
+            (entry.subject.clone(), session_key)
+        };
+        let (subject, session_key) = subject;
+        Ok((subject.openid.clone(), session_key, subject.unionid.clone()))
+    }
+
+    fn take_rate_limit(&self, state: &mut SubjectState, now: u64) -> Result<(), OpenServerError> {
+        let minute = now / 60_000;
+        if state.window_minute != minute {
+            state.window_minute = minute;
+            state.window_count = 0;
+        }
+        let limit = self.inner.config.rate_limit_per_minute;
+        if state.window_count >= limit {
+            return Err(OpenServerError::with_message(
+                ErrCode::RateLimited,
+                format!("rate limit: at most {limit} jscode2session calls per user per minute"),
+            ));
+        }
+        state.window_count += 1;
+        Ok(())
+    }
+
+    /// The app, if `secret` is its secret (compared in constant time).
+    fn authenticate(&self, appid: &str, secret: &str) -> Result<Arc<AppState>, OpenServerError> {
+        let app = self.app(appid)?;
+        let ok: bool = app
+            .record
+            .secret
+            .secret()
+            .as_bytes()
+            .ct_eq(secret.as_bytes())
+            .into();
+        if ok {
+            Ok(app)
+        } else {
+            Err(OpenServerError::new(ErrCode::InvalidSecret))
+        }
+    }
+
+    /// `GET /openserver/cgi-bin/token`: a new access token, valid 7200 s; the
+    /// previous one stays valid five more minutes.
+    pub async fn token(&self, req: &TokenRequest) -> TokenResponse {
+        match self.issue_token(req) {
+            Ok(token) => TokenResponse {
+                access_token: Some(token),
+                errcode: 0,
+                errmsg: "ok".into(),
+                expires_in: Some(self.inner.config.access_token_ttl.as_secs()),
+                request_id: request_id(),
+            },
+            Err(err) => TokenResponse {
+                access_token: None,
+                errcode: err.errcode(),
+                errmsg: err.errmsg().to_owned(),
+                expires_in: None,
+                request_id: request_id(),
+            },
+        }
+    }
+
+    fn issue_token(&self, req: &TokenRequest) -> Result<AccessToken, OpenServerError> {
+        let appid = required(req.appid.as_deref(), "appid")?;
+        let secret = required(req.secret.as_ref().map(AppSecret::secret), "secret")?;
+        let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
+        let app = self.authenticate(appid, secret)?;
+        if grant_type != GRANT_CLIENT_CREDENTIAL {
+            return Err(OpenServerError::with_message(
+                ErrCode::InvalidGrantType,
+                "invalid grant_type: expected client_credential",
+            ));
+        }
+        let now = self.now();
+        let token = random_hex::<32>();
+        let mut current = lock(&app.current_token);
+        let mut tokens = lock(&self.inner.tokens);
+        if let Some(previous) = current.as_ref().and_then(|t| tokens.get_mut(t)) {
+            let overlap_end = now + millis(self.inner.config.access_token_overlap);
+            previous.expires_at = previous.expires_at.min(overlap_end);
+        }
+        tokens.insert(
+            token.clone(),
+            TokenEntry {
+                app: app.clone(),
+                expires_at: now + millis(self.inner.config.access_token_ttl),
+            },
+        );
+        *current = Some(token.clone());
+        Ok(AccessToken::new(token))
+    }
+
+    fn check_token(&self, token: &str) -> Result<Arc<AppState>, OpenServerError> {
+        let tokens = lock(&self.inner.tokens);
+        let entry = tokens
+            .get(token)
+            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAccessToken))?;
+        if entry.expires_at <= self.now() {
+            return Err(OpenServerError::new(ErrCode::AccessTokenExpired));
+        }
+        Ok(entry.app.clone())
+    }
+
+    fn subject_by_openid(
+        &self,
+        app: &AppState,
+        openid: &str,
+    ) -> Result<Arc<Subject>, OpenServerError> {
+        app.by_openid
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(openid)
+            .cloned()
+            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidOpenid))
+    }
+
+    /// `GET /openserver/wxa/checksession`: whether `signature` is
+    /// hex(hmac_sha256(key = the current session_key, message = "")).
+    pub async fn checksession(&self, req: &CheckSessionRequest) -> StatusResponse {
+        status(self.verify_session(req))
+    }
+
+    fn verify_session(&self, req: &CheckSessionRequest) -> Result<(), OpenServerError> {
+        let token = required(
+            req.access_token.as_ref().map(AccessToken::secret),
+            "access_token",
+        )?;
+        let openid = required(req.openid.as_deref(), "openid")?;
+        let signature = required(req.signature.as_deref(), "signature")?;
+        let sig_method = required(req.sig_method.as_deref(), "sig_method")?;
+        if sig_method != SIG_METHOD_HMAC_SHA256 {
+            return Err(OpenServerError::with_message(
+                ErrCode::InvalidParam,
+                "invalid param: sig_method must be hmac_sha256",
+            ));
+        }
+        let app = self.check_token(token)?;
+        let subject = self.subject_by_openid(&app, openid)?;
+        let invalid = || OpenServerError::new(ErrCode::InvalidSignature);
+        let mut given = [0u8; 32];
+        hex::decode_to_slice(signature, &mut given).map_err(|_| invalid())?;
+        let now = self.now();
+        let state = lock(&subject.state);
+        let session = state
+            .session
+            .as_ref()
+            .filter(|s| s.expires_at > now)
+            .ok_or_else(invalid)?;
+        if bool::from(session.expected_signature.ct_eq(&given)) {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
+    }
+
+    /// `POST /openserver/wxa/business/getuserphonenumber`: the phone number
+    /// behind a `wx.getPhoneNumber` code.
+    pub async fn getuserphonenumber(&self, req: &UserCodeRequest) -> PhoneNumberResponse {
+        let result = match self.redeem_user_code(req, UserCodeKind::PhoneNumber).await {
+            Ok(user) => user.phone_number.clone().ok_or_else(|| {
+                OpenServerError::with_message(
+                    ErrCode::NoSuchUserData,
+                    "the user has no phone number",
+                )
+            }),
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(phone_number) => PhoneNumberResponse {
+                errcode: 0,
+                errmsg: "ok".into(),
+                phone_info: Some(PhoneInfo { phone_number }),
+                request_id: request_id(),
+            },
+            Err(err) => PhoneNumberResponse {
+                errcode: err.errcode(),
+                errmsg: err.errmsg().to_owned(),
+                phone_info: None,
+                request_id: request_id(),
+            },
+        }
+    }
+
+    /// `POST /openserver/wxa/business/getemailaddress`: the email address
+    /// behind a `wx.getEmail` code.
+    pub async fn getemailaddress(&self, req: &UserCodeRequest) -> EmailAddressResponse {
+        let result = match self.redeem_user_code(req, UserCodeKind::Email).await {
+            Ok(user) => user.email.clone().ok_or_else(|| {
+                OpenServerError::with_message(
+                    ErrCode::NoSuchUserData,
+                    "the user has no email address",
+                )
+            }),
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(email_address) => EmailAddressResponse {
+                errcode: 0,
+                errmsg: "ok".into(),
+                email_address: Some(EmailInfo { email_address }),
+                request_id: request_id(),
+            },
+            Err(err) => EmailAddressResponse {
+                errcode: err.errcode(),
+                errmsg: err.errmsg().to_owned(),
+                email_address: None,
+                request_id: request_id(),
+            },
+        }
+    }
+
+    async fn redeem_user_code(
+        &self,
+        req: &UserCodeRequest,
+        kind: UserCodeKind,
+    ) -> Result<Arc<SuperappUser>, OpenServerError> {
+        let token = required(
+            req.access_token.as_ref().map(AccessToken::secret),
+            "access_token",
+        )?;
+        let openid = required(req.openid.as_deref(), "openid")?;
+        let code = required(req.code.as_ref().map(Code::secret), "code")?;
+        let app = self.check_token(token)?;
+        let subject = self.subject_by_openid(&app, openid)?;
+        let invalid = || OpenServerError::with_message(ErrCode::InvalidCode, "invalid code");
+        let key = CodeKey::parse(code).ok_or_else(invalid)?;
+        let now = self.now();
+        {
+            let mut shard = self.inner.user_codes.shard(&key);
+            let entry = shard.get_mut(&key).ok_or_else(invalid)?;
+            if entry.expires_at <= now
+                || entry.kind != kind
+                || !Arc::ptr_eq(&entry.subject, &subject)
+            {
+                return Err(invalid());
+            }
+            if entry.used {
+                return Err(OpenServerError::new(ErrCode::CodeUsed));
+            }
+            entry.used = true;
+        }
+        let user = self
+            .inner
+            .directory
+            .user(&subject.user_id)
+            .await?
+            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
+        if !user.active {
+            return Err(OpenServerError::new(ErrCode::UserInactive));
+        }
+        Ok(user)
+    }
+}
+
+fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OpenServerError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OpenServerError::missing(name))
+}
+
+fn status(result: Result<(), OpenServerError>) -> StatusResponse {
+    let (errcode, errmsg) = match result {
+        Ok(()) => (0, "ok".to_owned()),
+        Err(err) => (err.errcode(), err.errmsg().to_owned()),
+    };
+    StatusResponse {
+        errcode,
+        errmsg,
+        request_id: request_id(),
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// `N` random bytes from the thread's CSPRNG, as hex.
+pub(crate) fn random_hex<const N: usize>() -> String
+where
+    [u8; N]: Default + AsMut<[u8]>,
+{
+    let mut bytes = <[u8; N]>::default();
+    rand::Fill::fill(bytes.as_mut(), &mut rand::rng());
+    hex::encode(bytes)
+}
+
+/// A `requestId`: 32 hex characters, as in the seed.
+fn request_id() -> String {
+    random_hex::<16>()
+}
+
+impl fmt::Debug for OpenServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let apps = self.inner.apps.read().map_or(0, |a| a.len());
+        f.debug_struct("OpenServer")
+            .field("apps", &apps)
+            .field("config", &self.inner.config)
+            .field("clock", &self.inner.clock)
+            .field("directory", &self.inner.directory)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Platform for OpenServer {
+    async fn issue_login_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<Code, PlatformError> {
+        Ok(OpenServer::issue_login_code(self, app, principal).await?)
+    }
+
+    async fn check_session(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<bool, PlatformError> {
+        Ok(self.has_valid_session(app, principal).await?)
+    }
+
+    async fn issue_user_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        kind: UserCodeKind,
+    ) -> Result<Code, PlatformError> {
+        Ok(OpenServer::issue_user_code(self, app, principal, kind).await?)
+    }
+
+    async fn avatar_url(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<String, PlatformError> {
+        Ok(self.profile_field(app, principal, Scope::Avatar).await?)
+    }
+
+    async fn nickname(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<String, PlatformError> {
+        Ok(self.profile_field(app, principal, Scope::Nickname).await?)
+    }
+}

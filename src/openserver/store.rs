@@ -1,0 +1,127 @@
+//! A sharded map from 128-bit random codes to entries.
+//!
+//! Keys are the code's raw bytes, values hold no heap data of their own, so a
+//! million outstanding codes cost one table allocation per shard (about 40 MB
+//! in all), and a sweep that shrinks the tables hands that memory back.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+const SHARDS: usize = 16;
+
+/// A code's 16 raw bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CodeKey(pub(crate) [u8; 16]);
+
+impl CodeKey {
+    /// A fresh key from the thread's CSPRNG (ChaCha, seeded by the OS).
+    pub(crate) fn random() -> CodeKey {
+        CodeKey(rand::random())
+    }
+
+    /// Parses the 32-hex-character form; anything else is not a code we issued.
+    pub(crate) fn parse(text: &str) -> Option<CodeKey> {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(CodeKey(bytes))
+    }
+
+    /// The 32-hex-character form.
+    pub(crate) fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+// Codes are uniformly random and chosen by us, never by a caller, so eight of
+// their bytes already are a good hash; SipHash would only cost time.
+impl Hash for CodeKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(word));
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildKeyHasher;
+
+impl BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+pub(crate) type Shard<V> = HashMap<CodeKey, V, BuildKeyHasher>;
+
+pub(crate) struct CodeStore<V> {
+    shards: Box<[Mutex<Shard<V>>]>,
+}
+
+impl<V> CodeStore<V> {
+    pub(crate) fn new() -> Self {
+        CodeStore {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::with_hasher(BuildKeyHasher)))
+                .collect(),
+        }
+    }
+
+    /// The shard holding `key`, locked. The last byte picks it, independent
+    /// of the bytes the hash uses.
+    pub(crate) fn shard(&self, key: &CodeKey) -> MutexGuard<'_, Shard<V>> {
+        lock(&self.shards[usize::from(key.0[15]) % SHARDS])
+    }
+
+    pub(crate) fn insert(&self, key: CodeKey, value: V) {
+        self.shard(&key).insert(key, value);
+    }
+
+    /// Keeps the entries `keep` says to keep, shard by shard, and shrinks
+    /// tables left mostly empty. Returns how many entries were removed.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let before = shard.len();
+            shard.retain(|_, v| keep(v));
+            removed += before - shard.len();
+            let len = shard.len();
+            if shard.capacity() > 4 * len + 64 {
+                shard.shrink_to(2 * len);
+            }
+        }
+        removed
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+/// Locks a mutex; a poisoned one is used as is, since every critical section
+/// here leaves its map consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,259 @@
+//! Requests and responses of the developer-server API, in the seed's JSON form.
+//!
+//! Request fields are optional so that a missing one is answered with
+//! `10002` naming it rather than a parse error. Every response carries
+//! `errcode`, `errmsg` and `requestId`.
+
+use serde::{Deserialize, Serialize};
+
+use super::errcode::OpenServerError;
+use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
+
+/// `grant_type` of jscode2session.
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type` of the token endpoint.
+pub const GRANT_CLIENT_CREDENTIAL: &str = "client_credential";
+/// The only `sig_method` of checksession.
+pub const SIG_METHOD_HMAC_SHA256: &str = "hmac_sha256";
+
+/// `GET /openserver/sns/jscode2session`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jscode2SessionRequest {
+    /// `appid`
+    #[serde(default)]
+    pub appid: Option<String>,
+    /// `secret`
+    #[serde(default)]
+    pub secret: Option<AppSecret>,
+    /// `js_code`
+    #[serde(default)]
+    pub js_code: Option<Code>,
+    /// `grant_type`, `authorization_code`
+    #[serde(default)]
+    pub grant_type: Option<String>,
+}
+
+impl Jscode2SessionRequest {
+    /// A complete request with `grant_type=authorization_code`.
+    pub fn new(appid: impl Into<String>, secret: AppSecret, js_code: Code) -> Self {
+        Jscode2SessionRequest {
+            appid: Some(appid.into()),
+            secret: Some(secret),
+            js_code: Some(js_code),
+            grant_type: Some(GRANT_AUTHORIZATION_CODE.to_owned()),
+        }
+    }
+}
+
+/// The answer of jscode2session; on error the string fields are empty, as
+/// the seed shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jscode2SessionResponse {
+    /// `errcode`, 0 on success.
+    pub errcode: i64,
+    /// `errmsg`
+    pub errmsg: String,
+    /// `openid`: stable per (app, user), 64 hex characters.
+    pub openid: String,
+    /// `requestId`
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+    /// `session_key`: a new one each exchange.
+    pub session_key: SessionKey,
+    /// `unionid`: stable per (team, user).
+    pub unionid: String,
+}
+
+/// `GET /openserver/cgi-bin/token`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// `appid`
+    #[serde(default)]
+    pub appid: Option<String>,
+    /// `secret`
+    #[serde(default)]
+    pub secret: Option<AppSecret>,
+    /// `grant_type`, `client_credential`
+    #[serde(default)]
+    pub grant_type: Option<String>,
+}
+
+impl TokenRequest {
+    /// A complete request with `grant_type=client_credential`.
+    pub fn new(appid: impl Into<String>, secret: AppSecret) -> Self {
+        TokenRequest {
+            appid: Some(appid.into()),
+            secret: Some(secret),
+            grant_type: Some(GRANT_CLIENT_CREDENTIAL.to_owned()),
+        }
+    }
+}
+
+/// The answer of the token endpoint (`access_token` and `expires_in` only on success).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// `access_token`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<AccessToken>,
+    /// `errcode`
+    pub errcode: i64,
+    /// `errmsg`
+    pub errmsg: String,
+    /// `expires_in`, seconds (7200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// `requestId`
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// `GET /openserver/wxa/checksession`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSessionRequest {
+    /// `access_token`
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// `openid`
+    #[serde(default)]
+    pub openid: Option<String>,
+    /// `signature` = hex(hmac_sha256(key = session_key, message = "")).
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// `sig_method`, `hmac_sha256`
+    #[serde(default)]
+    pub sig_method: Option<String>,
+}
+
+impl CheckSessionRequest {
+    /// A complete request with `sig_method=hmac_sha256`.
+    pub fn new(access_token: AccessToken, openid: impl Into<String>, signature: String) -> Self {
+        CheckSessionRequest {
+            access_token: Some(access_token),
+            openid: Some(openid.into()),
+            signature: Some(signature),
+            sig_method: Some(SIG_METHOD_HMAC_SHA256.to_owned()),
+        }
+    }
+}
+
+/// An answer with only the status fields (checksession, and errors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    /// `errcode`
+    pub errcode: i64,
+    /// `errmsg`
+    pub errmsg: String,
+    /// `requestId`
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// `POST /openserver/wxa/business/getuserphonenumber` and `.../getemailaddress`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCodeRequest {
+    /// `access_token`
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// `openid`
+    #[serde(default)]
+    pub openid: Option<String>,
+    /// `code` from wx.getPhoneNumber / wx.getEmail.
+    #[serde(default)]
+    pub code: Option<Code>,
+}
+
+impl UserCodeRequest {
+    /// A complete request.
+    pub fn new(access_token: AccessToken, openid: impl Into<String>, code: Code) -> Self {
+        UserCodeRequest {
+            access_token: Some(access_token),
+            openid: Some(openid.into()),
+            code: Some(code),
+        }
+    }
+}
+
+/// `phone_info` of getuserphonenumber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneInfo {
+    /// `phoneNumber`
+    #[serde(rename = "phoneNumber")]
+    pub phone_number: PhoneNumber,
+}
+
+/// The answer of getuserphonenumber (`phone_info` only on success).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberResponse {
+    /// `errcode`
+    pub errcode: i64,
+    /// `errmsg`
+    pub errmsg: String,
+    /// `phone_info`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_info: Option<PhoneInfo>,
+    /// `requestId`
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// `email_address` of getemailaddress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailInfo {
+    /// `emailAddress`
+    #[serde(rename = "emailAddress")]
+    pub email_address: EmailAddress,
+}
+
+/// The answer of getemailaddress (`email_address` only on success).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAddressResponse {
+    /// `errcode`
+    pub errcode: i64,
+    /// `errmsg`
+    pub errmsg: String,
+    /// `email_address`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<EmailInfo>,
+    /// `requestId`
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// What every response has in common, so callers and the HTTP layer treat
+/// them alike.
+pub trait ApiResponse {
+    /// `errcode`
+    fn errcode(&self) -> i64;
+    /// `errmsg`
+    fn errmsg(&self) -> &str;
+    /// `requestId`
+    fn request_id(&self) -> &str;
+    /// Whether `errcode` is 0.
+    fn is_ok(&self) -> bool {
+        self.errcode() == 0
+    }
+    /// The error of a failed response.
+    fn error(&self) -> Option<OpenServerError> {
+        match self.errcode() {
+            0 => None,
+            code => Some(OpenServerError::from_wire(code, self.errmsg())),
+        }
+    }
+}
+
+macro_rules! api_response {
+    ($($ty:ty),*) => {$(
+        impl ApiResponse for $ty {
+            fn errcode(&self) -> i64 { self.errcode }
+            fn errmsg(&self) -> &str { &self.errmsg }
+            fn request_id(&self) -> &str { &self.request_id }
+        }
+    )*};
+}
+api_response!(
+    Jscode2SessionResponse,
+    TokenResponse,
+    StatusResponse,
+    PhoneNumberResponse,
+    EmailAddressResponse
+);

@@ -1,0 +1,103 @@
+//! The platform the v2/v3 built-in flows talk to.
+//!
+//! [`OpenServer`](crate::OpenServer) implements it in-process (the default);
+//! `RemotePlatform` implements it over HTTP against the `openserver` binary.
+
+use async_trait::async_trait;
+
+use crate::app::AppInfo;
+use crate::secret::{AuthCode, Code};
+
+/// Who a built-in flow acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Principal {
+    /// v2: the host's user id (`app_uid`).
+    Uid(String),
+    /// v3: the authCode (or `code`) the host got from the super-app server.
+    AuthCode(AuthCode),
+}
+
+/// Which one-time code `wx.getPhoneNumber` / `wx.getEmail` hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserCodeKind {
+    /// Redeemed with `getuserphonenumber`.
+    PhoneNumber,
+    /// Redeemed with `getemailaddress`.
+    Email,
+}
+
+/// A failure talking to the platform.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// The platform answered with an error code.
+    #[error("platform error {errcode}: {errmsg}")]
+    Api {
+        /// The platform's `errcode` (`docs/openserver.md`).
+        errcode: i64,
+        /// The platform's `errmsg`.
+        errmsg: String,
+        /// The `requestId` of the answer, if any.
+        request_id: Option<String>,
+    },
+    /// The platform could not be reached.
+    #[error("platform unreachable: {0}")]
+    Unreachable(String),
+    /// The platform did not answer in time.
+    #[error("platform timed out")]
+    Timeout,
+    /// The platform answered something that is not its API.
+    #[error("platform answered something unexpected: {0}")]
+    BadResponse(String),
+}
+
+impl PlatformError {
+    /// The platform's `errcode`, for [`PlatformError::Api`].
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            PlatformError::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+}
+
+/// What the v2/v3 built-in flows ask of the platform.
+///
+/// Object safe: the dispatcher holds an `Arc<dyn Platform>`.
+#[async_trait]
+pub trait Platform: Send + Sync + 'static {
+    /// `wx.login`: a fresh login code (`js_code`) for the user and app.
+    async fn issue_login_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<Code, PlatformError>;
+
+    /// `wx.checkSession`: whether the user has a valid session in this app.
+    async fn check_session(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<bool, PlatformError>;
+
+    /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code the developer
+    /// server redeems with `getuserphonenumber` / `getemailaddress`.
+    async fn issue_user_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        kind: UserCodeKind,
+    ) -> Result<Code, PlatformError>;
+
+    /// `wx.chooseAvatar`: the user's avatar URL.
+    async fn avatar_url(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<String, PlatformError>;
+
+    /// `wx.getNickName`: the user's nickname.
+    async fn nickname(&self, app: &AppInfo, principal: &Principal)
+    -> Result<String, PlatformError>;
+}

@@ -1,0 +1,253 @@
+//! The wx reply convention and the one errno table (`docs/errors.md`).
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::handler::{HostError, JsonObject};
+use crate::platform::PlatformError;
+
+/// Why a dispatched call failed; each kind has one errno (`docs/errors.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The dispatcher itself failed, or a handler panicked.
+    Internal,
+    /// The API name is not one of the supported wx APIs.
+    NotSupported,
+    /// The params are not a JSON object, or a param has the wrong type.
+    InvalidParams,
+    /// v1 (or a non-built-in API) and the host does not implement the method.
+    NotImplemented,
+    /// v3, and the host does not implement `get_auth_code`.
+    AuthCodeUnsupported,
+    /// v2 built-in, and the host's `app_uid` returned no user.
+    NotLoggedIn,
+    /// v3: the host's grant has neither `authCode` nor `code`.
+    AuthCodeNull,
+    /// The user cancelled.
+    Cancelled,
+    /// The user or the host refused (a v3 scope not granted, or `HostError::Denied`).
+    Denied,
+    /// checkSession: the login session is no longer valid.
+    SessionExpired,
+    /// The host's handler failed.
+    HostError,
+    /// The platform answered with an error code.
+    PlatformError,
+    /// The platform could not be reached or answered something else than its API.
+    PlatformUnavailable,
+    /// The call outlived its timeout.
+    Timeout,
+}
+
+impl FailureKind {
+    /// Every kind, in errno order.
+    pub const ALL: [FailureKind; 14] = [
+        FailureKind::Internal,
+        FailureKind::NotSupported,
+        FailureKind::InvalidParams,
+        FailureKind::NotImplemented,
+        FailureKind::AuthCodeUnsupported,
+        FailureKind::NotLoggedIn,
+        FailureKind::AuthCodeNull,
+        FailureKind::Cancelled,
+        FailureKind::Denied,
+        FailureKind::SessionExpired,
+        FailureKind::HostError,
+        FailureKind::PlatformError,
+        FailureKind::PlatformUnavailable,
+        FailureKind::Timeout,
+    ];
+
+    /// The errno a reply of this kind carries (the host may override
+    /// [`FailureKind::HostError`]'s with [`HostError::Failed`]'s `errno`).
+    pub const fn errno(self) -> i64 {
+        match self {
+            FailureKind::Internal => 1,
+            FailureKind::NotSupported => 101,
+            FailureKind::InvalidParams => 102,
+            FailureKind::NotImplemented => 103,
+            FailureKind::AuthCodeUnsupported => 104,
+            FailureKind::NotLoggedIn => 105,
+            FailureKind::AuthCodeNull => 106,
+            FailureKind::Cancelled => 201,
+            FailureKind::Denied => 202,
+            FailureKind::SessionExpired => 203,
+            FailureKind::HostError => 301,
+            FailureKind::PlatformError => 401,
+            FailureKind::PlatformUnavailable => 402,
+            FailureKind::Timeout => 408,
+        }
+    }
+
+    /// A short name for logs and traces (`"timeout"`, `"not_implemented"`…).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Internal => "internal",
+            FailureKind::NotSupported => "not_supported",
+            FailureKind::InvalidParams => "invalid_params",
+            FailureKind::NotImplemented => "not_implemented",
+            FailureKind::AuthCodeUnsupported => "auth_code_unsupported",
+            FailureKind::NotLoggedIn => "not_logged_in",
+            FailureKind::AuthCodeNull => "auth_code_null",
+            FailureKind::Cancelled => "cancelled",
+            FailureKind::Denied => "denied",
+            FailureKind::SessionExpired => "session_expired",
+            FailureKind::HostError => "host_error",
+            FailureKind::PlatformError => "platform_error",
+            FailureKind::PlatformUnavailable => "platform_unavailable",
+            FailureKind::Timeout => "timeout",
+        }
+    }
+}
+
+/// A failed call: its kind, the reason that follows `"<api>:fail "`, and the errno.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct CallError {
+    kind: FailureKind,
+    reason: String,
+    errno: i64,
+}
+
+impl CallError {
+    /// A failure of `kind` with `reason` and the kind's errno.
+    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
+        CallError {
+            kind,
+            reason: reason.into(),
+            errno: kind.errno(),
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> FailureKind {
+        self.kind
+    }
+
+    /// The reason, as it follows `"<api>:fail "`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The errno the reply carries.
+    pub fn errno(&self) -> i64 {
+        self.errno
+    }
+
+    /// The `errMsg` for `api_name`: `"<api>:fail <reason>"`.
+    pub fn err_msg(&self, api_name: &str) -> String {
+        format!("{api_name}:fail {}", self.reason)
+    }
+
+    /// Maps a host error for `api_name`.
+    pub(crate) fn from_host(api_name: &str, err: HostError) -> Self {
+        match err {
+            HostError::NotImplemented => CallError::new(
+                FailureKind::NotImplemented,
+                format!("{api_name} is not implemented by the host"),
+            ),
+            HostError::Cancelled => CallError::new(FailureKind::Cancelled, "cancel"),
+            HostError::Denied { reason } => {
+                CallError::new(FailureKind::Denied, format!("auth deny: {reason}"))
+            }
+            HostError::Failed { message, errno } => CallError {
+                kind: FailureKind::HostError,
+                reason: message,
+                errno: errno.unwrap_or(FailureKind::HostError.errno()),
+            },
+        }
+    }
+}
+
+impl From<PlatformError> for CallError {
+    fn from(err: PlatformError) -> Self {
+        let kind = match err {
+            PlatformError::Api { .. } => FailureKind::PlatformError,
+            PlatformError::Timeout => FailureKind::Timeout,
+            _ => FailureKind::PlatformUnavailable,
+        };
+        CallError::new(kind, err.to_string())
+    }
+}
+
+/// What the mini program receives: the result's fields plus
+/// `"errMsg": "<api>:ok"`, or `"errMsg": "<api>:fail <reason>"` and `errno`.
+///
+/// `Debug` shows `errMsg`, `errno` and the names of the other fields, never
+/// their values (a login code is a secret).
+#[derive(Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Reply(JsonObject);
+
+impl Reply {
+    pub(crate) fn ok(api_name: &str, mut result: JsonObject) -> Reply {
+        result.insert("errMsg".into(), Value::String(format!("{api_name}:ok")));
+        Reply(result)
+    }
+
+    pub(crate) fn fail(api_name: &str, err: &CallError) -> Reply {
+        let mut reply = JsonObject::new();
+        reply.insert("errMsg".into(), Value::String(err.err_msg(api_name)));
+        reply.insert("errno".into(), Value::from(err.errno()));
+        Reply(reply)
+    }
+
+    /// Whether `errMsg` ends in `:ok`.
+    pub fn is_ok(&self) -> bool {
+        self.err_msg().ends_with(":ok")
+    }
+
+    /// The `errMsg` field.
+    pub fn err_msg(&self) -> &str {
+        self.get_str("errMsg").unwrap_or_default()
+    }
+
+    /// The `errno` of a failure.
+    pub fn errno(&self) -> Option<i64> {
+        self.0.get("errno").and_then(Value::as_i64)
+    }
+
+    /// A field of the reply.
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field)
+    }
+
+    /// A string field of the reply (`reply.get_str("code")`).
+    pub fn get_str(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(Value::as_str)
+    }
+
+    /// The reply as a JSON object.
+    pub fn as_object(&self) -> &JsonObject {
+        &self.0
+    }
+
+    /// The reply as a JSON value.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+
+    /// The reply as JSON text, ready for the mini program's bridge.
+    pub fn to_json_string(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<&str> = self
+            .0
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !matches!(*k, "errMsg" | "errno"))
+            .collect();
+        f.debug_struct("Reply")
+            .field("errMsg", &self.err_msg())
+            .field("errno", &self.errno())
+            .field("fields", &fields)
+            .finish()
+    }
+}

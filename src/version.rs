@@ -1,0 +1,122 @@
+//! Open-API versions and how one is chosen for an app.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which implementation answers the built-in APIs (see `docs/versions.md`).
+///
+/// ```
+/// use superapp_openapi::ApiVersion;
+/// let v: ApiVersion = "V2".parse()?;
+/// assert_eq!(v, ApiVersion::V2);
+/// assert_eq!(v.to_string(), "v2");
+/// # Ok::<(), superapp_openapi::ParseApiVersionError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ApiVersion {
+    /// The host answers every API.
+    #[serde(rename = "v1", alias = "V1")]
+    V1,
+    /// Built-in flows identify the user by the host's UID.
+    #[serde(rename = "v2", alias = "V2")]
+    V2,
+    /// Built-in flows first ask the host for an authCode (mutual trust).
+    #[serde(rename = "v3", alias = "V3")]
+    V3,
+}
+
+impl ApiVersion {
+    /// Every version, in order.
+    pub const ALL: [ApiVersion; 3] = [ApiVersion::V1, ApiVersion::V2, ApiVersion::V3];
+
+    /// The wire name: `"v1"`, `"v2"` or `"v3"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1 => "v1",
+            ApiVersion::V2 => "v2",
+            ApiVersion::V3 => "v3",
+        }
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that is not `v1`, `v2` or `v3`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown open-api version {found:?}: allowed values are \"v1\", \"v2\", \"v3\"")]
+pub struct ParseApiVersionError {
+    /// What was found.
+    pub found: String,
+}
+
+impl FromStr for ApiVersion {
+    type Err = ParseApiVersionError;
+
+    /// Parses `v1`/`v2`/`v3`, in either case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ParseApiVersionError {
+                found: s.to_owned(),
+            })
+    }
+}
+
+/// Where the version of a call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSource {
+    /// `apiVersion` in the mini program's `app.json`.
+    AppJson,
+    /// The handler's [`open_api_version`](crate::OpenApiHandler::open_api_version) hook.
+    Hook,
+    /// The dispatcher's configured default.
+    Default,
+}
+
+impl VersionSource {
+    /// A short name for logs: `app_json`, `hook` or `default`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VersionSource::AppJson => "app_json",
+            VersionSource::Hook => "hook",
+            VersionSource::Default => "default",
+        }
+    }
+}
+
+impl fmt::Display for VersionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Chooses the version of a call: app.json first, then the host's hook, then
+/// the default. The first that answers wins, and every API of the call
+/// follows it (no mixing).
+///
+/// ```
+/// use superapp_openapi::{resolve_version, ApiVersion, VersionSource};
+/// let (v, src) = resolve_version(None, Some(ApiVersion::V3), ApiVersion::V1);
+/// assert_eq!((v, src), (ApiVersion::V3, VersionSource::Hook));
+/// let (v, src) = resolve_version(Some(ApiVersion::V2), Some(ApiVersion::V3), ApiVersion::V1);
+/// assert_eq!((v, src), (ApiVersion::V2, VersionSource::AppJson));
+/// ```
+pub fn resolve_version(
+    app_json: Option<ApiVersion>,
+    hook: Option<ApiVersion>,
+    default: ApiVersion,
+) -> (ApiVersion, VersionSource) {
+    match (app_json, hook) {
+        (Some(v), _) => (v, VersionSource::AppJson),
+        (None, Some(v)) => (v, VersionSource::Hook),
+        (None, None) => (default, VersionSource::Default),
+    }
+}
