@@ -12,7 +12,10 @@ mod app;
 mod builtin;
 mod dispatcher;
 mod handler;
+#[cfg(feature = "http")]
+mod http;
 mod openserver;
+mod payment;
 mod platform;
 mod reply;
 mod secret;
@@ -39,3 +42,6 @@ pub use secret::{
     AccessToken, AppSecret, AuthCode, Code, EmailAddress, PhoneNumber, SdkKey, SessionKey,
 };
 pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_version};
+#[cfg(feature = "http")]
+pub use http::*;
+pub use payment::*;

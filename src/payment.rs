@@ -1,0 +1,1 @@
+//! Payment helpers: paySig and user-state signatures, typed payment params.
