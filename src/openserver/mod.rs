@@ -942,7 +942,11 @@ impl OpenServer {
             "access_token",
         )?;
         let openid = required(req.openid.as_deref(), "openid")?;
-        let signature = required(req.signature.as_deref(), "signature")?;
+        // An empty signature is a wrong one (87009), not a missing one.
+        let signature = req
+            .signature
+            .as_deref()
+            .ok_or_else(|| OpenServerError::missing("signature"))?;
         let sig_method = required(req.sig_method.as_deref(), "sig_method")?;
         if sig_method != SIG_METHOD_HMAC_SHA256 {
             return Err(OpenServerError::with_message(
