@@ -42,7 +42,9 @@ fn resolution_follows_app_json_then_hook_then_default_for_every_combination() {
                 if let Some(v) = hook {
                     handler = handler.with_version(v);
                 }
-                let dispatcher = Dispatcher::builder(handler).default_version(default).build();
+                let dispatcher = Dispatcher::builder(handler)
+                    .default_version(default)
+                    .build();
                 let explained = dispatcher.explain(&app, OpenApi::Login);
                 assert_eq!((explained.version, explained.source), expected);
             }
@@ -52,13 +54,20 @@ fn resolution_follows_app_json_then_hook_then_default_for_every_combination() {
 
 #[test]
 fn api_version_parses_either_case_and_prints_lowercase() {
-    for (text, v) in [("v1", ApiVersion::V1), ("V2", ApiVersion::V2), ("v3", ApiVersion::V3)] {
+    for (text, v) in [
+        ("v1", ApiVersion::V1),
+        ("V2", ApiVersion::V2),
+        ("v3", ApiVersion::V3),
+    ] {
         assert_eq!(text.parse::<ApiVersion>().unwrap(), v);
         assert_eq!(v.to_string(), text.to_lowercase());
         assert_eq!(serde_json::to_value(v).unwrap(), json!(text.to_lowercase()));
     }
     let err = "v4".parse::<ApiVersion>().unwrap_err();
-    assert_eq!(err.to_string(), r#"unknown open-api version "v4": allowed values are "v1", "v2", "v3""#);
+    assert_eq!(
+        err.to_string(),
+        r#"unknown open-api version "v4": allowed values are "v1", "v2", "v3""#
+    );
 }
 
 #[test]
@@ -70,10 +79,16 @@ fn app_json_with_an_unknown_api_version_is_a_config_error_naming_found_and_allow
         (r#"{"apiVersion":""}"#, r#""""#),
     ] {
         let err = AppInfo::from_app_json("wx-bad", doc).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidApiVersion { .. }), "{doc}");
+        assert!(
+            matches!(err, ConfigError::InvalidApiVersion { .. }),
+            "{doc}"
+        );
         let msg = err.to_string();
         assert!(msg.contains(found), "{msg}");
-        assert!(msg.contains(r#"allowed values are "v1", "v2", "v3""#), "{msg}");
+        assert!(
+            msg.contains(r#"allowed values are "v1", "v2", "v3""#),
+            "{msg}"
+        );
         assert!(msg.contains("wx-bad"), "{msg}");
     }
 }
@@ -82,12 +97,21 @@ fn app_json_with_an_unknown_api_version_is_a_config_error_naming_found_and_allow
 fn malformed_or_non_object_app_json_is_a_config_error() {
     let err = AppInfo::from_app_json("wx-bad", "{not json").unwrap_err();
     assert!(matches!(err, ConfigError::InvalidJson { .. }));
-    assert!(err.to_string().starts_with("app.json of wx-bad is not valid JSON"));
+    assert!(
+        err.to_string()
+            .starts_with("app.json of wx-bad is not valid JSON")
+    );
 
     let err = AppInfo::from_app_json("wx-bad", "[1,2]").unwrap_err();
-    assert_eq!(err.to_string(), "app.json of wx-bad must be a JSON object, found an array");
+    assert_eq!(
+        err.to_string(),
+        "app.json of wx-bad must be a JSON object, found an array"
+    );
 
-    assert_eq!(AppInfo::from_app_json("", "{}").unwrap_err(), ConfigError::EmptyAppId);
+    assert_eq!(
+        AppInfo::from_app_json("", "{}").unwrap_err(),
+        ConfigError::EmptyAppId
+    );
 }
 
 #[test]
@@ -123,7 +147,10 @@ fn every_api_has_one_wire_name_accepted_with_or_without_the_wx_prefix() {
 
 #[test]
 fn six_apis_have_built_ins_and_four_have_v3_scopes() {
-    let built_in: Vec<_> = OpenApi::ALL.into_iter().filter(|a| a.has_builtin()).collect();
+    let built_in: Vec<_> = OpenApi::ALL
+        .into_iter()
+        .filter(|a| a.has_builtin())
+        .collect();
     assert_eq!(
         built_in,
         [
@@ -179,7 +206,11 @@ async fn under_v1_every_api_goes_to_the_host() {
             .await;
         assert_eq!(reply.err_msg(), format!("{api}:ok"));
         assert_eq!(reply.get_str("method"), Some(host_method(api)));
-        assert_eq!(reply.get("params"), Some(&json!({"k": 1})), "params reach the host");
+        assert_eq!(
+            reply.get("params"),
+            Some(&json!({"k": 1})),
+            "params reach the host"
+        );
         assert_eq!(handler.calls(), [host_method(api)]);
         assert!(platform.calls().is_empty(), "{api}: the platform was asked");
     }
@@ -188,23 +219,56 @@ async fn under_v1_every_api_goes_to_the_host() {
 #[tokio::test]
 async fn under_v2_the_six_built_ins_use_the_uid_and_the_rest_go_to_the_host() {
     let expected = [
-        (OpenApi::Login, "login_code uid:u-7", "code", "login-code-for-uid:u-7"),
+        (
+            OpenApi::Login,
+            "login_code uid:u-7",
+            "code",
+            "login-code-for-uid:u-7",
+        ),
         (OpenApi::CheckSession, "check_session uid:u-7", "", ""),
-        (OpenApi::GetPhoneNumber, "phone_code uid:u-7", "code", "phone_code-for-uid:u-7"),
-        (OpenApi::GetEmail, "email_code uid:u-7", "code", "email_code-for-uid:u-7"),
-        (OpenApi::ChooseAvatar, "avatar uid:u-7", "avatarUrl", "https://avatars.test/uid:u-7.png"),
-        (OpenApi::GetNickName, "nickname uid:u-7", "nickName", "nick-uid:u-7"),
+        (
+            OpenApi::GetPhoneNumber,
+            "phone_code uid:u-7",
+            "code",
+            "phone_code-for-uid:u-7",
+        ),
+        (
+            OpenApi::GetEmail,
+            "email_code uid:u-7",
+            "code",
+            "email_code-for-uid:u-7",
+        ),
+        (
+            OpenApi::ChooseAvatar,
+            "avatar uid:u-7",
+            "avatarUrl",
+            "https://avatars.test/uid:u-7.png",
+        ),
+        (
+            OpenApi::GetNickName,
+            "nickname uid:u-7",
+            "nickName",
+            "nick-uid:u-7",
+        ),
     ];
     for api in OpenApi::ALL {
-        let handler = RecordingHandler::new().with_version(ApiVersion::V2).with_uid("u-7");
+        let handler = RecordingHandler::new()
+            .with_version(ApiVersion::V2)
+            .with_uid("u-7");
         let platform = RecordingPlatform::new();
         let app = AppInfo::new("wx-1");
-        let reply = dispatcher(&handler, &platform).invoke(&app, api.as_str(), json!({})).await;
+        let reply = dispatcher(&handler, &platform)
+            .invoke(&app, api.as_str(), json!({}))
+            .await;
         assert_eq!(reply.err_msg(), format!("{api}:ok"));
         match expected.iter().find(|(a, ..)| *a == api) {
             Some((_, call, field, value)) => {
                 assert_eq!(platform.calls(), [*call]);
-                assert!(handler.calls().is_empty(), "{api}: host asked {:?}", handler.calls());
+                assert!(
+                    handler.calls().is_empty(),
+                    "{api}: host asked {:?}",
+                    handler.calls()
+                );
                 if !field.is_empty() {
                     assert_eq!(reply.get_str(field), Some(*value));
                 }
@@ -227,7 +291,9 @@ async fn under_v3_built_ins_ask_get_auth_code_with_the_api_scope_first() {
             .with_grant(Ok(grant));
         let platform = RecordingPlatform::new();
         let app = AppInfo::new("wx-1");
-        let reply = dispatcher(&handler, &platform).invoke(&app, api.as_str(), json!({})).await;
+        let reply = dispatcher(&handler, &platform)
+            .invoke(&app, api.as_str(), json!({}))
+            .await;
         assert_eq!(reply.err_msg(), format!("{api}:ok"));
         if !api.has_builtin() {
             assert_eq!(handler.calls(), [host_method(api)]);
@@ -240,9 +306,16 @@ async fn under_v3_built_ins_ask_get_auth_code_with_the_api_scope_first() {
             assert_eq!(handler.calls(), ["get_auth_code"]);
             let requests = handler.auth_requests();
             assert_eq!(requests[0].api, api);
-            assert_eq!(requests[0].scopes, api.scope().into_iter().collect::<Vec<_>>());
+            assert_eq!(
+                requests[0].scopes,
+                api.scope().into_iter().collect::<Vec<_>>()
+            );
             assert_eq!(platform.calls().len(), 1);
-            assert!(platform.calls()[0].ends_with(" authcode:ac-9"), "{:?}", platform.calls());
+            assert!(
+                platform.calls()[0].ends_with(" authcode:ac-9"),
+                "{:?}",
+                platform.calls()
+            );
         }
     }
 }
@@ -254,7 +327,9 @@ async fn v3_uses_code_when_auth_code_is_empty() {
         code: Some(AuthCode::new("c-1")),
         ..AuthGrant::default()
     };
-    let handler = RecordingHandler::new().with_version(ApiVersion::V3).with_grant(Ok(grant));
+    let handler = RecordingHandler::new()
+        .with_version(ApiVersion::V3)
+        .with_grant(Ok(grant));
     let platform = RecordingPlatform::new();
     let reply = dispatcher(&handler, &platform)
         .invoke(&AppInfo::new("wx-1"), "login", json!({}))
@@ -265,20 +340,27 @@ async fn v3_uses_code_when_auth_code_is_empty() {
 
 #[tokio::test]
 async fn app_json_version_wins_over_the_hook_for_every_api_of_the_call() {
-    let handler = RecordingHandler::new().with_version(ApiVersion::V2).with_uid("u-1");
+    let handler = RecordingHandler::new()
+        .with_version(ApiVersion::V2)
+        .with_uid("u-1");
     let platform = RecordingPlatform::new();
     let app = AppInfo::from_app_json("wx-1", r#"{"apiVersion":"v1"}"#).unwrap();
     let d = dispatcher(&handler, &platform);
     for api in ["login", "getPhoneNumber", "checkSession"] {
         assert!(d.invoke(&app, api, json!({})).await.is_ok());
     }
-    assert_eq!(handler.calls(), ["login", "get_phone_number", "check_session"]);
+    assert_eq!(
+        handler.calls(),
+        ["login", "get_phone_number", "check_session"]
+    );
     assert!(platform.calls().is_empty());
 }
 
 #[tokio::test]
 async fn check_session_fails_with_session_expired_when_the_platform_says_so() {
-    let handler = RecordingHandler::new().with_version(ApiVersion::V2).with_uid("u-1");
+    let handler = RecordingHandler::new()
+        .with_version(ApiVersion::V2)
+        .with_uid("u-1");
     let platform = RecordingPlatform::new();
     platform.set_session_valid(false);
     let reply = dispatcher(&handler, &platform)
@@ -291,8 +373,16 @@ async fn check_session_fails_with_session_expired_when_the_platform_says_so() {
 #[tokio::test]
 async fn an_unknown_api_is_not_supported() {
     let d = Dispatcher::builder(RecordingHandler::new()).build();
-    let reply = d.invoke(&AppInfo::new("wx-1"), "wx.scanCode", json!({})).await;
-    assert!(reply.err_msg().starts_with("scanCode:fail scanCode is not supported"), "{}", reply.err_msg());
+    let reply = d
+        .invoke(&AppInfo::new("wx-1"), "wx.scanCode", json!({}))
+        .await;
+    assert!(
+        reply
+            .err_msg()
+            .starts_with("scanCode:fail scanCode is not supported"),
+        "{}",
+        reply.err_msg()
+    );
     assert_eq!(reply.errno(), Some(101));
 }
 
@@ -319,7 +409,11 @@ async fn params_that_are_not_a_json_object_are_invalid() {
     assert!(d.invoke(&app, "getUserInfo", Value::Null).await.is_ok());
     let reply = d.invoke_json(&app, "getUserInfo", "{oops").await;
     assert_eq!(reply.errno(), Some(102));
-    assert!(reply.err_msg().starts_with("getUserInfo:fail invalid params: not JSON"));
+    assert!(
+        reply
+            .err_msg()
+            .starts_with("getUserInfo:fail invalid params: not JSON")
+    );
     let reply = d.invoke_json(&app, "getUserInfo", r#"{"lang":"en"}"#).await;
     assert_eq!(reply.get("params"), Some(&json!({"lang": "en"})));
 }
@@ -333,7 +427,10 @@ async fn under_v1_an_unimplemented_method_fails_clearly_without_a_built_in_fallb
     let app = AppInfo::new("wx-1");
     for api in OpenApi::ALL {
         let reply = d.invoke(&app, api.as_str(), json!({})).await;
-        assert_eq!(reply.err_msg(), format!("{api}:fail {api} is not implemented by the host"));
+        assert_eq!(
+            reply.err_msg(),
+            format!("{api}:fail {api} is not implemented by the host")
+        );
         assert_eq!(reply.errno(), Some(103));
     }
 }
@@ -355,9 +452,16 @@ async fn under_v2_a_host_with_no_logged_in_user_fails_clearly() {
 
 #[tokio::test]
 async fn under_v3_a_host_without_get_auth_code_fails_saying_v3_needs_it() {
-    let d = Dispatcher::builder(Bare).default_version(ApiVersion::V3).build();
-    let reply = d.invoke(&AppInfo::new("wx-1"), "getPhoneNumber", json!({})).await;
-    assert_eq!(reply.err_msg(), "getPhoneNumber:fail v3 needs the host to implement get_auth_code");
+    let d = Dispatcher::builder(Bare)
+        .default_version(ApiVersion::V3)
+        .build();
+    let reply = d
+        .invoke(&AppInfo::new("wx-1"), "getPhoneNumber", json!({}))
+        .await;
+    assert_eq!(
+        reply.err_msg(),
+        "getPhoneNumber:fail v3 needs the host to implement get_auth_code"
+    );
     assert_eq!(reply.errno(), Some(104));
 }
 
@@ -367,7 +471,9 @@ async fn under_v3_a_grant_without_auth_code_or_code_fails_with_auth_code_is_null
         AuthGrant::default().granted([Scope::Email]),
         AuthGrant::with_auth_code(AuthCode::new("")).granted([Scope::Email]),
     ] {
-        let handler = RecordingHandler::new().with_version(ApiVersion::V3).with_grant(Ok(grant));
+        let handler = RecordingHandler::new()
+            .with_version(ApiVersion::V3)
+            .with_grant(Ok(grant));
         let platform = RecordingPlatform::new();
         let reply = dispatcher(&handler, &platform)
             .invoke(&AppInfo::new("wx-1"), "getEmail", json!({}))
@@ -383,7 +489,9 @@ async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_re
     let grant = AuthGrant::with_auth_code(AuthCode::new("ac"))
         .granted([Scope::PhoneNumber])
         .refused(Scope::Email, "user declined");
-    let handler = RecordingHandler::new().with_version(ApiVersion::V3).with_grant(Ok(grant));
+    let handler = RecordingHandler::new()
+        .with_version(ApiVersion::V3)
+        .with_grant(Ok(grant));
     let platform = RecordingPlatform::new();
     let d = dispatcher(&handler, &platform);
     let app = AppInfo::new("wx-1");
@@ -394,7 +502,10 @@ async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_re
     );
     assert_eq!(reply.errno(), Some(202));
     let reply = d.invoke(&app, "getNickName", json!({})).await;
-    assert_eq!(reply.err_msg(), "getNickName:fail auth deny: SCOPE_NICKNAME was not granted");
+    assert_eq!(
+        reply.err_msg(),
+        "getNickName:fail auth deny: SCOPE_NICKNAME was not granted"
+    );
     assert!(platform.calls().is_empty());
     assert!(d.invoke(&app, "getPhoneNumber", json!({})).await.is_ok());
 }
@@ -403,8 +514,14 @@ async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_re
 async fn host_errors_become_fail_replies_with_their_errno() {
     let handler = RecordingHandler::new()
         .on("request_payment", Behavior::Fail(HostError::Cancelled))
-        .on("get_user_info", Behavior::Fail(HostError::denied("no consent")))
-        .on("get_user_profile", Behavior::Fail(HostError::failed("backend down")))
+        .on(
+            "get_user_info",
+            Behavior::Fail(HostError::denied("no consent")),
+        )
+        .on(
+            "get_user_profile",
+            Behavior::Fail(HostError::failed("backend down")),
+        )
         .on(
             "request_virtual_payment",
             Behavior::Fail(HostError::failed("insufficient balance").with_errno(40100)),
@@ -415,7 +532,11 @@ async fn host_errors_become_fail_replies_with_their_errno() {
         ("requestPayment", "requestPayment:fail cancel", 201),
         ("getUserInfo", "getUserInfo:fail auth deny: no consent", 202),
         ("getUserProfile", "getUserProfile:fail backend down", 301),
-        ("requestVirtualPayment", "requestVirtualPayment:fail insufficient balance", 40100),
+        (
+            "requestVirtualPayment",
+            "requestVirtualPayment:fail insufficient balance",
+            40100,
+        ),
     ];
     for (api, msg, errno) in cases {
         let reply = d.invoke(&app, api, json!({})).await;
@@ -438,13 +559,17 @@ async fn v3_get_auth_code_cancel_and_failure_reach_the_mini_program() {
         .with_version(ApiVersion::V3)
         .with_grant(Err(HostError::Cancelled));
     let d = dispatcher(&handler, &RecordingPlatform::new());
-    let reply = d.invoke(&AppInfo::new("wx-1"), "getPhoneNumber", json!({})).await;
+    let reply = d
+        .invoke(&AppInfo::new("wx-1"), "getPhoneNumber", json!({}))
+        .await;
     assert_eq!(reply.err_msg(), "getPhoneNumber:fail cancel");
 }
 
 #[tokio::test]
 async fn platform_errors_become_fail_replies() {
-    let handler = RecordingHandler::new().with_version(ApiVersion::V2).with_uid("u-1");
+    let handler = RecordingHandler::new()
+        .with_version(ApiVersion::V2)
+        .with_uid("u-1");
     let platform = RecordingPlatform::new();
     platform.fail_with(PlatformError::Api {
         errcode: 46002,
@@ -454,12 +579,18 @@ async fn platform_errors_become_fail_replies() {
     let d = dispatcher(&handler, &platform);
     let app = AppInfo::new("wx-1");
     let reply = d.invoke(&app, "login", json!({})).await;
-    assert_eq!(reply.err_msg(), "login:fail platform error 46002: user inactive");
+    assert_eq!(
+        reply.err_msg(),
+        "login:fail platform error 46002: user inactive"
+    );
     assert_eq!(reply.errno(), Some(401));
 
     platform.fail_with(PlatformError::Unreachable("connection refused".into()));
     let reply = d.invoke(&app, "login", json!({})).await;
-    assert_eq!(reply.err_msg(), "login:fail platform unreachable: connection refused");
+    assert_eq!(
+        reply.err_msg(),
+        "login:fail platform unreachable: connection refused"
+    );
     assert_eq!(reply.errno(), Some(402));
 }
 
@@ -469,12 +600,18 @@ async fn a_panicking_handler_fails_the_call_and_later_calls_are_served() {
     let d = Dispatcher::builder(handler.clone()).build();
     let app = AppInfo::new("wx-1");
     let reply = d.invoke(&app, "getUserInfo", json!({})).await;
-    assert_eq!(reply.err_msg(), "getUserInfo:fail internal error: the handler panicked");
+    assert_eq!(
+        reply.err_msg(),
+        "getUserInfo:fail internal error: the handler panicked"
+    );
     assert_eq!(reply.errno(), Some(1));
     for _ in 0..3 {
         assert!(d.invoke(&app, "getUserProfile", json!({})).await.is_ok());
     }
-    assert_eq!(d.invoke(&app, "getUserInfo", json!({})).await.errno(), Some(1));
+    assert_eq!(
+        d.invoke(&app, "getUserInfo", json!({})).await.errno(),
+        Some(1)
+    );
     assert_eq!(handler.calls().len(), 5);
 }
 
@@ -485,8 +622,13 @@ async fn a_handler_that_never_answers_times_out_after_the_call_timeout() {
         .call_timeout(Duration::from_secs(3))
         .build();
     let started = tokio::time::Instant::now();
-    let reply = d.invoke(&AppInfo::new("wx-1"), "requestPayment", json!({})).await;
-    assert_eq!(reply.err_msg(), "requestPayment:fail timeout: no answer within 3000 ms");
+    let reply = d
+        .invoke(&AppInfo::new("wx-1"), "requestPayment", json!({}))
+        .await;
+    assert_eq!(
+        reply.err_msg(),
+        "requestPayment:fail timeout: no answer within 3000 ms"
+    );
     assert_eq!(reply.errno(), Some(408));
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
@@ -498,17 +640,27 @@ async fn wx_login_honours_its_own_timeout_param_in_milliseconds() {
     let app = AppInfo::new("wx-1");
     let started = tokio::time::Instant::now();
     let reply = d.invoke(&app, "login", json!({"timeout": 250})).await;
-    assert_eq!(reply.err_msg(), "login:fail timeout: no answer within 250 ms");
+    assert_eq!(
+        reply.err_msg(),
+        "login:fail timeout: no answer within 250 ms"
+    );
     assert_eq!(started.elapsed(), Duration::from_millis(250));
 
     // A timeout longer than the dispatcher's cap is capped.
     let reply = d.invoke(&app, "login", json!({"timeout": 3_600_000})).await;
-    assert_eq!(reply.err_msg(), "login:fail timeout: no answer within 30000 ms");
+    assert_eq!(
+        reply.err_msg(),
+        "login:fail timeout: no answer within 30000 ms"
+    );
 
     for bad in [json!("5s"), json!(-1), json!(0)] {
         let reply = d.invoke(&app, "login", json!({"timeout": bad})).await;
         assert_eq!(reply.errno(), Some(102), "{bad}");
-        assert!(reply.err_msg().contains("timeout must be a positive number of milliseconds"));
+        assert!(
+            reply
+                .err_msg()
+                .contains("timeout must be a positive number of milliseconds")
+        );
     }
 }
 
@@ -548,7 +700,8 @@ async fn the_dispatcher_is_cheap_to_clone_and_shared_across_tasks() {
         .map(|i| {
             let d = d.clone();
             tokio::spawn(async move {
-                d.invoke(&AppInfo::new(format!("wx-{i}")), "getUserInfo", json!({})).await
+                d.invoke(&AppInfo::new(format!("wx-{i}")), "getUserInfo", json!({}))
+                    .await
             })
         })
         .collect();

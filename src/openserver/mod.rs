@@ -699,8 +699,8 @@ impl OpenServer {
     ) -> Result<Code, OpenServerError> {
         let app = self.app(app.app_id())?;
         let (scope, what) = match kind {
-            UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "a phone number"),
-            UserCodeKind::Email => (Scope::Email, "an email address"),
+            UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "phone number"),
+            UserCodeKind::Email => (Scope::Email, "email address"),
         };
         let user = self.resolve_with_scope(&app, principal, scope).await?;
         let has = match kind {

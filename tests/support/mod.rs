@@ -56,7 +56,11 @@ impl RecordingHandler {
     }
 
     pub fn on(self, method: &'static str, behavior: Behavior) -> Self {
-        self.state.lock().unwrap().behaviors.insert(method, behavior);
+        self.state
+            .lock()
+            .unwrap()
+            .behaviors
+            .insert(method, behavior);
         self
     }
 
@@ -127,7 +131,11 @@ impl OpenApiHandler for RecordingHandler {
         self.answer("request_payment", params).await
     }
 
-    async fn request_midas_payment_game_item(&self, _app: &AppInfo, params: JsonObject) -> HandlerResult {
+    async fn request_midas_payment_game_item(
+        &self,
+        _app: &AppInfo,
+        params: JsonObject,
+    ) -> HandlerResult {
         self.answer("request_midas_payment_game_item", params).await
     }
 
@@ -143,7 +151,10 @@ impl OpenApiHandler for RecordingHandler {
         let mut state = self.state.lock().unwrap();
         state.calls.push("get_auth_code".into());
         state.auth_requests.push(request);
-        state.grant.clone().unwrap_or(Err(HostError::NotImplemented))
+        state
+            .grant
+            .clone()
+            .unwrap_or(Err(HostError::NotImplemented))
     }
 
     fn open_api_version(&self, _app: &AppInfo) -> Option<ApiVersion> {
@@ -200,7 +211,8 @@ impl RecordingPlatform {
 #[async_trait]
 impl Platform for RecordingPlatform {
     async fn issue_login_code(&self, _app: &AppInfo, p: &Principal) -> Result<Code, PlatformError> {
-        self.record("login_code", p).map(|who| Code::new(format!("login-code-for-{who}")))
+        self.record("login_code", p)
+            .map(|who| Code::new(format!("login-code-for-{who}")))
     }
 
     async fn check_session(&self, _app: &AppInfo, p: &Principal) -> Result<bool, PlatformError> {
@@ -218,11 +230,13 @@ impl Platform for RecordingPlatform {
             UserCodeKind::PhoneNumber => "phone_code",
             UserCodeKind::Email => "email_code",
         };
-        self.record(op, p).map(|who| Code::new(format!("{op}-for-{who}")))
+        self.record(op, p)
+            .map(|who| Code::new(format!("{op}-for-{who}")))
     }
 
     async fn avatar_url(&self, _app: &AppInfo, p: &Principal) -> Result<String, PlatformError> {
-        self.record("avatar", p).map(|who| format!("https://avatars.test/{who}.png"))
+        self.record("avatar", p)
+            .map(|who| format!("https://avatars.test/{who}.png"))
     }
 
     async fn nickname(&self, _app: &AppInfo, p: &Principal) -> Result<String, PlatformError> {
@@ -273,9 +287,15 @@ pub fn open_server_with(config: OpenServerConfig) -> (OpenServer, ManualClock) {
         )
         .unwrap();
     server
-        .add_user(SuperappUser::new("u-2").with_phone_number("+8613900000000").inactive())
+        .add_user(
+            SuperappUser::new("u-2")
+                .with_phone_number("+8613900000000")
+                .inactive(),
+        )
         .unwrap();
-    server.add_user(SuperappUser::new("u-3").with_nickname("Bo")).unwrap();
+    server
+        .add_user(SuperappUser::new("u-3").with_nickname("Bo"))
+        .unwrap();
     (server, clock)
 }
 

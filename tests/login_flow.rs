@@ -1,0 +1,185 @@
+//! The whole login story in-process: a host's Dispatcher on the embedded
+//! OpenServer, and a developer server calling the same OpenServer.
+
+mod support;
+
+use async_trait::async_trait;
+use serde_json::json;
+use superapp_openapi::*;
+use support::*;
+
+/// A host whose user `u-1` is logged in, and whose super-app server issues
+/// authCodes for the scopes the user consents to.
+struct Host {
+    server: OpenServer,
+    consented: Vec<Scope>,
+}
+
+#[async_trait]
+impl OpenApiHandler for Host {
+    async fn get_auth_code(
+        &self,
+        app: &AppInfo,
+        request: AuthCodeRequest,
+    ) -> Result<AuthGrant, HostError> {
+        let (granted, refused): (Vec<Scope>, Vec<Scope>) = request
+            .scopes
+            .iter()
+            .partition(|s| self.consented.contains(s));
+        let code = self
+            .server
+            .issue_auth_code(app.app_id(), "u-1", granted.clone())
+            .map_err(|e| HostError::failed(e.to_string()))?;
+        let mut grant = AuthGrant::with_auth_code(code).granted(granted);
+        for scope in refused {
+            grant = grant.refused(scope, "the user said no");
+        }
+        Ok(grant)
+    }
+
+    fn app_uid(&self, _app: &AppInfo) -> Option<String> {
+        Some("u-1".into())
+    }
+}
+
+async fn developer_server_login(server: &OpenServer, app_id: &str, code: &str) -> (String, String) {
+    let s = server
+        .jscode2session(&Jscode2SessionRequest::new(
+            app_id,
+            secret_of(app_id),
+            Code::new(code),
+        ))
+        .await;
+    assert_eq!(s.errcode, 0, "{s:?}");
+    let t = server
+        .token(&TokenRequest::new(app_id, secret_of(app_id)))
+        .await;
+    let token = t.access_token.unwrap();
+    let c = server
+        .checksession(&CheckSessionRequest::new(
+            token.clone(),
+            &s.openid,
+            session_signature(&s.session_key),
+        ))
+        .await;
+    assert_eq!(c.errcode, 0, "{c:?}");
+    (s.openid, token.into_secret())
+}
+
+async fn login_story(version: ApiVersion) {
+    let (server, _) = open_server();
+    let host = Host {
+        server: server.clone(),
+        consented: vec![Scope::PhoneNumber, Scope::Nickname],
+    };
+    let dispatcher = Dispatcher::builder(host)
+        .platform(server.clone())
+        .default_version(version)
+        .build();
+    let app = AppInfo::new(APP_A1);
+
+    let reply = dispatcher.invoke(&app, "wx.login", json!({})).await;
+    assert_eq!(reply.err_msg(), "login:ok");
+    let code = reply.get_str("code").unwrap().to_owned();
+
+    let reply = dispatcher.invoke(&app, "wx.checkSession", json!({})).await;
+    assert_eq!(
+        reply.err_msg(),
+        "checkSession:fail session expired",
+        "no exchange yet"
+    );
+
+    let (openid, token) = developer_server_login(&server, APP_A1, &code).await;
+    let reply = dispatcher.invoke(&app, "wx.checkSession", json!({})).await;
+    assert_eq!(reply.err_msg(), "checkSession:ok");
+
+    let reply = dispatcher
+        .invoke(&app, "wx.getPhoneNumber", json!({}))
+        .await;
+    assert_eq!(reply.err_msg(), "getPhoneNumber:ok");
+    let phone_code = reply.get_str("code").unwrap();
+    let p = server
+        .getuserphonenumber(&UserCodeRequest::new(
+            AccessToken::new(token),
+            openid,
+            Code::new(phone_code),
+        ))
+        .await;
+    assert_eq!(p.phone_info.unwrap().phone_number.secret(), PHONE);
+
+    let reply = dispatcher.invoke(&app, "wx.getNickName", json!({})).await;
+    assert_eq!(reply.get_str("nickName"), Some("Ada"));
+
+    let reply = dispatcher.invoke(&app, "wx.chooseAvatar", json!({})).await;
+    match version {
+        ApiVersion::V3 => assert_eq!(
+            reply.err_msg(),
+            "chooseAvatar:fail auth deny: SCOPE_AVATAR was not granted (the user said no)"
+        ),
+        _ => assert_eq!(
+            reply.get_str("avatarUrl"),
+            Some("https://avatars.test/ada.png")
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_v2_login_runs_from_wx_login_to_the_phone_number() {
+    login_story(ApiVersion::V2).await;
+}
+
+#[tokio::test]
+async fn a_v3_login_runs_from_wx_login_to_the_phone_number() {
+    login_story(ApiVersion::V3).await;
+}
+
+#[tokio::test]
+async fn the_default_dispatcher_works_offline_on_its_embedded_server() {
+    struct UidHost;
+    impl OpenApiHandler for UidHost {
+        fn app_uid(&self, _app: &AppInfo) -> Option<String> {
+            Some("u-9".into())
+        }
+    }
+    let dispatcher = Dispatcher::builder(UidHost)
+        .default_version(ApiVersion::V2)
+        .build();
+    let server = dispatcher.open_server().unwrap();
+    server
+        .register_app(AppRegistration::new("wx-solo", AppSecret::new("s"), "t"))
+        .unwrap();
+    server.add_user(SuperappUser::new("u-9")).unwrap();
+    let reply = dispatcher
+        .invoke(&AppInfo::new("wx-solo"), "login", json!({}))
+        .await;
+    let code = reply.get_str("code").unwrap();
+    let s = server
+        .jscode2session(&Jscode2SessionRequest::new(
+            "wx-solo",
+            AppSecret::new("s"),
+            Code::new(code),
+        ))
+        .await;
+    assert_eq!(s.errcode, 0);
+}
+
+#[tokio::test]
+async fn an_unregistered_app_or_unknown_user_fails_with_the_platform_reason() {
+    let (server, _) = open_server();
+    let host = Host {
+        server: server.clone(),
+        consented: vec![],
+    };
+    let dispatcher = Dispatcher::builder(host)
+        .platform(server)
+        .default_version(ApiVersion::V2)
+        .build();
+    let reply = dispatcher
+        .invoke(&AppInfo::new("wx-unknown"), "login", json!({}))
+        .await;
+    assert_eq!(
+        reply.err_msg(),
+        "login:fail platform error 40013: invalid appid"
+    );
+    assert_eq!(reply.errno(), Some(401));
+}
