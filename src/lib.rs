@@ -45,3 +45,11 @@ pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_versi
 #[cfg(feature = "http")]
 pub use http::*;
 pub use payment::*;
+
+// The guides' code blocks compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/versions.md")]
+struct VersionsGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/openserver.md")]
+struct OpenServerGuide;
