@@ -289,8 +289,18 @@ impl Dispatcher {
                 Responder::Host => call_host(&*inner.handler, app, api, params).await,
             }
         };
-        let call = CatchUnwind(std::pin::pin!(call));
-        match tokio::time::timeout(timeout, call).await {
+        let mut call = CatchUnwind(std::pin::pin!(call));
+        // Most hosts answer at once: poll once before arming a timer.
+        let first = std::future::poll_fn(|cx| match Pin::new(&mut call).poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        let outcome = match first {
+            Some(output) => Ok(output),
+            None => tokio::time::timeout(timeout, call).await,
+        };
+        match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(())) => Err(CallError::new(
                 FailureKind::Internal,

@@ -232,7 +232,8 @@ impl Reply {
 
     /// The reply as JSON text, ready for the mini program's bridge.
     pub fn to_json_string(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
+        // A map of JSON values with string keys always serializes.
+        serde_json::to_string(&self.0).unwrap_or_default()
     }
 }
 

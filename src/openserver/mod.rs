@@ -807,7 +807,7 @@ impl OpenServer {
             let mut state = lock(&entry.subject.state);
             self.take_rate_limit(&mut state, now)?;
             let session_key = SessionKey::new(
-                base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()),
+                base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0),
             );
             state.session = Some(Session {
                 expected_signature: hmac_sha256(session_key.secret().as_bytes(), b""),
@@ -1102,13 +1102,25 @@ where
     [u8; N]: Default + AsMut<[u8]>,
 {
     let mut bytes = <[u8; N]>::default();
-    rand::Fill::fill(bytes.as_mut(), &mut rand::rng());
+    rand::RngCore::fill_bytes(&mut rand::rng(), bytes.as_mut());
     hex::encode(bytes)
 }
 
-/// A `requestId`: 32 hex characters, as in the seed.
+/// A `requestId`: 32 hex characters, as in the seed, unique per response.
+///
+/// It names a response in logs and is no secret, so it needs no CSPRNG draw:
+/// a random per-thread prefix and a per-thread counter make it unique
+/// without a shared atomic on the hot path.
 fn request_id() -> String {
-    random_hex::<16>()
+    thread_local! {
+        static NEXT: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((rand::random(), 0));
+    }
+    let (prefix, n) = NEXT.with(|next| {
+        let (prefix, n) = next.get();
+        next.set((prefix, n.wrapping_add(1)));
+        (prefix, n)
+    });
+    hex::encode(((u128::from(prefix) << 64) | u128::from(n)).to_be_bytes())
 }
 
 impl fmt::Debug for OpenServer {

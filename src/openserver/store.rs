@@ -17,7 +17,9 @@ pub(crate) struct CodeKey(pub(crate) [u8; 16]);
 impl CodeKey {
     /// A fresh key from the thread's CSPRNG (ChaCha, seeded by the OS).
     pub(crate) fn random() -> CodeKey {
-        CodeKey(rand::random())
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        CodeKey(bytes)
     }
 
     /// Parses the 32-hex-character form; anything else is not a code we issued.

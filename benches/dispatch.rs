@@ -1,0 +1,331 @@
+//! Dispatch overhead, the in-process login, checksession verification and
+//! login throughput on two threads — each against a baseline measured in the
+//! same run (see BENCHMARKS.md).
+//!
+//! `cargo bench --bench dispatch` (add `-- --quick` for a faster pass).
+
+#[path = "support/ratios.rs"]
+mod ratios;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use criterion::Criterion;
+use hmac::{Hmac, Mac};
+use ratios::{Row, Target};
+use serde_json::Value;
+use superapp_openapi::*;
+use tokio::runtime::Runtime;
+
+/// A host that answers the way a real one does for requestPayment: a small
+/// fixed result.
+struct TrivialHost;
+
+fn payment_result() -> JsonObject {
+    let mut result = JsonObject::new();
+    result.insert("pay_time".into(), Value::from(1_732_000_000));
+    result.insert("order_no".into(), Value::from("order-0001"));
+    result
+}
+
+#[async_trait]
+impl OpenApiHandler for TrivialHost {
+    async fn request_payment(&self, _app: &AppInfo, _params: JsonObject) -> HandlerResult {
+        Ok(payment_result())
+    }
+
+    fn app_uid(&self, _app: &AppInfo) -> Option<String> {
+        Some("u-bench".into())
+    }
+}
+
+/// What a mini program passes to wx.requestPayment.
+const PAYMENT_PARAMS: &str = r#"{"timeStamp":"1732000000","nonceStr":"5K8264ILTKCH16CQ2502SI8ZNMTM67VS","package":"prepay_id=wx201410272009395522657a690389285100","signType":"HMAC-SHA256","paySign":"22D9B4E54AB1950F51E0649E8810ACD6B3B2A4B77A2C8D6E9F0A1B2C3D4E5F60"}"#;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Times `iters` awaits of `f` inside one `block_on`.
+fn time_async<F, Fut>(rt: &Runtime, iters: u64, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            black_box(f().await);
+        }
+        start.elapsed()
+    })
+}
+
+fn dispatch_overhead(c: &mut Criterion) {
+    let rt = runtime();
+    let handler: Arc<dyn OpenApiHandler> = Arc::new(TrivialHost);
+    let dispatcher = Dispatcher::builder_shared(handler.clone()).build();
+    let app = AppInfo::new("wx-bench");
+    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+    let params_object = params.as_object().unwrap().clone();
+
+    let mut g = c.benchmark_group("dispatch_v1");
+    g.bench_function("baseline_direct_call", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || async {
+                let mut reply = handler
+                    .request_payment(&app, params_object.clone())
+                    .await
+                    .unwrap();
+                reply.insert(
+                    "errMsg".into(),
+                    Value::String(format!("{}:ok", "requestPayment")),
+                );
+                reply
+            })
+        })
+    });
+    g.bench_function("invoke", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || {
+                dispatcher.invoke(&app, "requestPayment", params.clone())
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("dispatch_json");
+    let reply = {
+        let mut r = payment_result();
+        r.insert("errMsg".into(), Value::from("requestPayment:ok"));
+        r
+    };
+    g.bench_function("baseline_parse_and_serialize", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_str(black_box(PAYMENT_PARAMS)).unwrap();
+            black_box(v);
+            serde_json::to_string(black_box(&reply)).unwrap()
+        })
+    });
+    g.bench_function("invoke_json", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || async {
+                dispatcher
+                    .invoke_json(&app, "requestPayment", PAYMENT_PARAMS)
+                    .await
+                    .to_json_string()
+            })
+        })
+    });
+    g.finish();
+}
+
+/// An embedded platform with one app and one user, on a manual clock the
+/// benches move so expired codes are swept as they would be in a day's run.
+fn platform() -> (OpenServer, ManualClock) {
+    let clock = ManualClock::new();
+    let mut config = OpenServerConfig::default();
+    config.rate_limit_per_minute = u32::MAX;
+    let server = OpenServer::builder()
+        .clock(clock.clone())
+        .config(config)
+        .build();
+    server
+        .register_app(AppRegistration::new(
+            "wx-bench",
+            AppSecret::new("s"),
+            "team",
+        ))
+        .unwrap();
+    server.add_user(SuperappUser::new("u-bench")).unwrap();
+    (server, clock)
+}
+
+/// Every 2^16 logins, five minutes pass: codes expire and get swept.
+fn tick(clock: &ManualClock, i: u64) {
+    if i & 0xFFFF == 0 {
+        clock.advance(Duration::from_secs(301));
+    }
+}
+
+fn login(c: &mut Criterion) {
+    let rt = runtime();
+    let (server, clock) = platform();
+    let dispatcher = Dispatcher::builder(TrivialHost)
+        .platform(server.clone())
+        .default_version(ApiVersion::V2)
+        .build();
+    let app = AppInfo::new("wx-bench");
+
+    let mut g = c.benchmark_group("login_v2");
+    g.bench_function("baseline_random_hex", |b| {
+        b.iter(|| {
+            let mut bytes = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            hex::encode(bytes)
+        })
+    });
+    g.bench_function("invoke_login", |b| {
+        b.iter_custom(|iters| {
+            let mut i = 0;
+            time_async(&rt, iters, || {
+                i += 1;
+                tick(&clock, i);
+                dispatcher.invoke(&app, "login", Value::Null)
+            })
+        })
+    });
+    g.finish();
+}
+
+fn checksession(c: &mut Criterion) {
+    let rt = runtime();
+    let (server, _clock) = platform();
+    let app = AppInfo::new("wx-bench");
+    let request = rt.block_on(async {
+        let code = server
+            .issue_login_code(&app, &Principal::Uid("u-bench".into()))
+            .await
+            .unwrap();
+        let s = server
+            .jscode2session(&Jscode2SessionRequest::new(
+                "wx-bench",
+                AppSecret::new("s"),
+                code,
+            ))
+            .await;
+        let t = server
+            .token(&TokenRequest::new("wx-bench", AppSecret::new("s")))
+            .await;
+        let mac = Hmac::<sha2::Sha256>::new_from_slice(s.session_key.secret().as_bytes()).unwrap();
+        let signature = hex::encode(mac.finalize().into_bytes());
+        (
+            CheckSessionRequest::new(t.access_token.unwrap(), s.openid, signature),
+            s.session_key,
+        )
+    });
+    let (request, session_key) = request;
+    assert_eq!(rt.block_on(server.checksession(&request)).errcode, 0);
+
+    let mut g = c.benchmark_group("checksession");
+    g.bench_function("baseline_raw_hmac", |b| {
+        b.iter(|| {
+            let mut mac =
+                Hmac::<sha2::Sha256>::new_from_slice(black_box(session_key.secret()).as_bytes())
+                    .unwrap();
+            mac.update(b"");
+            mac.finalize().into_bytes()
+        })
+    });
+    g.bench_function("checksession", |b| {
+        b.iter_custom(|iters| time_async(&rt, iters, || server.checksession(&request)))
+    });
+    g.finish();
+}
+
+/// A host whose logged-in user is fixed: one per worker thread.
+struct UserHost(String);
+
+impl OpenApiHandler for UserHost {
+    fn app_uid(&self, _app: &AppInfo) -> Option<String> {
+        Some(self.0.clone())
+    }
+}
+
+/// Login throughput: `iters` logins on one thread, against the same number
+/// split over two threads — two host workers, each with its own runtime and
+/// user, sharing one platform. Reported as wall time per login.
+fn concurrent_logins(c: &mut Criterion) {
+    let (server, clock) = platform();
+    for t in 0..2 {
+        server
+            .add_user(SuperappUser::new(format!("u-bench-{t}")))
+            .unwrap();
+    }
+    let run = |threads: u64, iters: u64| {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let dispatcher = Dispatcher::builder(UserHost(format!("u-bench-{t}")))
+                    .platform(server.clone())
+                    .default_version(ApiVersion::V2)
+                    .build();
+                let clock = clock.clone();
+                s.spawn(move || {
+                    let app = AppInfo::new("wx-bench");
+                    let rt = runtime();
+                    let mut i = 0;
+                    time_async(&rt, iters / threads, || {
+                        i += 1;
+                        tick(&clock, i);
+                        dispatcher.invoke(&app, "login", Value::Null)
+                    });
+                });
+            }
+        });
+        start.elapsed()
+    };
+    let mut g = c.benchmark_group("login_threads");
+    g.bench_function("baseline_one_thread", |b| {
+        b.iter_custom(|iters| run(1, iters.max(2)))
+    });
+    g.bench_function("two_threads", |b| {
+        b.iter_custom(|iters| run(2, iters.max(2)))
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    dispatch_overhead(&mut c);
+    login(&mut c);
+    checksession(&mut c);
+    concurrent_logins(&mut c);
+    c.final_summary();
+    ratios::report(&[
+        Row {
+            what: "invoke, v1, params already an object",
+            group: "dispatch_v1",
+            measured: "invoke",
+            baseline: "baseline_direct_call",
+            target: Target::MaxTimeRatio(1.5),
+        },
+        Row {
+            what: "invoke from the raw params string",
+            group: "dispatch_json",
+            measured: "invoke_json",
+            baseline: "baseline_parse_and_serialize",
+            target: Target::MaxTimeRatio(1.3),
+        },
+        Row {
+            what: "v2 wx.login in-process",
+            group: "login_v2",
+            measured: "invoke_login",
+            baseline: "baseline_random_hex",
+            target: Target::MaxTimeRatio(5.0),
+        },
+        Row {
+            what: "checksession verification",
+            group: "checksession",
+            measured: "checksession",
+            baseline: "baseline_raw_hmac",
+            target: Target::MaxTimeRatio(1.5),
+        },
+        Row {
+            what: "login throughput, 2 threads vs 1",
+            group: "login_threads",
+            measured: "two_threads",
+            baseline: "baseline_one_thread",
+            target: Target::MinThroughputRatio(1.6),
+        },
+    ]);
+}
