@@ -71,7 +71,10 @@ impl OpenApiHandler for V1Host {
         if payment.prepay_id() == "wx-prepay-the-user-cancels" {
             return Err(HostError::Cancelled);
         }
-        Ok(PaymentResult::new(1_732_000_000, format!("order-{}", payment.prepay_id())).into_result())
+        Ok(
+            PaymentResult::new(1_732_000_000, format!("order-{}", payment.prepay_id()))
+                .into_result(),
+        )
     }
 
     async fn request_midas_payment_game_item(
@@ -103,7 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dispatcher = Dispatcher::builder(host).build(); // v1 is the default
     let app = AppInfo::new("wx-v1-shop");
 
-    let sign_data = SignData::new("offer-1", 1, "trade-42").product("gem-pack", 600).to_sign_data_string();
+    let sign_data = SignData::new("offer-1", 1, "trade-42")
+        .product("gem-pack", 600)
+        .to_sign_data_string();
     let midas = json!({
         "signData": sign_data,
         "mode": "short_series_goods",
@@ -124,24 +129,60 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("wx.login", json!({}), "login:ok"),
         ("wx.checkSession", json!({}), "checkSession:ok"),
         ("wx.getPhoneNumber", json!({}), "getPhoneNumber:ok"),
-        ("wx.getEmail", json!({}), "getEmail:fail auth deny: the user keeps their email private"),
+        (
+            "wx.getEmail",
+            json!({}),
+            "getEmail:fail auth deny: the user keeps their email private",
+        ),
         ("wx.chooseAvatar", json!({}), "chooseAvatar:ok"),
         ("wx.getNickName", json!({}), "getNickName:ok"),
         ("wx.getUserInfo", json!({}), "getUserInfo:ok"),
-        ("wx.getUserProfile", json!({"desc": "show your profile"}), "getUserProfile:ok"),
-        ("wx.getUserProfile", json!({}), "getUserProfile:fail getUserProfile needs a desc"),
-        ("wx.requestPayment", payment("prepay_id=wx-prepay-1"), "requestPayment:ok"),
-        ("wx.requestPayment", payment("prepay_id=wx-prepay-the-user-cancels"), "requestPayment:fail cancel"),
-        ("wx.requestPayment", json!({"timeStamp": 1}), "requestPayment:fail invalid params: nonceStr is missing"),
-        ("wx.requestMidasPaymentGameItem", midas, "requestMidasPaymentGameItem:ok"),
-        ("wx.requestVirtualPayment", json!({}), "requestVirtualPayment:fail requestVirtualPayment is not implemented by the host"),
+        (
+            "wx.getUserProfile",
+            json!({"desc": "show your profile"}),
+            "getUserProfile:ok",
+        ),
+        (
+            "wx.getUserProfile",
+            json!({}),
+            "getUserProfile:fail getUserProfile needs a desc",
+        ),
+        (
+            "wx.requestPayment",
+            payment("prepay_id=wx-prepay-1"),
+            "requestPayment:ok",
+        ),
+        (
+            "wx.requestPayment",
+            payment("prepay_id=wx-prepay-the-user-cancels"),
+            "requestPayment:fail cancel",
+        ),
+        (
+            "wx.requestPayment",
+            json!({"timeStamp": 1}),
+            "requestPayment:fail invalid params: nonceStr is missing",
+        ),
+        (
+            "wx.requestMidasPaymentGameItem",
+            midas,
+            "requestMidasPaymentGameItem:ok",
+        ),
+        (
+            "wx.requestVirtualPayment",
+            json!({}),
+            "requestVirtualPayment:fail requestVirtualPayment is not implemented by the host",
+        ),
     ];
     let mut failures = 0;
     for (api, params, expected) in calls {
         let reply = dispatcher.invoke(&app, api, params).await;
         let ok = reply.err_msg() == expected;
         failures += usize::from(!ok);
-        println!("{api}\n  -> {}{}", reply.to_json_string(), if ok { "" } else { "   <-- unexpected" });
+        println!(
+            "{api}\n  -> {}{}",
+            reply.to_json_string(),
+            if ok { "" } else { "   <-- unexpected" }
+        );
         if !ok {
             println!("     expected errMsg: {expected}");
         }

@@ -24,8 +24,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::app::json_type;
 use crate::api::OpenApi;
+use crate::app::json_type;
 use crate::handler::{HostError, JsonObject};
 use crate::reply::FailureKind;
 use crate::secret::SessionKey;
@@ -299,7 +299,8 @@ fn decode_signature(kind: SignatureKind, text: &str) -> Result<[u8; 32], Signatu
         return Err(SignatureError::WrongLength { kind, len });
     }
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(text, &mut bytes).map_err(|_| SignatureError::WrongLength { kind, len })?;
+    hex::decode_to_slice(text, &mut bytes)
+        .map_err(|_| SignatureError::WrongLength { kind, len })?;
     Ok(bytes)
 }
 
