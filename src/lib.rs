@@ -28,6 +28,8 @@ pub use handler::{
     AuthCodeRequest, AuthGrant, Gender, HandlerResult, HostError, JsonObject, OpenApiHandler,
     UserInfo,
 };
+#[cfg(feature = "http")]
+pub use http::*;
 pub use openserver::{
     AUTH_CODE_TTL, ApiResponse, AppRegistration, CheckSessionRequest, Clock, EmailAddressResponse,
     EmailInfo, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest,
@@ -36,15 +38,13 @@ pub use openserver::{
     SIG_METHOD_HMAC_SHA256, StatusResponse, SuperappDirectory, SuperappUser, SweepReport,
     SystemClock, TokenRequest, TokenResponse, UserCodeRequest,
 };
+pub use payment::*;
 pub use platform::{Platform, PlatformError, Principal, UserCodeKind};
 pub use reply::{CallError, FailureKind, Reply};
 pub use secret::{
     AccessToken, AppSecret, AuthCode, Code, EmailAddress, PhoneNumber, SdkKey, SessionKey,
 };
 pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_version};
-#[cfg(feature = "http")]
-pub use http::*;
-pub use payment::*;
 
 // The guides' code blocks compile and run as doctests.
 #[cfg(doctest)]
@@ -53,3 +53,9 @@ struct VersionsGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/openserver.md")]
 struct OpenServerGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/architecture.md")]
+struct ArchitectureGuide;
+#[cfg(all(doctest, feature = "http"))]
+#[doc = include_str!("../docs/http.md")]
+struct HttpGuide;

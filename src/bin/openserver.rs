@@ -1,1 +1,394 @@
-fn main() {}
+//! `openserver`: the embedded platform as an HTTP server — the seed's
+//! developer-server API plus the SDK routes hosts use (`docs/http.md`).
+//!
+//! ```text
+//! cargo run --bin openserver -- --listen 127.0.0.1:8080 --config examples/openserver.json
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Deserialize;
+use superapp_openapi::{
+    AppKind, AppRegistration, AppSecret, HttpConfig, OpenServer, SdkKey, SuperappUser, router,
+    serve,
+};
+use tracing::level_filters::LevelFilter;
+
+const USAGE: &str = "\
+openserver: the mini-program platform's developer-server API over HTTP
+
+USAGE:
+    openserver [--listen ADDR] [--config FILE] [--log LEVEL]
+
+OPTIONS:
+    --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks one)
+    --config FILE   JSON file with apps, users, SDK keys and id_secret
+                    (see examples/openserver.json and docs/http.md)
+    --log LEVEL     off, error, warn, info, debug or trace (default: the level
+                    in OPENSERVER_LOG or RUST_LOG, else info); logs go to stderr
+    -h, --help      print this help
+
+On start it prints one line to stdout: `openserver listening on http://ADDR`.
+Exit codes: 0 after Ctrl-C or SIGTERM, 1 when it cannot listen, 2 for bad
+arguments or a bad config file.";
+
+/// How often expired codes, sessions and tokens are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Args {
+    listen: String,
+    config: Option<PathBuf>,
+    log: Option<String>,
+}
+
+/// The config file. Unknown fields are errors, so a typo does not pass
+/// silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Keeps openids and unionids stable across restarts.
+    #[serde(default)]
+    id_secret: Option<String>,
+    #[serde(default)]
+    apps: Vec<AppEntry>,
+    #[serde(default)]
+    users: Vec<UserEntry>,
+    #[serde(default)]
+    sdk_keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppEntry {
+    appid: String,
+    secret: String,
+    team: String,
+    #[serde(default)]
+    kind: AppKind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    id: String,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    nickname: String,
+    #[serde(default)]
+    avatar: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What went wrong before serving, and the exit code that says so.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: format!("{}\n\nrun `openserver --help` for usage", message.into()),
+            code: 2,
+        }
+    }
+
+    fn config(path: &Path, message: impl std::fmt::Display) -> Failure {
+        Failure {
+            message: format!("config file {}: {message}", path.display()),
+            code: 2,
+        }
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, Failure> {
+    let mut parsed = Args {
+        listen: "127.0.0.1:8080".to_owned(),
+        config: None,
+        log: None,
+    };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| Failure::usage(format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--listen" => parsed.listen = value("--listen")?,
+            "--config" => parsed.config = Some(PathBuf::from(value("--config")?)),
+            "--log" => parsed.log = Some(value("--log")?),
+            other => return Err(Failure::usage(format!("unknown argument {other:?}"))),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+/// A level from `--log`, else `OPENSERVER_LOG`, else the first bare level in
+/// `RUST_LOG` (`info`, or `warn,hyper=info`), else info.
+fn log_level(flag: Option<&str>) -> Result<LevelFilter, Failure> {
+    if let Some(flag) = flag {
+        return flag.parse().map_err(|_| {
+            Failure::usage(format!(
+                "--log {flag:?}: use off, error, warn, info, debug or trace"
+            ))
+        });
+    }
+    let from_env = ["OPENSERVER_LOG", "RUST_LOG"].into_iter().find_map(|name| {
+        let value = std::env::var(name).ok()?;
+        value
+            .split(',')
+            .filter(|d| !d.contains('='))
+            .find_map(|d| d.trim().parse::<LevelFilter>().ok())
+    });
+    Ok(from_env.unwrap_or(LevelFilter::INFO))
+}
+
+/// Reads the config file and builds the server and router it describes.
+fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Failure> {
+    let file = match path {
+        None => ConfigFile::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::config(path, format_args!("cannot be read: {e}")))?;
+            serde_json::from_str(&text).map_err(|e| Failure::config(path, e))?
+        }
+    };
+    let shown = path.unwrap_or(Path::new("(none)"));
+    let mut builder = OpenServer::builder();
+    if let Some(secret) = &file.id_secret {
+        if secret.is_empty() {
+            return Err(Failure::config(shown, "id_secret must not be empty"));
+        }
+        builder = builder.id_secret(secret.as_bytes());
+    }
+    let server = builder.build();
+    for (i, app) in file.apps.iter().enumerate() {
+        let registration =
+            AppRegistration::new(&app.appid, AppSecret::new(&app.secret), &app.team).kind(app.kind);
+        server
+            .register_app(registration)
+            .map_err(|e| Failure::config(shown, format_args!("apps[{i}]: {}", e.errmsg())))?;
+    }
+    for (i, user) in file.users.iter().enumerate() {
+        if user.id.is_empty() {
+            return Err(Failure::config(
+                shown,
+                format_args!("users[{i}]: id must not be empty"),
+            ));
+        }
+        let mut entry = SuperappUser::new(&user.id)
+            .with_nickname(&user.nickname)
+            .with_avatar_url(&user.avatar);
+        if let Some(phone) = &user.phone {
+            entry = entry.with_phone_number(phone);
+        }
+        if let Some(email) = &user.email {
+            entry = entry.with_email(email);
+        }
+        if !user.active {
+            entry = entry.inactive();
+        }
+        server
+            .add_user(entry)
+            .map_err(|e| Failure::config(shown, format_args!("users[{i}]: {}", e.errmsg())))?;
+    }
+    let mut http = HttpConfig::new();
+    for (i, key) in file.sdk_keys.iter().enumerate() {
+        if key.len() < 16 {
+            return Err(Failure::config(
+                shown,
+                format_args!("sdk_keys[{i}]: an SDK key must be at least 16 characters"),
+            ));
+        }
+        http = http.sdk_key(SdkKey::new(key));
+    }
+    Ok((server, http, file))
+}
+
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed here, before
+/// the address is printed, so that a signal sent as soon as the line is read
+/// shuts the server down cleanly instead of killing it.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| Failure {
+            message: format!("cannot install the {name} handler: {e}"),
+            code: 1,
+        })
+    };
+    let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
+    let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Failure> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("shutting down");
+    })
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let (server, http, file) = load(args.config.as_deref())?;
+    let addr: SocketAddr = args.listen.parse().map_err(|_| {
+        Failure::usage(format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            args.listen
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure {
+            message: format!("cannot listen on {addr}: {e}"),
+            code: 1,
+        })?;
+    let bound = listener.local_addr().map_err(|e| Failure {
+        message: format!("cannot read the bound address: {e}"),
+        code: 1,
+    })?;
+    let shutdown = shutdown_signal()?;
+    tracing::info!(
+        apps = file.apps.len(),
+        users = file.users.len(),
+        sdk_keys = file.sdk_keys.len(),
+        stable_ids = file.id_secret.is_some(),
+        "openserver configured"
+    );
+    if file.apps.is_empty() {
+        tracing::warn!("no app is registered: every developer-server call will answer 40013");
+    }
+
+    let sweeper = server.clone();
+    let sweep_task = tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await; // the first tick is immediate; nothing has expired yet
+        loop {
+            every.tick().await;
+            let report = sweeper.sweep();
+            tracing::debug!(
+                login_codes = report.login_codes,
+                user_codes = report.user_codes,
+                access_tokens = report.access_tokens,
+                sessions = report.sessions,
+                "swept expired state"
+            );
+        }
+    });
+
+    {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "openserver listening on http://{bound}");
+        let _ = stdout.flush();
+    }
+    let served = serve(listener, router(server, http), shutdown).await;
+    sweep_task.abort();
+    served.map_err(|e| Failure {
+        message: format!("serving on {bound} failed: {e}"),
+        code: 1,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(failure) => {
+            eprintln!("openserver: {}", failure.message);
+            return ExitCode::from(failure.code);
+        }
+    };
+    let level = match log_level(args.log.as_deref()) {
+        Ok(level) => level,
+        Err(failure) => {
+            eprintln!("openserver: {}", failure.message);
+            return ExitCode::from(failure.code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("openserver: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Args>, Failure> {
+        parse_args(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn flags_take_a_separate_or_inline_value() {
+        let parsed = args(&["--listen=0.0.0.0:9", "--config", "c.json", "--log", "debug"])
+            .ok()
+            .flatten()
+            .expect("parses");
+        assert_eq!(parsed.listen, "0.0.0.0:9");
+        assert_eq!(parsed.config.as_deref(), Some(Path::new("c.json")));
+        assert_eq!(parsed.log.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn an_unknown_flag_or_a_missing_value_is_a_usage_error() {
+        assert_eq!(args(&["--port", "1"]).err().map(|f| f.code), Some(2));
+        assert_eq!(args(&["--listen"]).err().map(|f| f.code), Some(2));
+    }
+
+    #[test]
+    fn the_example_config_loads() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/openserver.json"
+        ));
+        let (server, _, file) = load(Some(path)).map_err(|f| f.message).expect("loads");
+        assert!(!file.apps.is_empty());
+        assert!(server.app_info(&file.apps[0].appid).is_some());
+    }
+}

@@ -1,0 +1,549 @@
+//! [`OpenServerClient`]: the developer server's side of the seed's API.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+
+use super::paths;
+use super::transport::{Transport, TransportError};
+use crate::openserver::{
+    Clock, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, SIG_METHOD_HMAC_SHA256,
+    SystemClock,
+};
+use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
+
+/// The default [`OpenServerClientBuilder::timeout`]: 10 s.
+const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long before its expiry a cached access token is replaced: 5 minutes
+/// (or half its lifetime, for a token that lives less than 10 minutes).
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// The errcodes that mean "this access token is no good": the client
+/// refreshes the token once and retries the call once.
+const STALE_TOKEN_CODES: [i64; 3] = [
+    ErrCode::InvalidSecret.code(),
+    ErrCode::InvalidAccessToken.code(),
+    ErrCode::AccessTokenExpired.code(),
+];
+
+/// What [`OpenServerClient::jscode2session`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user's id in this app.
+    pub openid: String,
+    /// The session key: keep it on the server, never send it to the mini program.
+    pub session_key: SessionKey,
+    /// The user's id across the app's team, when the platform gives one.
+    pub unionid: Option<String>,
+}
+
+/// Why an [`OpenServerClient`] call failed.
+///
+/// ```
+/// use superapp_openapi::{ClientError, ErrCode};
+/// let e = ClientError::Api { errcode: 40163, errmsg: "code been used".into(), request_id: Some("r-1".into()) };
+/// assert_eq!(e.code(), Some(ErrCode::CodeUsed));
+/// assert_eq!(e.to_string(), "platform error 40163: code been used (requestId r-1)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The platform answered with an error code (`docs/openserver.md`).
+    #[error(
+        "platform error {errcode}: {errmsg} (requestId {})",
+        .request_id.as_deref().unwrap_or("none")
+    )]
+    Api {
+        /// `errcode`
+        errcode: i64,
+        /// `errmsg`
+        errmsg: String,
+        /// `requestId`, when the answer has one.
+        request_id: Option<String>,
+    },
+    /// The platform could not be reached, or the connection broke.
+    #[error("could not reach the platform: {0}")]
+    Transport(String),
+    /// The platform did not answer within the client's timeout.
+    #[error("the platform did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The platform answered something that is not its API (HTML, a 500, a
+    /// missing field).
+    #[error("the platform answered something unexpected: {0}")]
+    BadResponse(String),
+}
+
+impl ClientError {
+    /// The platform's `errcode`, for [`ClientError::Api`].
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            ClientError::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// The errcode as one of ours, when it is.
+    pub fn code(&self) -> Option<ErrCode> {
+        self.errcode().and_then(ErrCode::from_code)
+    }
+
+    /// The `requestId` of the platform's answer, for [`ClientError::Api`].
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Builds an [`OpenServerClient`]; see [`OpenServerClient::builder`].
+pub struct OpenServerClientBuilder {
+    base_url: String,
+    appid: String,
+    secret: AppSecret,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+}
+
+impl OpenServerClientBuilder {
+    /// Where the client reads the time to judge its cached token's expiry
+    /// (default the system clock); tests pass a [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long one request may take, connecting included (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> OpenServerClient {
+        OpenServerClient {
+            inner: Arc::new(ClientInner {
+                transport: Transport::new(&self.base_url, self.timeout),
+                appid: self.appid,
+                secret: self.secret,
+                clock: self.clock,
+                cached: Mutex::new(None),
+                refresh: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for OpenServerClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenServerClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("appid", &self.appid)
+            .field("secret", &self.secret)
+            .field("clock", &self.clock)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A mini program's developer server talking to the platform: the seed's
+/// jscode2session, token, checksession, getuserphonenumber and
+/// getemailaddress, against a real platform or an `openserver`.
+///
+/// The access token is cached and replaced five minutes before it expires;
+/// however many tasks ask at once, one of them fetches it. A call answered
+/// `40001`, `40014` or `42001` (the token is no good) refreshes the token
+/// once and is retried once. Cheap to clone (one `Arc`); clones share the
+/// cache. `Debug` shows neither the secret nor the token.
+///
+/// ```no_run
+/// use superapp_openapi::{AppSecret, Code, OpenServerClient};
+/// # async fn run() -> Result<(), superapp_openapi::ClientError> {
+/// let client = OpenServerClient::new("http://127.0.0.1:8080", "wx-demo", AppSecret::new("secret"));
+/// // `code` is what wx.login gave the mini program, sent to your server.
+/// let session = client.jscode2session(&Code::new("…")).await?;
+/// client.check_session(&session.openid, &session.session_key).await?;
+/// let phone = client.get_user_phone_number(&session.openid, &Code::new("…")).await?;
+/// # let _ = phone; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OpenServerClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    transport: Transport,
+    appid: String,
+    secret: AppSecret,
+    clock: Arc<dyn Clock>,
+    cached: Mutex<Option<CachedToken>>,
+    /// Held by the one task fetching a new token.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+struct CachedToken {
+    token: AccessToken,
+    /// When to stop using it, in the clock's milliseconds.
+    refresh_at: u64,
+}
+
+/// A call that needs the access token, so that it can be retried with a new one.
+enum TokenCall<'a> {
+    CheckSession {
+        openid: &'a str,
+        signature: &'a str,
+    },
+    UserCode {
+        path: &'static str,
+        openid: &'a str,
+        code: &'a Code,
+    },
+}
+
+impl OpenServerClient {
+    /// A client for `appid` at `base_url` (scheme, host, port and any path
+    /// prefix in front of `/openserver/...`), on the system clock, with a
+    /// 10 s timeout.
+    pub fn new(base_url: impl Into<String>, appid: impl Into<String>, secret: AppSecret) -> Self {
+        OpenServerClient::builder(base_url, appid, secret).build()
+    }
+
+    /// Starts a client with a clock or timeout of its own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use superapp_openapi::{AppSecret, ManualClock, OpenServerClient};
+    /// let client = OpenServerClient::builder("http://127.0.0.1:8080", "wx-demo", AppSecret::new("s"))
+    ///     .clock(ManualClock::new())
+    ///     .timeout(Duration::from_secs(3))
+    ///     .build();
+    /// assert!(!format!("{client:?}").contains("\"s\""));
+    /// ```
+    pub fn builder(
+        base_url: impl Into<String>,
+        appid: impl Into<String>,
+        secret: AppSecret,
+    ) -> OpenServerClientBuilder {
+        OpenServerClientBuilder {
+            base_url: base_url.into(),
+            appid: appid.into(),
+            secret,
+            clock: Arc::new(SystemClock),
+            timeout: DEFAULT_CLIENT_TIMEOUT,
+        }
+    }
+
+    /// The app this client speaks for.
+    pub fn appid(&self) -> &str {
+        &self.inner.appid
+    }
+
+    /// The checksession `signature` of a session key:
+    /// hex(hmac_sha256(key = session_key, message = "")).
+    ///
+    /// ```
+    /// use superapp_openapi::{OpenServerClient, SessionKey};
+    /// let sig = OpenServerClient::signature(&SessionKey::new("key"));
+    /// assert_eq!(sig.len(), 64);
+    /// ```
+    pub fn signature(session_key: &SessionKey) -> String {
+        let mac = Hmac::<Sha256>::new_from_slice(session_key.secret().as_bytes())
+            .expect("HMAC takes any key length");
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// `jscode2session`: exchanges the login code a mini program got from
+    /// `wx.login` for the user's openid, a session key and unionid.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with `40029` (unknown or expired code), `40163`
+    /// (code already used), `40001`/`40013` (wrong secret or appid), `45011`
+    /// (rate limit); transport, timeout and bad-response errors.
+    pub async fn jscode2session(&self, js_code: &Code) -> Result<Session, ClientError> {
+        let answer = self
+            .inner
+            .transport
+            .get(
+                paths::JSCODE2SESSION,
+                &[
+                    ("appid", &self.inner.appid),
+                    ("secret", self.inner.secret.secret()),
+                    ("js_code", js_code.secret()),
+                    ("grant_type", GRANT_AUTHORIZATION_CODE),
+                ],
+            )
+            .await;
+        let answer = self.checked(answer)?;
+        let openid = required_str(&answer, "openid")?;
+        let session_key = required_str(&answer, "session_key")?;
+        let unionid = answer
+            .get("unionid")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        Ok(Session {
+            openid: openid.to_owned(),
+            session_key: SessionKey::new(session_key),
+            unionid,
+        })
+    }
+
+    /// The app's access token: the cached one while it has more than five
+    /// minutes to live, else a new one from the token endpoint. Concurrent
+    /// callers share one fetch.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with `40001` (wrong secret) or `40013` (unknown
+    /// appid); transport, timeout and bad-response errors.
+    pub async fn access_token(&self) -> Result<AccessToken, ClientError> {
+        if let Some(token) = self.cached_token() {
+            return Ok(token);
+        }
+        let _refreshing = self.inner.refresh.lock().await;
+        // Whoever held the lock before us may have fetched one already.
+        if let Some(token) = self.cached_token() {
+            return Ok(token);
+        }
+        self.fetch_token().await
+    }
+
+    /// `checksession`: `Ok` while `session_key` is the user's current one.
+    /// The signature is computed here; the key is not sent.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with `87009` when the key is not the current
+    /// one (a newer login replaced it, or the session expired), `40003` for
+    /// an openid the app does not know; token, transport, timeout and
+    /// bad-response errors.
+    pub async fn check_session(
+        &self,
+        openid: &str,
+        session_key: &SessionKey,
+    ) -> Result<(), ClientError> {
+        let signature = OpenServerClient::signature(session_key);
+        self.with_token(&TokenCall::CheckSession {
+            openid,
+            signature: &signature,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// `getuserphonenumber`: the phone number behind a `wx.getPhoneNumber` code.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with `40029` (unknown, expired or another
+    /// user's code), `40163` (code already used), `40003` (unknown openid);
+    /// token, transport, timeout and bad-response errors.
+    pub async fn get_user_phone_number(
+        &self,
+        openid: &str,
+        code: &Code,
+    ) -> Result<PhoneNumber, ClientError> {
+        let answer = self
+            .with_token(&TokenCall::UserCode {
+                path: paths::GET_USER_PHONE_NUMBER,
+                openid,
+                code,
+            })
+            .await?;
+        nested_str(&answer, "phone_info", "phoneNumber").map(PhoneNumber::new)
+    }
+
+    /// `getemailaddress`: the email address behind a `wx.getEmail` code.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_user_phone_number`](OpenServerClient::get_user_phone_number).
+    pub async fn get_email_address(
+        &self,
+        openid: &str,
+        code: &Code,
+    ) -> Result<EmailAddress, ClientError> {
+        let answer = self
+            .with_token(&TokenCall::UserCode {
+                path: paths::GET_EMAIL_ADDRESS,
+                openid,
+                code,
+            })
+            .await?;
+        nested_str(&answer, "email_address", "emailAddress").map(EmailAddress::new)
+    }
+
+    fn cached_token(&self) -> Option<AccessToken> {
+        let now = self.inner.clock.now_millis();
+        let cached = self.inner.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|c| c.refresh_at > now)
+            .map(|c| c.token.clone())
+    }
+
+    /// Drops `token` from the cache, unless another task already replaced it.
+    fn forget(&self, token: &AccessToken) {
+        let mut cached = self.inner.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.as_ref().is_some_and(|c| &c.token == token) {
+            *cached = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<AccessToken, ClientError> {
+        let answer = self
+            .inner
+            .transport
+            .get(
+                paths::TOKEN,
+                &[
+                    ("appid", &self.inner.appid),
+                    ("secret", self.inner.secret.secret()),
+                    ("grant_type", GRANT_CLIENT_CREDENTIAL),
+                ],
+            )
+            .await;
+        let answer = self.checked(answer)?;
+        let token = AccessToken::new(required_str(&answer, "access_token")?);
+        let expires_in = answer
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .filter(|&s| s > 0)
+            .ok_or_else(|| {
+                ClientError::BadResponse("expires_in is missing or not a positive integer".into())
+            })?;
+        let lifetime = Duration::from_secs(expires_in);
+        let margin = REFRESH_MARGIN.min(lifetime / 2);
+        let refresh_at = self
+            .inner
+            .clock
+            .now_millis()
+            .saturating_add(u64::try_from((lifetime - margin).as_millis()).unwrap_or(u64::MAX));
+        *self.inner.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(CachedToken {
+            token: token.clone(),
+            refresh_at,
+        });
+        Ok(token)
+    }
+
+    /// Runs `call` with the access token; if the platform says the token is
+    /// no good, refreshes it once and runs `call` once more.
+    async fn with_token(&self, call: &TokenCall<'_>) -> Result<Map<String, Value>, ClientError> {
+        let token = self.access_token().await?;
+        match self.call_with(call, &token).await {
+            Err(ClientError::Api { errcode, .. }) if STALE_TOKEN_CODES.contains(&errcode) => {
+                self.forget(&token);
+                let token = self.access_token().await?;
+                self.call_with(call, &token).await
+            }
+            other => other,
+        }
+    }
+
+    async fn call_with(
+        &self,
+        call: &TokenCall<'_>,
+        token: &AccessToken,
+    ) -> Result<Map<String, Value>, ClientError> {
+        let transport = &self.inner.transport;
+        let answer = match call {
+            TokenCall::CheckSession { openid, signature } => {
+                transport
+                    .get(
+                        paths::CHECKSESSION,
+                        &[
+                            ("access_token", token.secret()),
+                            ("openid", openid),
+                            ("signature", signature),
+                            ("sig_method", SIG_METHOD_HMAC_SHA256),
+                        ],
+                    )
+                    .await
+            }
+            TokenCall::UserCode { path, openid, code } => {
+                let body = json!({
+                    "access_token": token.secret(),
+                    "openid": openid,
+                    "code": code.secret(),
+                });
+                transport.post(path, None, &body).await
+            }
+        };
+        self.checked(answer)
+    }
+
+    /// The answer, if it is a success: a missing `errcode` counts as 0, as
+    /// some platforms leave it out of successful answers.
+    fn checked(
+        &self,
+        answer: Result<Map<String, Value>, TransportError>,
+    ) -> Result<Map<String, Value>, ClientError> {
+        let answer = answer.map_err(|e| match e {
+            TransportError::Timeout => ClientError::Timeout(self.inner.transport.timeout()),
+            TransportError::Unreachable(why) => ClientError::Transport(why),
+            TransportError::BadResponse(why) => ClientError::BadResponse(why),
+        })?;
+        let errcode = match answer.get("errcode") {
+            None => 0,
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| ClientError::BadResponse("errcode is not an integer".into()))?,
+            Some(_) => return Err(ClientError::BadResponse("errcode is not an integer".into())),
+        };
+        if errcode != 0 {
+            let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+            return Err(ClientError::Api {
+                errcode,
+                errmsg: text("errmsg").unwrap_or_default(),
+                request_id: text("requestId"),
+            });
+        }
+        Ok(answer)
+    }
+}
+
+fn required_str<'a>(answer: &'a Map<String, Value>, name: &str) -> Result<&'a str, ClientError> {
+    answer
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ClientError::BadResponse(format!("the answer has no {name}")))
+}
+
+fn nested_str(
+    answer: &Map<String, Value>,
+    outer: &str,
+    inner: &str,
+) -> Result<String, ClientError> {
+    answer
+        .get(outer)
+        .and_then(|o| o.get(inner))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::BadResponse(format!("the answer has no {outer}.{inner}")))
+}
+
+impl fmt::Debug for OpenServerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = self
+            .inner
+            .cached
+            .lock()
+            .map(|c| c.is_some())
+            .unwrap_or(false);
+        f.debug_struct("OpenServerClient")
+            .field("base_url", &self.inner.transport.base_url())
+            .field("appid", &self.inner.appid)
+            .field("secret", &self.inner.secret)
+            .field("timeout", &self.inner.transport.timeout())
+            .field("clock", &self.inner.clock)
+            .field("token_cached", &cached)
+            .finish()
+    }
+}

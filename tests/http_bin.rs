@@ -1,0 +1,155 @@
+//! The `openserver` binary: starts from the example config, prints where it
+//! listens, answers a token request; refuses bad configs with exit code 2.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openserver");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/openserver.json");
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary on an OS-chosen port; returns it and its base URL.
+fn start(args: &[&str]) -> (Running, String) {
+    let child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--log", "off"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("one line");
+    let base = line
+        .trim()
+        .strip_prefix("openserver listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (running, base)
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_right_after_the_address_line_shuts_down_cleanly_with_exit_code_0() {
+    let (mut running, _) = start(&[]);
+    let pid = running.0.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(sent.success());
+    let status = running.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_example_config_and_answers_a_token_request() {
+    let (running, base) = start(&["--config", EXAMPLE]);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(!base.ends_with(":0"), "{base}");
+
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    let app = &config["apps"][0];
+    let answer: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/openserver/cgi-bin/token"))
+        .query(&[
+            ("appid", app["appid"].as_str().unwrap()),
+            ("secret", app["secret"].as_str().unwrap()),
+            ("grant_type", "client_credential"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["errcode"], 0, "{answer}");
+    assert_eq!(answer["expires_in"], 7200);
+    assert_eq!(answer["access_token"].as_str().map(str::len), Some(64));
+    drop(running);
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_config_is_refused_with_exit_code_2_naming_the_file_and_the_problem() {
+    let dir = std::env::temp_dir().join(format!("openserver-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("not-json.json", "{ apps: ", "key must be a string"),
+        ("typo.json", r#"{"aps": []}"#, "unknown field `aps`"),
+        (
+            "no-secret.json",
+            r#"{"apps": [{"appid": "wx1", "team": "t"}]}"#,
+            "missing field `secret`",
+        ),
+        (
+            "duplicate.json",
+            r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t"}, {"appid": "wx1", "secret": "s", "team": "t"}]}"#,
+            "apps[1]: invalid param: app wx1 is already registered",
+        ),
+        (
+            "kind.json",
+            r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t", "kind": "web"}]}"#,
+            "unknown variant `web`",
+        ),
+        (
+            "short-key.json",
+            r#"{"sdk_keys": ["short"]}"#,
+            "sdk_keys[0]",
+        ),
+    ];
+    for (name, text, problem) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, _, stderr) = run(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{name}: {stderr}");
+        assert!(stderr.contains(problem), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let missing = dir.join("missing.json");
+    let (code, _, stderr) = run(&["--config", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("missing.json: cannot be read"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_arguments_exit_with_2_and_help_exits_with_0() {
+    let (code, _, stderr) = run(&["--port", "8080"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown argument"), "{stderr}");
+    let (code, _, stderr) = run(&["--listen", "not-an-address"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not-an-address"), "{stderr}");
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("--listen ADDR"), "{stdout}");
+}
