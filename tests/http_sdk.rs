@@ -478,3 +478,61 @@ async fn remote_platform_debug_does_not_show_the_sdk_key() {
     assert!(!shown.contains("super-secret-sdk-key"), "{shown}");
     assert!(shown.contains("http://127.0.0.1:9"), "{shown}");
 }
+
+#[tokio::test]
+async fn the_auth_code_route_plays_the_superapp_server_for_a_remote_v3_host() {
+    let t = TestServer::start().await;
+    let remote = t.remote();
+    let code = remote
+        .issue_auth_code(APP, ADA, &[Scope::PhoneNumber])
+        .await
+        .unwrap();
+    assert_eq!(code.secret().len(), 32);
+    // The authCode grants what was asked and nothing else, once.
+    let principal = Principal::AuthCode(code);
+    remote
+        .issue_user_code(&app(), &principal, UserCodeKind::PhoneNumber)
+        .await
+        .unwrap();
+    let again = remote
+        .issue_user_code(&app(), &principal, UserCodeKind::PhoneNumber)
+        .await
+        .unwrap_err();
+    assert_eq!(again.errcode(), Some(46003));
+    let narrow = Principal::AuthCode(remote.issue_auth_code(APP, ADA, &[]).await.unwrap());
+    let err = remote.nickname(&app(), &narrow).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(46004));
+
+    let err = remote.issue_auth_code(APP, GONE, &[]).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(46002));
+
+    let bad = t
+        .post_sdk(
+            "/openserver/sdk/auth_code",
+            Some(SDK_KEY),
+            &json!({"appid": APP, "principal": {"uid": ADA}, "scopes": ["SCOPE_PHONE", 3]}),
+        )
+        .await;
+    assert_eq!(bad.errcode(), 10002);
+    assert!(
+        bad.errmsg()
+            .contains("scopes[0]: unknown scope \"SCOPE_PHONE\""),
+        "{}",
+        bad.errmsg()
+    );
+    let bad = t
+        .post_sdk(
+            "/openserver/sdk/auth_code",
+            Some(SDK_KEY),
+            &json!({"appid": APP, "principal": {"authCode": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        bad.errmsg(),
+        "invalid param: principal must be a uid: authCodes are issued for a super-app user"
+    );
+    let refused = t
+        .post_sdk("/openserver/sdk/auth_code", None, &json!({"appid": APP}))
+        .await;
+    assert_eq!(refused.errcode(), 40001);
+}

@@ -36,4 +36,5 @@ pub(crate) mod paths {
     pub(crate) const SDK_CHECK_SESSION: &str = "/openserver/sdk/check_session";
     pub(crate) const SDK_USER_CODE: &str = "/openserver/sdk/user_code";
     pub(crate) const SDK_PROFILE: &str = "/openserver/sdk/profile";
+    pub(crate) const SDK_AUTH_CODE: &str = "/openserver/sdk/auth_code";
 }

@@ -8,6 +8,8 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
 
+use crate::api::Scope;
+pub(crate) use crate::app::json_type;
 use crate::openserver::{ErrCode, OpenServerError};
 
 /// `10002` with `invalid param: <what>`.
@@ -103,6 +105,37 @@ impl Params {
         }
     }
 
+    /// An optional array of v3 scope names (`["SCOPE_PHONE_NUMBER", …]`);
+    /// absent or `null` is no scope.
+    pub(crate) fn scopes(&self, name: &str) -> Result<Vec<Scope>, OpenServerError> {
+        let items = match self.fields.get(name) {
+            None | Some(Field::One(Value::Null)) => return Ok(Vec::new()),
+            Some(Field::One(Value::Array(items))) => items,
+            Some(Field::One(other)) => {
+                return Err(invalid(format_args!(
+                    "{name} must be an array of scope names, found {}",
+                    json_type(other)
+                )));
+            }
+            Some(Field::Repeated) => {
+                return Err(invalid(format_args!("{name} is given more than once")));
+            }
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => s
+                    .parse::<Scope>()
+                    .map_err(|e| invalid(format_args!("{name}[{i}]: {e}"))),
+                other => Err(invalid(format_args!(
+                    "{name}[{i}] must be a string, found {}",
+                    json_type(other)
+                ))),
+            })
+            .collect()
+    }
+
     /// An object parameter that must be there.
     pub(crate) fn required_object(
         &self,
@@ -130,18 +163,6 @@ fn is_json_media_type(content_type: &str) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// The JSON type of a value, for messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 use super::paths;
 use super::sdk::{FIELD_AVATAR, FIELD_NICKNAME, kind_name, principal_json};
 use super::transport::{Transport, TransportError};
+use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
-use crate::secret::{Code, SdkKey};
+use crate::secret::{AuthCode, Code, SdkKey};
 
 /// The default [`RemotePlatform::timeout`]: 10 s, well inside the
 /// dispatcher's 30 s call timeout.
@@ -69,20 +70,45 @@ impl RemotePlatform {
         }
     }
 
+    /// Asks the server to play the super-app server and issue a v3 authCode
+    /// for `user_id` in `app_id` with the scopes the user granted
+    /// (`/openserver/sdk/auth_code`, an `openserver` emulator route). A host
+    /// whose super-app server is real gets its authCodes from there instead.
+    ///
+    /// # Errors
+    ///
+    /// As the [`Platform`] methods: `46001`/`46002` for an unknown or
+    /// inactive user, `40001` for a wrong SDK key, transport failures.
+    pub async fn issue_auth_code(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        scopes: &[Scope],
+    ) -> Result<AuthCode, PlatformError> {
+        let scopes = Value::Array(scopes.iter().map(|s| s.as_str().into()).collect());
+        let app = AppInfo::new(app_id);
+        let principal = Principal::Uid(user_id.to_owned());
+        let extra = Some(("scopes", scopes));
+        let code = self
+            .string(paths::SDK_AUTH_CODE, &app, &principal, extra, "authCode")
+            .await?;
+        Ok(AuthCode::new(code))
+    }
+
     /// Posts `{appid, principal, extra…}` and returns the result field.
     async fn call(
         &self,
         path: &str,
         app: &AppInfo,
         principal: &Principal,
-        extra: Option<(&str, &str)>,
+        extra: Option<(&str, Value)>,
         field: &str,
     ) -> Result<Value, PlatformError> {
         let mut body = Map::new();
         body.insert("appid".into(), app.app_id().into());
         body.insert("principal".into(), principal_json(principal));
         if let Some((name, value)) = extra {
-            body.insert(name.into(), value.into());
+            body.insert(name.into(), value);
         }
         let mut answer = self
             .transport
@@ -112,7 +138,7 @@ impl RemotePlatform {
         path: &str,
         app: &AppInfo,
         principal: &Principal,
-        extra: Option<(&str, &str)>,
+        extra: Option<(&str, Value)>,
         field: &str,
     ) -> Result<String, PlatformError> {
         match self.call(path, app, principal, extra, field).await? {
@@ -128,7 +154,7 @@ impl RemotePlatform {
         path: &str,
         app: &AppInfo,
         principal: &Principal,
-        extra: Option<(&str, &str)>,
+        extra: Option<(&str, Value)>,
     ) -> Result<Code, PlatformError> {
         let code = self.string(path, app, principal, extra, "code").await?;
         if code.is_empty() {
@@ -180,7 +206,7 @@ impl Platform for RemotePlatform {
         principal: &Principal,
         kind: UserCodeKind,
     ) -> Result<Code, PlatformError> {
-        let extra = Some(("kind", kind_name(kind)));
+        let extra = Some(("kind", kind_name(kind).into()));
         self.code(paths::SDK_USER_CODE, app, principal, extra).await
     }
 
@@ -189,7 +215,7 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<String, PlatformError> {
-        let extra = Some(("field", FIELD_AVATAR));
+        let extra = Some(("field", FIELD_AVATAR.into()));
         self.string(paths::SDK_PROFILE, app, principal, extra, "value")
             .await
     }
@@ -199,7 +225,7 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<String, PlatformError> {
-        let extra = Some(("field", FIELD_NICKNAME));
+        let extra = Some(("field", FIELD_NICKNAME.into()));
         self.string(paths::SDK_PROFILE, app, principal, extra, "value")
             .await
     }

@@ -195,3 +195,26 @@ pub(crate) async fn profile(
     };
     sdk_reply(result.await)
 }
+
+/// The emulator standing in for a super-app server's getAuthCode: a v3
+/// authCode for a user (`principal.uid`) and the scopes they granted, from
+/// the server's in-memory directory. A platform whose users live in a real
+/// super-app server answers `-1`: that server issues its own authCodes.
+pub(crate) async fn auth_code(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let (app, principal, params) = sdk_request(&state, &headers, body)?;
+        let Principal::Uid(uid) = principal else {
+            return Err(invalid(
+                "principal must be a uid: authCodes are issued for a super-app user",
+            ));
+        };
+        let scopes = params.scopes("scopes")?;
+        let code = state.server.issue_auth_code(app.app_id(), &uid, scopes)?;
+        Ok(("authCode", Value::String(code.into_secret())))
+    };
+    sdk_reply(result.await)
+}

@@ -160,6 +160,7 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         .route(paths::SDK_CHECK_SESSION, post(sdk::check_session))
         .route(paths::SDK_USER_CODE, post(sdk::user_code))
         .route(paths::SDK_PROFILE, post(sdk::profile))
+        .route(paths::SDK_AUTH_CODE, post(sdk::auth_code))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
