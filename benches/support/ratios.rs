@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each bench uses the part it needs
+
 //! Reads criterion's estimates back and prints each measured function as a
 //! ratio of its baseline from the same run: absolute times on a shared
 //! 2-core machine are noise, ratios are not.
