@@ -78,6 +78,23 @@ impl OpenApi {
         }
     }
 
+    /// The `errMsg` of a success: `"login:ok"`, `"getPhoneNumber:ok"`…
+    pub const fn ok_msg(self) -> &'static str {
+        match self {
+            OpenApi::Login => "login:ok",
+            OpenApi::CheckSession => "checkSession:ok",
+            OpenApi::GetPhoneNumber => "getPhoneNumber:ok",
+            OpenApi::GetEmail => "getEmail:ok",
+            OpenApi::ChooseAvatar => "chooseAvatar:ok",
+            OpenApi::GetNickName => "getNickName:ok",
+            OpenApi::GetUserInfo => "getUserInfo:ok",
+            OpenApi::GetUserProfile => "getUserProfile:ok",
+            OpenApi::RequestPayment => "requestPayment:ok",
+            OpenApi::RequestMidasPaymentGameItem => "requestMidasPaymentGameItem:ok",
+            OpenApi::RequestVirtualPayment => "requestVirtualPayment:ok",
+        }
+    }
+
     /// Parses a wire name, with or without the `wx.` prefix.
     pub fn from_name(name: &str) -> Option<OpenApi> {
         let bare = name.strip_prefix("wx.").unwrap_or(name);

@@ -202,10 +202,10 @@ impl Dispatcher {
             .await;
         let _entered = span.enter();
         match result {
-            Ok(result) => {
+            Ok((api, result)) => {
                 span.record("outcome", "ok");
                 tracing::debug!("open-api call answered");
-                Reply::ok(name, result)
+                Reply::ok(api, result)
             }
             Err(err) => {
                 span.record("outcome", err.kind().as_str());
@@ -239,7 +239,7 @@ impl Dispatcher {
         name: &str,
         params: Value,
         span: &tracing::Span,
-    ) -> Result<JsonObject, CallError> {
+    ) -> Result<(OpenApi, JsonObject), CallError> {
         let api = OpenApi::from_name(name).ok_or_else(|| {
             let err = UnknownApi {
                 name: name.to_owned(),
@@ -301,7 +301,7 @@ impl Dispatcher {
             None => tokio::time::timeout(timeout, call).await,
         };
         match outcome {
-            Ok(Ok(result)) => result,
+            Ok(Ok(result)) => result.map(|result| (api, result)),
             Ok(Err(())) => Err(CallError::new(
                 FailureKind::Internal,
                 "internal error: the handler panicked",

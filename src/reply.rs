@@ -1,10 +1,13 @@
 //! The wx reply convention and the one errno table (`docs/errors.md`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use serde_json::Value;
 
+use crate::api::OpenApi;
 use crate::handler::{HostError, JsonObject};
 use crate::platform::PlatformError;
 
@@ -176,78 +179,109 @@ impl From<PlatformError> for CallError {
 /// What the mini program receives: the result's fields plus
 /// `"errMsg": "<api>:ok"`, or `"errMsg": "<api>:fail <reason>"` and `errno`.
 ///
+/// `errMsg` and `errno` are kept beside the result's fields (a result field
+/// of either name is replaced), so a success reply costs no allocation and
+/// no map insert for them; they serialize last.
+///
 /// `Debug` shows `errMsg`, `errno` and the names of the other fields, never
 /// their values (a login code is a secret).
-#[derive(Clone, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct Reply(JsonObject);
+#[derive(Clone, PartialEq)]
+pub struct Reply {
+    fields: JsonObject,
+    err_msg: Cow<'static, str>,
+    errno: Option<i64>,
+}
 
 impl Reply {
-    pub(crate) fn ok(api_name: &str, mut result: JsonObject) -> Reply {
-        result.insert("errMsg".into(), Value::String(format!("{api_name}:ok")));
-        Reply(result)
+    pub(crate) fn ok(api: OpenApi, mut fields: JsonObject) -> Reply {
+        for reserved in ["errMsg", "errno"] {
+            if fields.contains_key(reserved) {
+                fields.remove(reserved);
+            }
+        }
+        Reply {
+            fields,
+            err_msg: Cow::Borrowed(api.ok_msg()),
+            errno: None,
+        }
     }
 
     pub(crate) fn fail(api_name: &str, err: &CallError) -> Reply {
-        let mut reply = JsonObject::new();
-        reply.insert("errMsg".into(), Value::String(err.err_msg(api_name)));
-        reply.insert("errno".into(), Value::from(err.errno()));
-        Reply(reply)
+        Reply {
+            fields: JsonObject::new(),
+            err_msg: Cow::Owned(err.err_msg(api_name)),
+            errno: Some(err.errno()),
+        }
     }
 
-    /// Whether `errMsg` ends in `:ok`.
+    /// Whether the call succeeded (`errMsg` ends in `:ok`, and no `errno`).
     pub fn is_ok(&self) -> bool {
-        self.err_msg().ends_with(":ok")
+        self.errno.is_none()
     }
 
     /// The `errMsg` field.
     pub fn err_msg(&self) -> &str {
-        self.get_str("errMsg").unwrap_or_default()
+        &self.err_msg
     }
 
     /// The `errno` of a failure.
     pub fn errno(&self) -> Option<i64> {
-        self.0.get("errno").and_then(Value::as_i64)
+        self.errno
     }
 
-    /// A field of the reply.
+    /// A result field of the reply (`errMsg` and `errno` have their own accessors).
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field)
+        self.fields.get(field)
     }
 
-    /// A string field of the reply (`reply.get_str("code")`).
+    /// A string result field of the reply (`reply.get_str("code")`).
     pub fn get_str(&self, field: &str) -> Option<&str> {
-        self.0.get(field).and_then(Value::as_str)
+        self.fields.get(field).and_then(Value::as_str)
     }
 
-    /// The reply as a JSON object.
-    pub fn as_object(&self) -> &JsonObject {
-        &self.0
+    /// The result fields, without `errMsg` and `errno`.
+    pub fn fields(&self) -> &JsonObject {
+        &self.fields
     }
 
-    /// The reply as a JSON value.
+    /// The whole reply as a JSON object, `errMsg` and `errno` included.
     pub fn into_value(self) -> Value {
-        Value::Object(self.0)
+        let mut object = self.fields;
+        object.insert("errMsg".into(), Value::String(self.err_msg.into_owned()));
+        if let Some(errno) = self.errno {
+            object.insert("errno".into(), Value::from(errno));
+        }
+        Value::Object(object)
     }
 
     /// The reply as JSON text, ready for the mini program's bridge.
     pub fn to_json_string(&self) -> String {
-        // A map of JSON values with string keys always serializes.
-        serde_json::to_string(&self.0).unwrap_or_default()
+        // Strings, numbers and maps with string keys always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let extra = 1 + usize::from(self.errno.is_some());
+        let mut map = serializer.serialize_map(Some(self.fields.len() + extra))?;
+        for (key, value) in &self.fields {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("errMsg", &self.err_msg)?;
+        if let Some(errno) = self.errno {
+            map.serialize_entry("errno", &errno)?;
+        }
+        map.end()
     }
 }
 
 impl fmt::Debug for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fields: Vec<&str> = self
-            .0
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !matches!(*k, "errMsg" | "errno"))
-            .collect();
+        let fields: Vec<&str> = self.fields.keys().map(String::as_str).collect();
         f.debug_struct("Reply")
-            .field("errMsg", &self.err_msg())
-            .field("errno", &self.errno())
+            .field("errMsg", &self.err_msg)
+            .field("errno", &self.errno)
             .field("fields", &fields)
             .finish()
     }
