@@ -6,16 +6,17 @@ use std::panic::AssertUnwindSafe;
 use serde_json::Value;
 
 use crate::api::OpenApi;
+use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::handler::{AuthCodeRequest, HostError, JsonObject, OpenApiHandler};
-use crate::platform::{Platform, Principal, UserCodeKind};
+use crate::platform::{PlatformRef, Principal, UserCodeKind};
 use crate::reply::{CallError, FailureKind};
 use crate::version::ApiVersion;
 
 /// Runs the built-in flow of `api` under `version` (v2 or v3).
 pub(crate) async fn run(
     handler: &dyn OpenApiHandler,
-    platform: &dyn Platform,
+    platform: &PlatformRef,
     app: &AppInfo,
     api: OpenApi,
     version: ApiVersion,
@@ -62,8 +63,18 @@ pub(crate) async fn run(
                 .await?
                 .into_secret(),
         ),
-        OpenApi::ChooseAvatar => one("avatarUrl", platform.avatar_url(app, &principal).await?),
-        OpenApi::GetNickName => one("nickName", platform.nickname(app, &principal).await?),
+        OpenApi::ChooseAvatar => one(
+            "avatarUrl",
+            platform
+                .profile_field(app, &principal, Scope::Avatar)
+                .await?,
+        ),
+        OpenApi::GetNickName => one(
+            "nickName",
+            platform
+                .profile_field(app, &principal, Scope::Nickname)
+                .await?,
+        ),
         other => {
             return Err(CallError::new(
                 FailureKind::Internal,

@@ -18,7 +18,7 @@ use crate::app::{AppInfo, json_type};
 use crate::builtin;
 use crate::handler::{JsonObject, OpenApiHandler};
 use crate::openserver::OpenServer;
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformRef};
 use crate::reply::{CallError, FailureKind, Reply};
 use crate::version::{ApiVersion, VersionSource, resolve_version};
 
@@ -64,8 +64,7 @@ pub struct Dispatcher {
 
 struct Inner {
     handler: Arc<dyn OpenApiHandler>,
-    platform: Arc<dyn Platform>,
-    embedded: Option<OpenServer>,
+    platform: PlatformRef,
     default_version: ApiVersion,
     call_timeout: Duration,
 }
@@ -73,7 +72,7 @@ struct Inner {
 /// Builds a [`Dispatcher`]; see [`Dispatcher::builder`].
 pub struct DispatcherBuilder {
     handler: Arc<dyn OpenApiHandler>,
-    platform: Option<Arc<dyn Platform>>,
+    platform: Option<PlatformRef>,
     default_version: ApiVersion,
     call_timeout: Duration,
 }
@@ -156,9 +155,13 @@ impl Dispatcher {
         }
     }
 
-    /// The embedded platform, when the builder was given no other.
+    /// The embedded platform: the one the builder made when given no
+    /// platform, or the [`OpenServer`] it was given.
     pub fn open_server(&self) -> Option<&OpenServer> {
-        self.inner.embedded.as_ref()
+        match &self.inner.platform {
+            PlatformRef::Embedded(server) => Some(server),
+            PlatformRef::Other(_) => None,
+        }
     }
 
     /// Says which version applies to `api` for `app`, where it came from, and
@@ -284,7 +287,7 @@ impl Dispatcher {
         let call = async {
             match answered_by {
                 Responder::BuiltIn => {
-                    builtin::run(&*inner.handler, &*inner.platform, app, api, version).await
+                    builtin::run(&*inner.handler, &inner.platform, app, api, version).await
                 }
                 Responder::Host => call_host(&*inner.handler, app, api, params).await,
             }
@@ -391,13 +394,14 @@ impl<F: Future> Future for CatchUnwind<'_, F> {
 impl DispatcherBuilder {
     /// The platform the built-in flows use (default: a new embedded
     /// [`OpenServer`]).
-    pub fn platform(self, platform: impl Platform) -> Self {
-        self.shared_platform(Arc::new(platform))
+    pub fn platform(mut self, platform: impl Platform) -> Self {
+        self.platform = Some(PlatformRef::new(platform));
+        self
     }
 
     /// Like [`platform`](DispatcherBuilder::platform), for a platform already shared.
     pub fn shared_platform(mut self, platform: Arc<dyn Platform>) -> Self {
-        self.platform = Some(platform);
+        self.platform = Some(PlatformRef::Other(platform));
         self
     }
 
@@ -415,18 +419,13 @@ impl DispatcherBuilder {
 
     /// Builds the dispatcher.
     pub fn build(self) -> Dispatcher {
-        let (platform, embedded) = match self.platform {
-            Some(platform) => (platform, None),
-            None => {
-                let server = OpenServer::new();
-                (Arc::new(server.clone()) as Arc<dyn Platform>, Some(server))
-            }
-        };
+        let platform = self
+            .platform
+            .unwrap_or_else(|| PlatformRef::Embedded(OpenServer::new()));
         Dispatcher {
             inner: Arc::new(Inner {
                 handler: self.handler,
                 platform,
-                embedded,
                 default_version: self.default_version,
                 call_timeout: self.call_timeout,
             }),
@@ -439,7 +438,7 @@ impl fmt::Debug for Dispatcher {
         f.debug_struct("Dispatcher")
             .field("default_version", &self.inner.default_version)
             .field("call_timeout", &self.inner.call_timeout)
-            .field("embedded_platform", &self.inner.embedded.is_some())
+            .field("embedded_platform", &self.open_server().is_some())
             .finish_non_exhaustive()
     }
 }

@@ -745,13 +745,18 @@ fn user_info_serializes_with_the_seed_field_names() {
 async fn a_reply_serializes_its_fields_with_err_msg_and_the_host_cannot_forge_them() {
     let handler = RecordingHandler::new().on(
         "get_user_info",
-        Behavior::Answer(object(json!({"nickName": "x", "errMsg": "forged", "errno": 7}))),
+        Behavior::Answer(object(
+            json!({"nickName": "x", "errMsg": "forged", "errno": 7}),
+        )),
     );
     let d = Dispatcher::builder(handler).build();
     let app = AppInfo::new("wx-1");
     let reply = d.invoke(&app, "getUserInfo", json!({})).await;
     let expected = json!({"nickName": "x", "errMsg": "getUserInfo:ok"});
-    assert_eq!(serde_json::from_str::<Value>(&reply.to_json_string()).unwrap(), expected);
+    assert_eq!(
+        serde_json::from_str::<Value>(&reply.to_json_string()).unwrap(),
+        expected
+    );
     assert_eq!(serde_json::to_value(&reply).unwrap(), expected);
     assert_eq!(reply.get("errMsg"), None);
     assert_eq!((reply.is_ok(), reply.errno()), (true, None));
@@ -761,7 +766,12 @@ async fn a_reply_serializes_its_fields_with_err_msg_and_the_host_cannot_forge_th
     let reply = d.invoke(&app, "wx.nope", json!({})).await;
     let v: Value = serde_json::from_str(&reply.to_json_string()).unwrap();
     assert_eq!(v["errno"], 101);
-    assert!(v["errMsg"].as_str().unwrap().starts_with("nope:fail nope is not supported"));
+    assert!(
+        v["errMsg"]
+            .as_str()
+            .unwrap()
+            .starts_with("nope:fail nope is not supported")
+    );
     assert_eq!(v.as_object().unwrap().len(), 2);
     assert_eq!(reply.into_value(), v);
 }

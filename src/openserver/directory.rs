@@ -1,6 +1,5 @@
 //! The super-app server's users and v3 authCodes, as the platform sees them.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -9,7 +8,7 @@ use async_trait::async_trait;
 
 use super::clock::{Clock, SystemClock, millis};
 use super::errcode::{ErrCode, OpenServerError};
-use super::random_hex;
+use super::{FastMap, random_hex};
 use crate::api::Scope;
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
 
@@ -133,8 +132,8 @@ struct PendingGrant {
 /// ```
 pub struct MemoryDirectory {
     clock: Arc<dyn Clock>,
-    users: RwLock<HashMap<String, Arc<SuperappUser>>>,
-    grants: Mutex<HashMap<String, PendingGrant>>,
+    users: RwLock<FastMap<String, Arc<SuperappUser>>>,
+    grants: Mutex<FastMap<String, PendingGrant>>,
 }
 
 impl MemoryDirectory {
@@ -156,6 +155,24 @@ impl MemoryDirectory {
     pub fn upsert_user(&self, user: SuperappUser) {
         let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
         users.insert(user.id.clone(), Arc::new(user));
+    }
+
+    /// The user with this id, if any.
+    pub fn get(&self, user_id: &str) -> Option<Arc<SuperappUser>> {
+        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+        users.get(user_id).cloned()
+    }
+
+    /// Spends an authCode: the grant it stands for, if it is known, unexpired
+    /// and issued for `app_id`. Removed whatever happens: a code shown once
+    /// is spent.
+    fn redeem(&self, app_id: &str, auth_code: &AuthCode) -> Option<RedeemedGrant> {
+        let now = self.clock.now_millis();
+        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        grants
+            .remove(auth_code.secret())
+            .filter(|g| g.app_id == app_id && g.expires_at > now)
+            .map(|g| g.grant)
     }
 
     /// Marks a user active or inactive; `false` if there is no such user.
@@ -231,8 +248,7 @@ impl fmt::Debug for MemoryDirectory {
 #[async_trait]
 impl SuperappDirectory for MemoryDirectory {
     async fn user(&self, user_id: &str) -> Result<Option<Arc<SuperappUser>>, OpenServerError> {
-        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
-        Ok(users.get(user_id).cloned())
+        Ok(self.get(user_id))
     }
 
     async fn redeem_auth_code(
@@ -240,12 +256,52 @@ impl SuperappDirectory for MemoryDirectory {
         app_id: &str,
         auth_code: &AuthCode,
     ) -> Result<Option<RedeemedGrant>, OpenServerError> {
-        let now = self.clock.now_millis();
-        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        // Removed whatever happens: a code shown once is spent.
-        Ok(grants
-            .remove(auth_code.secret())
-            .filter(|g| g.app_id == app_id && g.expires_at > now)
-            .map(|g| g.grant))
+        Ok(self.redeem(app_id, auth_code))
+    }
+}
+
+/// The directory an `OpenServer` asks: its in-memory one, called directly
+/// (no boxed future per login), or a super-app backend of the host's.
+pub(crate) enum DirectoryRef {
+    Memory(Arc<MemoryDirectory>),
+    Other(Arc<dyn SuperappDirectory>),
+}
+
+impl DirectoryRef {
+    pub(crate) async fn user(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<Arc<SuperappUser>>, OpenServerError> {
+        match self {
+            DirectoryRef::Memory(memory) => Ok(memory.get(user_id)),
+            DirectoryRef::Other(directory) => directory.user(user_id).await,
+        }
+    }
+
+    pub(crate) async fn redeem_auth_code(
+        &self,
+        app_id: &str,
+        auth_code: &AuthCode,
+    ) -> Result<Option<RedeemedGrant>, OpenServerError> {
+        match self {
+            DirectoryRef::Memory(memory) => Ok(memory.redeem(app_id, auth_code)),
+            DirectoryRef::Other(directory) => directory.redeem_auth_code(app_id, auth_code).await,
+        }
+    }
+
+    pub(crate) fn memory(&self) -> Option<&MemoryDirectory> {
+        match self {
+            DirectoryRef::Memory(memory) => Some(memory),
+            DirectoryRef::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for DirectoryRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DirectoryRef::Memory(memory) => memory.fmt(f),
+            DirectoryRef::Other(directory) => directory.fmt(f),
+        }
     }
 }

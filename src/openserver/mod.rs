@@ -20,6 +20,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+use directory::DirectoryRef;
 pub use directory::{
     AUTH_CODE_TTL, MemoryDirectory, RedeemedGrant, SuperappDirectory, SuperappUser,
 };
@@ -39,6 +40,24 @@ use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// A map keyed by app ids, user ids, openids and tokens. foldhash (seeded
+/// per process) instead of SipHash: these lookups are on every login and
+/// check, and their keys are ours or registered, not chosen by a caller.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Lower-case hex of up to 32 bytes through a stack buffer: one allocation
+/// and no per-character iterator (`hex::encode` collects `char`s).
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    let mut buf = [0u8; 64];
+    let Some(out) = buf.get_mut(..bytes.len() * 2) else {
+        return hex::encode(bytes);
+    };
+    match hex::encode_to_slice(bytes, out) {
+        Ok(()) => String::from_utf8_lossy(out).into_owned(),
+        Err(_) => hex::encode(bytes),
+    }
+}
 
 /// The platform's lifetimes and limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,13 +174,12 @@ pub struct OpenServer {
 struct Inner {
     config: OpenServerConfig,
     clock: Arc<dyn Clock>,
-    directory: Arc<dyn SuperappDirectory>,
-    memory: Option<Arc<MemoryDirectory>>,
+    directory: DirectoryRef,
     id_key: [u8; 32],
-    apps: RwLock<HashMap<String, Arc<AppState>>>,
+    apps: RwLock<FastMap<String, Arc<AppState>>>,
     login_codes: CodeStore<LoginCodeEntry>,
     user_codes: CodeStore<UserCodeEntry>,
-    tokens: Mutex<HashMap<String, TokenEntry>>,
+    tokens: Mutex<FastMap<String, TokenEntry>>,
     next_sweep_at: AtomicU64,
 }
 
@@ -176,8 +194,8 @@ struct AppRecord {
 struct AppState {
     record: Arc<AppRecord>,
     kind: AppKind,
-    by_user: RwLock<HashMap<String, Arc<Subject>>>,
-    by_openid: RwLock<HashMap<String, Arc<Subject>>>,
+    by_user: RwLock<FastMap<String, Arc<Subject>>>,
+    by_openid: RwLock<FastMap<String, Arc<Subject>>>,
     current_token: Mutex<Option<String>>,
 }
 
@@ -260,12 +278,9 @@ impl OpenServerBuilder {
     /// Builds the server.
     pub fn build(self) -> OpenServer {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let (directory, memory) = match self.directory {
-            Some(directory) => (directory, None),
-            None => {
-                let memory = Arc::new(MemoryDirectory::with_clock(clock.clone()));
-                (memory.clone() as Arc<dyn SuperappDirectory>, Some(memory))
-            }
+        let directory = match self.directory {
+            Some(directory) => DirectoryRef::Other(directory),
+            None => DirectoryRef::Memory(Arc::new(MemoryDirectory::with_clock(clock.clone()))),
         };
         let id_key = match self.id_secret {
             Some(secret) => {
@@ -280,7 +295,6 @@ impl OpenServerBuilder {
                 config: self.config,
                 clock,
                 directory,
-                memory,
                 id_key,
                 apps: RwLock::default(),
                 login_codes: CodeStore::new(),
@@ -334,7 +348,7 @@ impl OpenServer {
 
     /// The in-memory directory, when the server was built without another.
     pub fn memory_directory(&self) -> Option<&MemoryDirectory> {
-        self.inner.memory.as_deref()
+        self.inner.directory.memory()
     }
 
     /// Registers an app.
@@ -421,7 +435,7 @@ impl OpenServer {
     }
 
     fn memory(&self) -> Result<&MemoryDirectory, OpenServerError> {
-        self.inner.memory.as_deref().ok_or_else(|| {
+        self.inner.directory.memory().ok_or_else(|| {
             OpenServerError::with_message(
                 ErrCode::SystemError,
                 "this server uses a SuperappDirectory of its own: manage users there",
@@ -487,7 +501,7 @@ impl OpenServer {
         ] {
             mac.update(part);
         }
-        hex::encode(mac.finalize().into_bytes())
+        to_hex(&mac.finalize().into_bytes())
     }
 
     /// The user a principal stands for, active, and the scopes it granted
@@ -538,8 +552,8 @@ impl OpenServer {
     }
 
     /// Counts a new code against the app's cap, sweeping once if it is reached.
-    fn reserve_code(&self, app: &AppRecord) -> Result<(), OpenServerError> {
-        self.maybe_sweep();
+    fn reserve_code(&self, app: &AppRecord, now: u64) -> Result<(), OpenServerError> {
+        self.maybe_sweep(now);
         let cap = self.inner.config.max_outstanding_codes_per_app;
         if app.outstanding_codes.fetch_add(1, Ordering::AcqRel) < cap {
             return Ok(());
@@ -559,8 +573,7 @@ impl OpenServer {
         ))
     }
 
-    fn maybe_sweep(&self) {
-        let now = self.now();
+    fn maybe_sweep(&self, now: u64) {
         let next = self.inner.next_sweep_at.load(Ordering::Acquire);
         if now >= next {
             let after = now + millis(self.inner.config.sweep_interval);
@@ -650,11 +663,12 @@ impl OpenServer {
         let app = self.app(app.app_id())?;
         let (user, _) = self.resolve(&app, principal).await?;
         let subject = self.subject(&app, &user.id);
-        self.reserve_code(&app.record)?;
+        let now = self.now();
+        self.reserve_code(&app.record, now)?;
         let key = CodeKey::random();
         let entry = LoginCodeEntry {
             subject,
-            expires_at: self.now() + millis(self.inner.config.login_code_ttl),
+            expires_at: now + millis(self.inner.config.login_code_ttl),
             used: false,
         };
         self.inner.login_codes.insert(key, entry);
@@ -714,12 +728,13 @@ impl OpenServer {
             ));
         }
         let subject = self.subject(&app, &user.id);
-        self.reserve_code(&app.record)?;
+        let now = self.now();
+        self.reserve_code(&app.record, now)?;
         let key = CodeKey::random();
         let entry = UserCodeEntry {
             subject,
             kind,
-            expires_at: self.now() + millis(self.inner.config.user_code_ttl),
+            expires_at: now + millis(self.inner.config.user_code_ttl),
             used: false,
         };
         self.inner.user_codes.insert(key, entry);
@@ -1103,7 +1118,7 @@ where
 {
     let mut bytes = <[u8; N]>::default();
     rand::RngCore::fill_bytes(&mut rand::rng(), bytes.as_mut());
-    hex::encode(bytes)
+    to_hex(bytes.as_mut())
 }
 
 /// A `requestId`: 32 hex characters, as in the seed, unique per response.
@@ -1120,7 +1135,7 @@ fn request_id() -> String {
         next.set((prefix, n.wrapping_add(1)));
         (prefix, n)
     });
-    hex::encode(((u128::from(prefix) << 64) | u128::from(n)).to_be_bytes())
+    to_hex(&((u128::from(prefix) << 64) | u128::from(n)).to_be_bytes())
 }
 
 impl fmt::Debug for OpenServer {

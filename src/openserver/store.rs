@@ -31,7 +31,7 @@ impl CodeKey {
 
     /// The 32-hex-character form.
     pub(crate) fn to_hex(self) -> String {
-        hex::encode(self.0)
+        super::to_hex(&self.0)
     }
 }
 
