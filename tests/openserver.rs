@@ -914,3 +914,18 @@ fn every_errcode_has_a_distinct_number() {
         assert_eq!(ErrCode::from_code(code.code()), Some(code));
     }
 }
+
+#[tokio::test]
+async fn a_user_deactivated_in_the_directory_gets_no_more_codes() {
+    let (server, _) = open_server();
+    let app = AppInfo::new(APP_A1);
+    login_code(&server, APP_A1, "u-1").await;
+    let directory = server.memory_directory().unwrap();
+    assert!(directory.set_active("u-1", false));
+    assert!(!directory.set_active("nobody", false));
+    let err = server.issue_login_code(&app, &uid("u-1")).await.unwrap_err();
+    assert_eq!(err.errcode(), 46002);
+    assert!(directory.set_active("u-1", true));
+    assert!(server.issue_login_code(&app, &uid("u-1")).await.is_ok());
+    assert_eq!(directory.get("u-1").unwrap().nickname, "Ada");
+}

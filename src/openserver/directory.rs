@@ -1,13 +1,14 @@
 //! The super-app server's users and v3 authCodes, as the platform sees them.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::clock::{Clock, SystemClock, millis};
 use super::errcode::{ErrCode, OpenServerError};
+use super::store::ShardedMap;
 use super::{FastMap, random_hex};
 use crate::api::Scope;
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
@@ -132,7 +133,7 @@ struct PendingGrant {
 /// ```
 pub struct MemoryDirectory {
     clock: Arc<dyn Clock>,
-    users: RwLock<FastMap<String, Arc<SuperappUser>>>,
+    users: ShardedMap<Arc<SuperappUser>>,
     grants: Mutex<FastMap<String, PendingGrant>>,
 }
 
@@ -146,21 +147,19 @@ impl MemoryDirectory {
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         MemoryDirectory {
             clock,
-            users: RwLock::default(),
+            users: ShardedMap::new(),
             grants: Mutex::default(),
         }
     }
 
     /// Adds a user, or replaces the one with the same id.
     pub fn upsert_user(&self, user: SuperappUser) {
-        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
-        users.insert(user.id.clone(), Arc::new(user));
+        self.users.insert(user.id.clone(), Arc::new(user));
     }
 
     /// The user with this id, if any.
     pub fn get(&self, user_id: &str) -> Option<Arc<SuperappUser>> {
-        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
-        users.get(user_id).cloned()
+        self.users.get(user_id)
     }
 
     /// Spends an authCode: the grant it stands for, if it is known, unexpired
@@ -177,14 +176,8 @@ impl MemoryDirectory {
 
     /// Marks a user active or inactive; `false` if there is no such user.
     pub fn set_active(&self, user_id: &str, active: bool) -> bool {
-        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
-        match users.get_mut(user_id) {
-            Some(user) => {
-                Arc::make_mut(user).active = active;
-                true
-            }
-            None => false,
-        }
+        self.users
+            .update(user_id, |user| Arc::make_mut(user).active = active)
     }
 
     /// Issues a single-use authCode, valid five minutes, for `user_id` in
@@ -200,12 +193,7 @@ impl MemoryDirectory {
         user_id: &str,
         scopes: impl IntoIterator<Item = Scope>,
     ) -> Result<AuthCode, OpenServerError> {
-        let user = self
-            .users
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(user_id)
-            .cloned();
+        let user = self.get(user_id);
         match user {
             None => return Err(OpenServerError::new(ErrCode::UserNotFound)),
             Some(user) if !user.active => return Err(OpenServerError::new(ErrCode::UserInactive)),
@@ -238,7 +226,7 @@ impl Default for MemoryDirectory {
 
 impl fmt::Debug for MemoryDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let users = self.users.read().map_or(0, |u| u.len());
+        let users = self.users.len();
         f.debug_struct("MemoryDirectory")
             .field("users", &users)
             .finish_non_exhaustive()

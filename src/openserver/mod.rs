@@ -10,7 +10,9 @@ mod wire;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,7 +35,7 @@ pub use wire::{
 };
 
 use self::clock::millis;
-use self::store::{CodeKey, CodeStore, lock};
+use self::store::{CodeKey, CodeStore, ShardedMap, lock};
 use crate::api::Scope;
 use crate::app::{AppInfo, AppKind};
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
@@ -54,7 +56,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
         return hex::encode(bytes);
     };
     match hex::encode_to_slice(bytes, out) {
-        Ok(()) => String::from_utf8_lossy(out).into_owned(),
+        Ok(()) => std::str::from_utf8(out).map_or_else(|_| hex::encode(bytes), str::to_owned),
         Err(_) => hex::encode(bytes),
     }
 }
@@ -176,7 +178,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     directory: DirectoryRef,
     id_key: [u8; 32],
-    apps: RwLock<FastMap<String, Arc<AppState>>>,
+    /// Read on every call, written only by `register_app`: swapped whole,
+    /// so a read writes no shared cache line.
+    apps: ArcSwap<FastMap<String, Arc<AppState>>>,
+    registering: Mutex<()>,
     login_codes: CodeStore<LoginCodeEntry>,
     user_codes: CodeStore<UserCodeEntry>,
     tokens: Mutex<FastMap<String, TokenEntry>>,
@@ -194,8 +199,8 @@ struct AppRecord {
 struct AppState {
     record: Arc<AppRecord>,
     kind: AppKind,
-    by_user: RwLock<FastMap<String, Arc<Subject>>>,
-    by_openid: RwLock<FastMap<String, Arc<Subject>>>,
+    by_user: ShardedMap<Arc<Subject>>,
+    by_openid: ShardedMap<Arc<Subject>>,
     current_token: Mutex<Option<String>>,
 }
 
@@ -296,7 +301,8 @@ impl OpenServerBuilder {
                 clock,
                 directory,
                 id_key,
-                apps: RwLock::default(),
+                apps: ArcSwap::default(),
+                registering: Mutex::default(),
                 login_codes: CodeStore::new(),
                 user_codes: CodeStore::new(),
                 tokens: Mutex::default(),
@@ -375,8 +381,8 @@ impl OpenServer {
                 ));
             }
         }
-        let mut apps = self.inner.apps.write().unwrap_or_else(|e| e.into_inner());
-        if apps.contains_key(&app_id) {
+        let _registering = lock(&self.inner.registering);
+        if self.inner.apps.load().contains_key(&app_id) {
             return Err(OpenServerError::with_message(
                 ErrCode::InvalidParam,
                 format!("invalid param: app {app_id} is already registered"),
@@ -390,11 +396,13 @@ impl OpenServer {
                 outstanding_codes: AtomicUsize::new(0),
             }),
             kind,
-            by_user: RwLock::default(),
-            by_openid: RwLock::default(),
+            by_user: ShardedMap::new(),
+            by_openid: ShardedMap::new(),
             current_token: Mutex::default(),
         };
+        let mut apps = FastMap::clone(&self.inner.apps.load());
         apps.insert(app_id, Arc::new(state));
+        self.inner.apps.store(Arc::new(apps));
         Ok(())
     }
 
@@ -453,40 +461,42 @@ impl OpenServer {
     }
 
     fn app(&self, app_id: &str) -> Result<Arc<AppState>, OpenServerError> {
-        let apps = self.inner.apps.read().unwrap_or_else(|e| e.into_inner());
-        apps.get(app_id)
-            .cloned()
-            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAppid))
+        self.with_app(app_id, |app| Ok(app.clone()))
+    }
+
+    /// Runs `f` on a registered app without cloning its `Arc` (the hot path
+    /// of two threads would otherwise bounce its reference count).
+    fn with_app<R>(
+        &self,
+        app_id: &str,
+        f: impl FnOnce(&Arc<AppState>) -> Result<R, OpenServerError>,
+    ) -> Result<R, OpenServerError> {
+        let apps = self.inner.apps.load();
+        let app = apps
+            .get(app_id)
+            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAppid))?;
+        f(app)
     }
 
     /// The subject of `user_id` in `app`, made on first use.
     fn subject(&self, app: &AppState, user_id: &str) -> Arc<Subject> {
-        if let Some(s) = app
-            .by_user
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(user_id)
-        {
-            return s.clone();
-        }
-        let mut by_user = app.by_user.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = by_user.get(user_id) {
-            return s.clone();
-        }
         let record = &app.record;
-        let subject = Arc::new(Subject {
-            app: record.clone(),
-            user_id: user_id.to_owned(),
-            openid: self.derive_id("openid", &record.app_id, user_id),
-            unionid: self.derive_id("unionid", &record.team_id, user_id),
-            state: Mutex::default(),
-        });
-        by_user.insert(user_id.to_owned(), subject.clone());
-        app.by_openid
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(subject.openid.clone(), subject.clone());
-        subject
+        app.by_user.get_or_insert_with(
+            user_id,
+            || {
+                Arc::new(Subject {
+                    app: record.clone(),
+                    user_id: user_id.to_owned(),
+                    openid: self.derive_id("openid", &record.app_id, user_id),
+                    unionid: self.derive_id("unionid", &record.team_id, user_id),
+                    state: Mutex::default(),
+                })
+            },
+            |subject| {
+                app.by_openid
+                    .insert(subject.openid.clone(), subject.clone())
+            },
+        )
     }
 
     /// An opaque, stable id: hex(hmac(server key, kind ‖ scope ‖ user)).
@@ -508,7 +518,7 @@ impl OpenServer {
     /// (`None`: a v2 UID, which carries no scopes and needs none).
     async fn resolve(
         &self,
-        app: &AppState,
+        app_id: &str,
         principal: &Principal,
     ) -> Result<(Arc<SuperappUser>, Option<Vec<Scope>>), OpenServerError> {
         let (user_id, scopes) = match principal {
@@ -517,7 +527,7 @@ impl OpenServer {
                 let grant = self
                     .inner
                     .directory
-                    .redeem_auth_code(&app.record.app_id, code)
+                    .redeem_auth_code(app_id, code)
                     .await?
                     .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
                 (grant.user_id, Some(grant.scopes))
@@ -537,11 +547,11 @@ impl OpenServer {
 
     async fn resolve_with_scope(
         &self,
-        app: &AppState,
+        app_id: &str,
         principal: &Principal,
         scope: Scope,
     ) -> Result<Arc<SuperappUser>, OpenServerError> {
-        let (user, scopes) = self.resolve(app, principal).await?;
+        let (user, scopes) = self.resolve(app_id, principal).await?;
         match scopes {
             Some(scopes) if !scopes.contains(&scope) => Err(OpenServerError::with_message(
                 ErrCode::ScopeNotGranted,
@@ -616,27 +626,14 @@ impl OpenServer {
             before - tokens.len()
         };
         let mut sessions = 0;
-        let apps: Vec<Arc<AppState>> = self
-            .inner
-            .apps
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for app in apps {
-            for subject in app
-                .by_user
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-            {
+        for app in self.inner.apps.load().values() {
+            app.by_user.for_each(|subject| {
                 let mut state = lock(&subject.state);
                 if state.session.as_ref().is_some_and(|s| s.expires_at <= now) {
                     state.session = None;
                     sessions += 1;
                 }
-            }
+            });
         }
         SweepReport {
             login_codes,
@@ -660,18 +657,23 @@ impl OpenServer {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<Code, OpenServerError> {
-        let app = self.app(app.app_id())?;
-        let (user, _) = self.resolve(&app, principal).await?;
-        let subject = self.subject(&app, &user.id);
+        let app_id = app.app_id();
+        // An unknown app is refused before the user is looked up.
+        self.with_app(app_id, |_| Ok(()))?;
+        let (user, _) = self.resolve(app_id, principal).await?;
         let now = self.now();
-        self.reserve_code(&app.record, now)?;
-        let key = CodeKey::random();
-        let entry = LoginCodeEntry {
-            subject,
-            expires_at: now + millis(self.inner.config.login_code_ttl),
-            used: false,
-        };
-        self.inner.login_codes.insert(key, entry);
+        let key = self.with_app(app_id, |app| {
+            let subject = self.subject(app, &user.id);
+            self.reserve_code(&app.record, now)?;
+            let key = CodeKey::random();
+            let entry = LoginCodeEntry {
+                subject,
+                expires_at: now + millis(self.inner.config.login_code_ttl),
+                used: false,
+            };
+            self.inner.login_codes.insert(key, entry);
+            Ok(key)
+        })?;
         Ok(Code::new(key.to_hex()))
     }
 
@@ -685,16 +687,18 @@ impl OpenServer {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<bool, OpenServerError> {
-        let app = self.app(app.app_id())?;
-        let (user, _) = self.resolve(&app, principal).await?;
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
+        let (user, _) = self.resolve(app_id, principal).await?;
         let now = self.now();
-        let by_user = app.by_user.read().unwrap_or_else(|e| e.into_inner());
-        Ok(by_user.get(&user.id).is_some_and(|s| {
-            lock(&s.state)
-                .session
-                .as_ref()
-                .is_some_and(|s| s.expires_at > now)
-        }))
+        self.with_app(app_id, |app| {
+            Ok(app.by_user.get(&user.id).is_some_and(|s| {
+                lock(&s.state)
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.expires_at > now)
+            }))
+        })
     }
 
     /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code, valid five
@@ -711,12 +715,13 @@ impl OpenServer {
         principal: &Principal,
         kind: UserCodeKind,
     ) -> Result<Code, OpenServerError> {
-        let app = self.app(app.app_id())?;
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
         let (scope, what) = match kind {
             UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "phone number"),
             UserCodeKind::Email => (Scope::Email, "email address"),
         };
-        let user = self.resolve_with_scope(&app, principal, scope).await?;
+        let user = self.resolve_with_scope(app_id, principal, scope).await?;
         let has = match kind {
             UserCodeKind::PhoneNumber => user.phone_number.is_some(),
             UserCodeKind::Email => user.email.is_some(),
@@ -727,17 +732,20 @@ impl OpenServer {
                 format!("the user has no {what}"),
             ));
         }
-        let subject = self.subject(&app, &user.id);
         let now = self.now();
-        self.reserve_code(&app.record, now)?;
-        let key = CodeKey::random();
-        let entry = UserCodeEntry {
-            subject,
-            kind,
-            expires_at: now + millis(self.inner.config.user_code_ttl),
-            used: false,
-        };
-        self.inner.user_codes.insert(key, entry);
+        let key = self.with_app(app_id, |app| {
+            let subject = self.subject(app, &user.id);
+            self.reserve_code(&app.record, now)?;
+            let key = CodeKey::random();
+            let entry = UserCodeEntry {
+                subject,
+                kind,
+                expires_at: now + millis(self.inner.config.user_code_ttl),
+                used: false,
+            };
+            self.inner.user_codes.insert(key, entry);
+            Ok(key)
+        })?;
         Ok(Code::new(key.to_hex()))
     }
 
@@ -752,8 +760,9 @@ impl OpenServer {
         principal: &Principal,
         scope: Scope,
     ) -> Result<String, OpenServerError> {
-        let app = self.app(app.app_id())?;
-        let user = self.resolve_with_scope(&app, principal, scope).await?;
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
+        let user = self.resolve_with_scope(app_id, principal, scope).await?;
         Ok(match scope {
             Scope::Avatar => user.avatar_url.clone(),
             Scope::Nickname => user.nickname.clone(),
@@ -938,10 +947,7 @@ impl OpenServer {
         openid: &str,
     ) -> Result<Arc<Subject>, OpenServerError> {
         app.by_openid
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
             .get(openid)
-            .cloned()
             .ok_or_else(|| OpenServerError::new(ErrCode::InvalidOpenid))
     }
 
@@ -1140,7 +1146,7 @@ fn request_id() -> String {
 
 impl fmt::Debug for OpenServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let apps = self.inner.apps.read().map_or(0, |a| a.len());
+        let apps = self.inner.apps.load().len();
         f.debug_struct("OpenServer")
             .field("apps", &apps)
             .field("config", &self.inner.config)

@@ -127,3 +127,83 @@ impl<V> CodeStore<V> {
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// A string-keyed map split over independently locked shards, so that
+/// threads serving different users do not write the same lock word.
+pub(crate) struct ShardedMap<V> {
+    picker: foldhash::fast::RandomState,
+    shards: Box<[std::sync::RwLock<super::FastMap<String, V>>]>,
+}
+
+impl<V: Clone> ShardedMap<V> {
+    pub(crate) fn new() -> Self {
+        ShardedMap {
+            picker: foldhash::fast::RandomState::default(),
+            shards: (0..SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &std::sync::RwLock<super::FastMap<String, V>> {
+        let hash = self.picker.hash_one(key);
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
+        read(self.shard(key)).get(key).cloned()
+    }
+
+    /// The value under `key`, made by `make` (under the shard's write lock)
+    /// when there is none; `made` is told when it was.
+    pub(crate) fn get_or_insert_with(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> V,
+        made: impl FnOnce(&V),
+    ) -> V {
+        let shard = self.shard(key);
+        if let Some(value) = read(shard).get(key) {
+            return value.clone();
+        }
+        let mut map = write(shard);
+        if let Some(value) = map.get(key) {
+            return value.clone();
+        }
+        let value = make();
+        made(&value);
+        map.insert(key.to_owned(), value.clone());
+        value
+    }
+
+    pub(crate) fn insert(&self, key: String, value: V) {
+        write(self.shard(&key)).insert(key, value);
+    }
+
+    /// Changes the value under `key` in place; `false` when there is none.
+    pub(crate) fn update(&self, key: &str, change: impl FnOnce(&mut V)) -> bool {
+        match write(self.shard(key)).get_mut(key) {
+            Some(value) => {
+                change(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&V)) {
+        for shard in self.shards.iter() {
+            read(shard).values().for_each(&mut visit);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| read(s).len()).sum()
+    }
+}
+
+fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
