@@ -371,7 +371,13 @@ async fn call_host(
         }
         OpenApi::RequestVirtualPayment => handler.request_virtual_payment(app, params).await,
     };
-    result.map_err(|err| CallError::from_host(api.as_str(), err))
+    match result {
+        Ok(mut result) => {
+            Reply::strip_reserved(&mut result);
+            Ok(result)
+        }
+        Err(err) => Err(CallError::from_host(api.as_str(), err)),
+    }
 }
 
 /// Turns a panic while polling the inner future into `Err(())`, so one bad

@@ -193,16 +193,21 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub(crate) fn ok(api: OpenApi, mut fields: JsonObject) -> Reply {
-        for reserved in ["errMsg", "errno"] {
-            if fields.contains_key(reserved) {
-                fields.remove(reserved);
-            }
-        }
+    /// A success. The caller strips `errMsg`/`errno` from results it did
+    /// not build itself (see [`Reply::strip_reserved`]).
+    pub(crate) fn ok(api: OpenApi, fields: JsonObject) -> Reply {
         Reply {
             fields,
             err_msg: Cow::Borrowed(api.ok_msg()),
             errno: None,
+        }
+    }
+
+    /// Removes the fields a host may not set: the reply's own `errMsg`
+    /// and `errno` win.
+    pub(crate) fn strip_reserved(fields: &mut JsonObject) {
+        for reserved in ["errMsg", "errno"] {
+            fields.remove(reserved);
         }
     }
 

@@ -923,7 +923,10 @@ async fn a_user_deactivated_in_the_directory_gets_no_more_codes() {
     let directory = server.memory_directory().unwrap();
     assert!(directory.set_active("u-1", false));
     assert!(!directory.set_active("nobody", false));
-    let err = server.issue_login_code(&app, &uid("u-1")).await.unwrap_err();
+    let err = server
+        .issue_login_code(&app, &uid("u-1"))
+        .await
+        .unwrap_err();
     assert_eq!(err.errcode(), 46002);
     assert!(directory.set_active("u-1", true));
     assert!(server.issue_login_code(&app, &uid("u-1")).await.is_ok());

@@ -7,6 +7,7 @@ mod errcode;
 mod store;
 mod wire;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -48,17 +49,23 @@ type HmacSha256 = Hmac<Sha256>;
 /// check, and their keys are ours or registered, not chosen by a caller.
 pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Lower-case hex of up to 32 bytes through a stack buffer: one allocation
-/// and no per-character iterator (`hex::encode` collects `char`s).
+/// Lower-case hex. Written out rather than `hex::encode` (which collects
+/// `char`s) or `hex::encode_to_slice` (a `step_by` iterator): at about 400
+/// instructions for 16 bytes those were the largest single cost of a login
+/// (callgrind, BENCHMARKS.md).
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    let mut buf = [0u8; 64];
-    let Some(out) = buf.get_mut(..bytes.len() * 2) else {
-        return hex::encode(bytes);
-    };
-    match hex::encode_to_slice(bytes, out) {
-        Ok(()) => std::str::from_utf8(out).map_or_else(|_| hex::encode(bytes), str::to_owned),
-        Err(_) => hex::encode(bytes),
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for chunk in bytes.chunks(32) {
+        let mut buf = [0u8; 64];
+        for (pair, &byte) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        // Only ASCII digits were written.
+        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
+    out
 }
 
 /// The platform's lifetimes and limits.
@@ -522,7 +529,7 @@ impl OpenServer {
         principal: &Principal,
     ) -> Result<(Arc<SuperappUser>, Option<Vec<Scope>>), OpenServerError> {
         let (user_id, scopes) = match principal {
-            Principal::Uid(uid) => (uid.clone(), None),
+            Principal::Uid(uid) => (Cow::Borrowed(uid.as_str()), None),
             Principal::AuthCode(code) => {
                 let grant = self
                     .inner
@@ -530,7 +537,7 @@ impl OpenServer {
                     .redeem_auth_code(app_id, code)
                     .await?
                     .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
-                (grant.user_id, Some(grant.scopes))
+                (Cow::Owned(grant.user_id), Some(grant.scopes))
             }
         };
         let user = self
