@@ -36,7 +36,7 @@ pub use wire::{
 };
 
 use self::clock::millis;
-use self::store::{CodeKey, CodeStore, ShardedMap, lock};
+use self::store::{CodeKey, CodeStore, Padded, ShardedMap, lock};
 use crate::api::Scope;
 use crate::app::{AppInfo, AppKind};
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
@@ -200,7 +200,8 @@ struct AppRecord {
     app_id: String,
     secret: AppSecret,
     team_id: String,
-    outstanding_codes: AtomicUsize,
+    /// Written on every code issued: kept off the line of the fields above.
+    outstanding_codes: Padded<AtomicUsize>,
 }
 
 struct AppState {
@@ -400,7 +401,7 @@ impl OpenServer {
                 app_id: app_id.clone(),
                 secret,
                 team_id,
-                outstanding_codes: AtomicUsize::new(0),
+                outstanding_codes: Padded::default(),
             }),
             kind,
             by_user: ShardedMap::new(),
@@ -610,10 +611,16 @@ impl OpenServer {
     /// then (every [`sweep_interval`](OpenServerConfig::sweep_interval)).
     pub fn sweep(&self) -> SweepReport {
         let now = self.now();
-        let expired = |expires_at: u64, app: &AppRecord| {
+        // Freed codes are counted per app here and subtracted once per app,
+        // not once per code on a counter the issuing threads share.
+        let mut freed: FastMap<*const AppRecord, (Arc<AppRecord>, usize)> = FastMap::default();
+        let mut expired = |expires_at: u64, app: &Arc<AppRecord>| {
             let gone = expires_at <= now;
             if gone {
-                app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
+                freed
+                    .entry(Arc::as_ptr(app))
+                    .or_insert_with(|| (app.clone(), 0))
+                    .1 += 1;
             }
             !gone
         };
@@ -625,6 +632,9 @@ impl OpenServer {
             .inner
             .user_codes
             .retain(|e| expired(e.expires_at, &e.subject.app));
+        for (app, count) in freed.into_values() {
+            app.outstanding_codes.fetch_sub(count, Ordering::AcqRel);
+        }
         let grace = millis(self.inner.config.access_token_ttl);
         let access_tokens = {
             let mut tokens = lock(&self.inner.tokens);

@@ -10,6 +10,21 @@ use std::sync::{Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
 
+/// Keeps each shard's lock word on a cache line of its own (128 bytes: two
+/// 64-byte lines, for CPUs that fetch them in pairs), so that threads
+/// working in different shards do not invalidate each other's lines.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// A code's 16 raw bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CodeKey(pub(crate) [u8; 16]);
@@ -78,14 +93,14 @@ impl BuildHasher for BuildKeyHasher {
 pub(crate) type Shard<V> = HashMap<CodeKey, V, BuildKeyHasher>;
 
 pub(crate) struct CodeStore<V> {
-    shards: Box<[Mutex<Shard<V>>]>,
+    shards: Box<[Padded<Mutex<Shard<V>>>]>,
 }
 
 impl<V> CodeStore<V> {
     pub(crate) fn new() -> Self {
         CodeStore {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(BuildKeyHasher)))
+                .map(|_| Padded(Mutex::new(HashMap::with_hasher(BuildKeyHasher))))
                 .collect(),
         }
     }
@@ -132,7 +147,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// threads serving different users do not write the same lock word.
 pub(crate) struct ShardedMap<V> {
     picker: foldhash::fast::RandomState,
-    shards: Box<[std::sync::RwLock<super::FastMap<String, V>>]>,
+    shards: Box<[Padded<std::sync::RwLock<super::FastMap<String, V>>>]>,
 }
 
 impl<V: Clone> ShardedMap<V> {
