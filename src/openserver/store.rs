@@ -143,11 +143,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+type MapShard<V> = Padded<std::sync::RwLock<super::FastMap<String, V>>>;
+
 /// A string-keyed map split over independently locked shards, so that
 /// threads serving different users do not write the same lock word.
 pub(crate) struct ShardedMap<V> {
     picker: foldhash::fast::RandomState,
-    shards: Box<[Padded<std::sync::RwLock<super::FastMap<String, V>>>]>,
+    shards: Box<[MapShard<V>]>,
 }
 
 impl<V: Clone> ShardedMap<V> {
