@@ -10,7 +10,7 @@ mod wire;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -36,7 +36,7 @@ pub use wire::{
 };
 
 use self::clock::millis;
-use self::store::{CodeKey, CodeStore, Padded, ShardedMap, lock};
+use self::store::{CodeKey, CodeStore, Owned, ShardedMap, lock};
 use crate::api::Scope;
 use crate::app::{AppInfo, AppKind};
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
@@ -200,8 +200,6 @@ struct AppRecord {
     app_id: String,
     secret: AppSecret,
     team_id: String,
-    /// Written on every code issued: kept off the line of the fields above.
-    outstanding_codes: Padded<AtomicUsize>,
 }
 
 struct AppState {
@@ -246,6 +244,18 @@ struct UserCodeEntry {
     kind: UserCodeKind,
     expires_at: u64,
     used: bool,
+}
+
+impl Owned for LoginCodeEntry {
+    fn owner(&self) -> usize {
+        Arc::as_ptr(&self.subject.app) as usize
+    }
+}
+
+impl Owned for UserCodeEntry {
+    fn owner(&self) -> usize {
+        Arc::as_ptr(&self.subject.app) as usize
+    }
 }
 
 struct TokenEntry {
@@ -401,7 +411,6 @@ impl OpenServer {
                 app_id: app_id.clone(),
                 secret,
                 team_id,
-                outstanding_codes: Padded::default(),
             }),
             kind,
             by_user: ShardedMap::new(),
@@ -569,26 +578,34 @@ impl OpenServer {
         }
     }
 
-    /// Counts a new code against the app's cap, sweeping once if it is reached.
-    fn reserve_code(&self, app: &AppRecord, now: u64) -> Result<(), OpenServerError> {
+    /// Stores a new code in `store` under the app's cap (login and
+    /// phone/email codes together), sweeping once if the cap is reached.
+    fn store_code<V: Owned, W: Owned>(
+        &self,
+        store: &CodeStore<V>,
+        other: &CodeStore<W>,
+        app: &AppRecord,
+        entry: V,
+        now: u64,
+    ) -> Result<CodeKey, OpenServerError> {
         self.maybe_sweep(now);
         let cap = self.inner.config.max_outstanding_codes_per_app;
-        if app.outstanding_codes.fetch_add(1, Ordering::AcqRel) < cap {
-            return Ok(());
-        }
-        app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
+        let key = CodeKey::random();
+        let entry = match store.insert_capped(key, entry, cap, |owner| other.count(owner)) {
+            Ok(()) => return Ok(key),
+            Err(entry) => entry,
+        };
         self.sweep();
-        if app.outstanding_codes.fetch_add(1, Ordering::AcqRel) < cap {
-            return Ok(());
+        match store.insert_capped(key, entry, cap, |owner| other.count(owner)) {
+            Ok(()) => Ok(key),
+            Err(_) => Err(OpenServerError::with_message(
+                ErrCode::TooManyCodes,
+                format!(
+                    "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
+                    app.app_id
+                ),
+            )),
         }
-        app.outstanding_codes.fetch_sub(1, Ordering::AcqRel);
-        Err(OpenServerError::with_message(
-            ErrCode::TooManyCodes,
-            format!(
-                "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
-                app.app_id
-            ),
-        ))
     }
 
     fn maybe_sweep(&self, now: u64) {
@@ -611,30 +628,8 @@ impl OpenServer {
     /// then (every [`sweep_interval`](OpenServerConfig::sweep_interval)).
     pub fn sweep(&self) -> SweepReport {
         let now = self.now();
-        // Freed codes are counted per app here and subtracted once per app,
-        // not once per code on a counter the issuing threads share.
-        let mut freed: FastMap<*const AppRecord, (Arc<AppRecord>, usize)> = FastMap::default();
-        let mut expired = |expires_at: u64, app: &Arc<AppRecord>| {
-            let gone = expires_at <= now;
-            if gone {
-                freed
-                    .entry(Arc::as_ptr(app))
-                    .or_insert_with(|| (app.clone(), 0))
-                    .1 += 1;
-            }
-            !gone
-        };
-        let login_codes = self
-            .inner
-            .login_codes
-            .retain(|e| expired(e.expires_at, &e.subject.app));
-        let user_codes = self
-            .inner
-            .user_codes
-            .retain(|e| expired(e.expires_at, &e.subject.app));
-        for (app, count) in freed.into_values() {
-            app.outstanding_codes.fetch_sub(count, Ordering::AcqRel);
-        }
+        let login_codes = self.inner.login_codes.retain(|e| e.expires_at > now);
+        let user_codes = self.inner.user_codes.retain(|e| e.expires_at > now);
         let grace = millis(self.inner.config.access_token_ttl);
         let access_tokens = {
             let mut tokens = lock(&self.inner.tokens);
@@ -680,16 +675,19 @@ impl OpenServer {
         let (user, _) = self.resolve(app_id, principal).await?;
         let now = self.now();
         let key = self.with_app(app_id, |app| {
-            let subject = self.subject(app, &user.id);
-            self.reserve_code(&app.record, now)?;
-            let key = CodeKey::random();
             let entry = LoginCodeEntry {
-                subject,
+                subject: self.subject(app, &user.id),
                 expires_at: now + millis(self.inner.config.login_code_ttl),
                 used: false,
             };
-            self.inner.login_codes.insert(key, entry);
-            Ok(key)
+            let inner = &*self.inner;
+            self.store_code(
+                &inner.login_codes,
+                &inner.user_codes,
+                &app.record,
+                entry,
+                now,
+            )
         })?;
         Ok(Code::new(key.to_hex()))
     }
@@ -751,17 +749,20 @@ impl OpenServer {
         }
         let now = self.now();
         let key = self.with_app(app_id, |app| {
-            let subject = self.subject(app, &user.id);
-            self.reserve_code(&app.record, now)?;
-            let key = CodeKey::random();
             let entry = UserCodeEntry {
-                subject,
+                subject: self.subject(app, &user.id),
                 kind,
                 expires_at: now + millis(self.inner.config.user_code_ttl),
                 used: false,
             };
-            self.inner.user_codes.insert(key, entry);
-            Ok(key)
+            let inner = &*self.inner;
+            self.store_code(
+                &inner.user_codes,
+                &inner.login_codes,
+                &app.record,
+                entry,
+                now,
+            )
         })?;
         Ok(Code::new(key.to_hex()))
     }

@@ -90,17 +90,59 @@ impl BuildHasher for BuildKeyHasher {
     }
 }
 
-pub(crate) type Shard<V> = HashMap<CodeKey, V, BuildKeyHasher>;
+/// What a stored code belongs to, for the per-app cap: its app record's
+/// address (records live as long as any code that points to them).
+pub(crate) trait Owned {
+    fn owner(&self) -> usize;
+}
+
+/// One shard: its codes, and how many of them each app has, kept under the
+/// same lock so that counting costs no shared write of its own.
+pub(crate) struct Shard<V> {
+    codes: HashMap<CodeKey, V, BuildKeyHasher>,
+    per_owner: super::FastMap<usize, usize>,
+}
+
+impl<V: Owned> Shard<V> {
+    pub(crate) fn get_mut(&mut self, key: &CodeKey) -> Option<&mut V> {
+        self.codes.get_mut(key)
+    }
+
+    fn count(&self, owner: usize) -> usize {
+        self.per_owner.get(&owner).copied().unwrap_or(0)
+    }
+
+    fn insert(&mut self, key: CodeKey, value: V) {
+        *self.per_owner.entry(value.owner()).or_default() += 1;
+        if let Some(replaced) = self.codes.insert(key, value) {
+            self.forget(replaced.owner());
+        }
+    }
+
+    fn forget(&mut self, owner: usize) {
+        if let Some(count) = self.per_owner.get_mut(&owner) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_owner.remove(&owner);
+            }
+        }
+    }
+}
 
 pub(crate) struct CodeStore<V> {
     shards: Box<[Padded<Mutex<Shard<V>>>]>,
 }
 
-impl<V> CodeStore<V> {
+impl<V: Owned> CodeStore<V> {
     pub(crate) fn new() -> Self {
         CodeStore {
             shards: (0..SHARDS)
-                .map(|_| Padded(Mutex::new(HashMap::with_hasher(BuildKeyHasher))))
+                .map(|_| {
+                    Padded(Mutex::new(Shard {
+                        codes: HashMap::with_hasher(BuildKeyHasher),
+                        per_owner: super::FastMap::default(),
+                    }))
+                })
                 .collect(),
         }
     }
@@ -111,8 +153,41 @@ impl<V> CodeStore<V> {
         lock(&self.shards[usize::from(key.0[15]) % SHARDS])
     }
 
-    pub(crate) fn insert(&self, key: CodeKey, value: V) {
+    /// Stores a code unless its app already has `cap` codes, counting those
+    /// of this store and `elsewhere(owner)`. A shard admits up to
+    /// `cap / SHARDS` of an app's codes on its own word; past that, the app's
+    /// codes are counted across all shards. Threads issuing codes thus touch
+    /// only the shard they write, and the count stays exact for small caps
+    /// (below `SHARDS`, every code is counted across shards) and within the
+    /// cap plus the number of concurrent issuers otherwise, as long as codes
+    /// are uniformly random (they are: 16 CSPRNG bytes).
+    ///
+    /// Hands the value back when the cap is reached.
+    pub(crate) fn insert_capped(
+        &self,
+        key: CodeKey,
+        value: V,
+        cap: usize,
+        elsewhere: impl FnOnce(usize) -> usize,
+    ) -> Result<(), V> {
+        let owner = value.owner();
+        {
+            let mut shard = self.shard(&key);
+            if shard.count(owner) < cap / SHARDS {
+                shard.insert(key, value);
+                return Ok(());
+            }
+        }
+        if self.count(owner) + elsewhere(owner) >= cap {
+            return Err(value);
+        }
         self.shard(&key).insert(key, value);
+        Ok(())
+    }
+
+    /// How many codes of `owner` this store holds.
+    pub(crate) fn count(&self, owner: usize) -> usize {
+        self.shards.iter().map(|s| lock(s).count(owner)).sum()
     }
 
     /// Keeps the entries `keep` says to keep, shard by shard, and shrinks
@@ -121,19 +196,29 @@ impl<V> CodeStore<V> {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            let before = shard.len();
-            shard.retain(|_, v| keep(v));
-            removed += before - shard.len();
-            let len = shard.len();
-            if shard.capacity() > 4 * len + 64 {
-                shard.shrink_to(2 * len);
+            let before = shard.codes.len();
+            let Shard { codes, per_owner } = &mut *shard;
+            codes.retain(|_, v| {
+                let kept = keep(v);
+                if !kept {
+                    if let Some(count) = per_owner.get_mut(&v.owner()) {
+                        *count -= 1;
+                    }
+                }
+                kept
+            });
+            per_owner.retain(|_, count| *count > 0);
+            let len = shard.codes.len();
+            removed += before - len;
+            if shard.codes.capacity() > 4 * len + 64 {
+                shard.codes.shrink_to(2 * len);
             }
         }
         removed
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(s).codes.len()).sum()
     }
 }
 
