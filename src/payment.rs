@@ -28,6 +28,7 @@ use crate::api::OpenApi;
 use crate::app::json_type;
 use crate::handler::{HostError, JsonObject};
 use crate::reply::FailureKind;
+pub use crate::secret::AppKey;
 use crate::secret::SessionKey;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -37,56 +38,6 @@ const SIGN_DATA: &str = "signData";
 
 /// How many hex digits an HMAC-SHA256 signature has.
 const SIGNATURE_HEX_LEN: usize = 64;
-
-// ---------------------------------------------------------------------------
-// AppKey
-// ---------------------------------------------------------------------------
-
-/// The virtual-payment AppKey of a mini program ("mp-支付基础配置" on WeChat),
-/// the key of [`pay_sig`]. Production and sandbox (`env` 1) have different
-/// keys: use the one for the `env` in the signData.
-///
-/// `Debug` prints `AppKey([redacted])`; the value is read only through
-/// [`secret()`](AppKey::secret).
-///
-/// ```
-/// use superapp_openapi::AppKey;
-/// let key = AppKey::new("12345");
-/// assert_eq!(format!("{key:?}"), "AppKey([redacted])");
-/// assert_eq!(key.secret(), "12345");
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AppKey(String);
-
-impl AppKey {
-    /// Wraps a value as an [`AppKey`].
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value. Call this only where the value is used as a key,
-    /// never to log it.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-
-    /// The secret value, consuming the wrapper.
-    pub fn into_secret(self) -> String {
-        self.0
-    }
-
-    /// Whether the value is the empty string.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for AppKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AppKey([redacted])")
-    }
-}
 
 // ---------------------------------------------------------------------------
 // PaymentApi

@@ -85,3 +85,16 @@ secret_string! {
     /// The key a remote host presents to the platform's SDK routes.
     SdkKey
 }
+secret_string! {
+    /// The virtual-payment AppKey of a mini program, the key of
+    /// [`pay_sig`](crate::pay_sig). Production and sandbox (`env` 1) have
+    /// different keys: use the one for the `env` in the signData.
+    ///
+    /// ```
+    /// use superapp_openapi::AppKey;
+    /// let key = AppKey::new("12345");
+    /// assert_eq!(format!("{key:?}"), "AppKey([redacted])");
+    /// assert_eq!(key.secret(), "12345");
+    /// ```
+    AppKey
+}

@@ -24,9 +24,9 @@ use super::paths;
 use super::sdk;
 use crate::openserver::{
     ApiResponse, CheckSessionRequest, Jscode2SessionRequest, Jscode2SessionResponse, OpenServer,
-    OpenServerError, StatusResponse, TokenRequest, TokenResponse, UserCodeRequest, random_hex,
+    OpenServerError, StatusResponse, TokenRequest, TokenResponse, UserCodeRequest,
 };
-use crate::secret::{AccessToken, AppSecret, Code, SdkKey, SessionKey};
+use crate::secret::{AccessToken, AppSecret, Code, SdkKey};
 
 /// The default request-body limit: 64 KiB, far above any request of the API.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -245,17 +245,7 @@ fn api_reply<T: Serialize + ApiResponse>(body: &T) -> Response {
     reply(StatusCode::OK, body, body.errcode(), body.request_id())
 }
 
-pub(crate) fn request_id() -> String {
-    random_hex::<16>()
-}
-
-pub(crate) fn status_response(err: &OpenServerError) -> StatusResponse {
-    StatusResponse {
-        errcode: err.errcode(),
-        errmsg: err.errmsg().to_owned(),
-        request_id: request_id(),
-    }
-}
+pub(crate) use crate::openserver::request_id;
 
 fn query_params(query: QueryPairs) -> Result<Params, OpenServerError> {
     query
@@ -275,14 +265,7 @@ async fn jscode2session(State(state): Shared, query: QueryPairs) -> Response {
     let response = match request {
         Ok(request) => state.server.jscode2session(&request).await,
         // The seed keeps the empty string fields on errors.
-        Err(err) => Jscode2SessionResponse {
-            errcode: err.errcode(),
-            errmsg: err.errmsg().to_owned(),
-            openid: String::new(),
-            request_id: request_id(),
-            session_key: SessionKey::new(""),
-            unionid: String::new(),
-        },
+        Err(err) => Jscode2SessionResponse::from_error(&err),
     };
     api_reply(&response)
 }
@@ -297,13 +280,7 @@ async fn token(State(state): Shared, query: QueryPairs) -> Response {
     });
     let response = match request {
         Ok(request) => state.server.token(&request).await,
-        Err(err) => TokenResponse {
-            access_token: None,
-            errcode: err.errcode(),
-            errmsg: err.errmsg().to_owned(),
-            expires_in: None,
-            request_id: request_id(),
-        },
+        Err(err) => TokenResponse::from_error(&err),
     };
     api_reply(&response)
 }
@@ -319,7 +296,7 @@ async fn checksession(State(state): Shared, query: QueryPairs) -> Response {
     });
     let response = match request {
         Ok(request) => state.server.checksession(&request).await,
-        Err(err) => status_response(&err),
+        Err(err) => StatusResponse::from_error(&err),
     };
     api_reply(&response)
 }
@@ -353,7 +330,7 @@ async fn getuserphonenumber(
 ) -> Response {
     match user_code_request(&state, query, &headers, body) {
         Ok(request) => api_reply(&state.server.getuserphonenumber(&request).await),
-        Err(err) => api_reply(&status_response(&err)),
+        Err(err) => api_reply(&StatusResponse::from_error(&err)),
     }
 }
 
@@ -365,7 +342,7 @@ async fn getemailaddress(
 ) -> Response {
     match user_code_request(&state, query, &headers, body) {
         Ok(request) => api_reply(&state.server.getemailaddress(&request).await),
-        Err(err) => api_reply(&status_response(&err)),
+        Err(err) => api_reply(&StatusResponse::from_error(&err)),
     }
 }
 
@@ -399,7 +376,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         "method {method} is not allowed on {}; use {allowed}",
         shown_path(path)
     ));
-    let body = status_response(&err);
+    let body = StatusResponse::from_error(&err);
     let mut response = reply(
         StatusCode::METHOD_NOT_ALLOWED,
         &body,
@@ -417,7 +394,7 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         "no such route: {method} {}; the routes are listed in docs/http.md",
         shown_path(uri.path())
     ));
-    let body = status_response(&err);
+    let body = StatusResponse::from_error(&err);
     reply(StatusCode::NOT_FOUND, &body, body.errcode, &body.request_id)
 }
 

@@ -808,14 +808,7 @@ impl OpenServer {
                 session_key,
                 unionid,
             },
-            Err(err) => Jscode2SessionResponse {
-                errcode: err.errcode(),
-                errmsg: err.errmsg().to_owned(),
-                openid: String::new(),
-                request_id: request_id(),
-                session_key: SessionKey::new(""),
-                unionid: String::new(),
-            },
+            Err(err) => Jscode2SessionResponse::from_error(&err),
         }
     }
 
@@ -908,13 +901,7 @@ impl OpenServer {
                 expires_in: Some(self.inner.config.access_token_ttl.as_secs()),
                 request_id: request_id(),
             },
-            Err(err) => TokenResponse {
-                access_token: None,
-                errcode: err.errcode(),
-                errmsg: err.errmsg().to_owned(),
-                expires_in: None,
-                request_id: request_id(),
-            },
+            Err(err) => TokenResponse::from_error(&err),
         }
     }
 
@@ -1031,12 +1018,7 @@ impl OpenServer {
                 phone_info: Some(PhoneInfo { phone_number }),
                 request_id: request_id(),
             },
-            Err(err) => PhoneNumberResponse {
-                errcode: err.errcode(),
-                errmsg: err.errmsg().to_owned(),
-                phone_info: None,
-                request_id: request_id(),
-            },
+            Err(err) => PhoneNumberResponse::from_error(&err),
         }
     }
 
@@ -1059,12 +1041,7 @@ impl OpenServer {
                 email_address: Some(EmailInfo { email_address }),
                 request_id: request_id(),
             },
-            Err(err) => EmailAddressResponse {
-                errcode: err.errcode(),
-                errmsg: err.errmsg().to_owned(),
-                email_address: None,
-                request_id: request_id(),
-            },
+            Err(err) => EmailAddressResponse::from_error(&err),
         }
     }
 
@@ -1118,14 +1095,9 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OpenServe
 }
 
 fn status(result: Result<(), OpenServerError>) -> StatusResponse {
-    let (errcode, errmsg) = match result {
-        Ok(()) => (0, "ok".to_owned()),
-        Err(err) => (err.errcode(), err.errmsg().to_owned()),
-    };
-    StatusResponse {
-        errcode,
-        errmsg,
-        request_id: request_id(),
+    match result {
+        Ok(()) => StatusResponse::ok(),
+        Err(err) => StatusResponse::from_error(&err),
     }
 }
 
@@ -1150,7 +1122,7 @@ where
 /// It names a response in logs and is no secret, so it needs no CSPRNG draw:
 /// a random per-thread prefix and a per-thread counter make it unique
 /// without a shared atomic on the hot path.
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     thread_local! {
         static NEXT: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((rand::random(), 0));
     }

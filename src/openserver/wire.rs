@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::errcode::OpenServerError;
+use super::request_id;
 use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 /// `grant_type` of jscode2session.
@@ -217,6 +218,77 @@ pub struct EmailAddressResponse {
     /// `requestId`
     #[serde(rename = "requestId")]
     pub request_id: String,
+}
+
+impl Jscode2SessionResponse {
+    /// The seed's error form: the string fields stay, empty.
+    pub fn from_error(err: &OpenServerError) -> Self {
+        Jscode2SessionResponse {
+            errcode: err.errcode(),
+            errmsg: err.errmsg().to_owned(),
+            openid: String::new(),
+            request_id: request_id(),
+            session_key: SessionKey::new(""),
+            unionid: String::new(),
+        }
+    }
+}
+
+impl TokenResponse {
+    /// An error: no `access_token`, no `expires_in`.
+    pub fn from_error(err: &OpenServerError) -> Self {
+        TokenResponse {
+            access_token: None,
+            errcode: err.errcode(),
+            errmsg: err.errmsg().to_owned(),
+            expires_in: None,
+            request_id: request_id(),
+        }
+    }
+}
+
+impl StatusResponse {
+    /// `errcode` 0, `errmsg` "ok".
+    pub fn ok() -> Self {
+        StatusResponse {
+            errcode: 0,
+            errmsg: "ok".into(),
+            request_id: request_id(),
+        }
+    }
+
+    /// An error.
+    pub fn from_error(err: &OpenServerError) -> Self {
+        StatusResponse {
+            errcode: err.errcode(),
+            errmsg: err.errmsg().to_owned(),
+            request_id: request_id(),
+        }
+    }
+}
+
+impl PhoneNumberResponse {
+    /// An error: no `phone_info`.
+    pub fn from_error(err: &OpenServerError) -> Self {
+        PhoneNumberResponse {
+            errcode: err.errcode(),
+            errmsg: err.errmsg().to_owned(),
+            phone_info: None,
+            request_id: request_id(),
+        }
+    }
+}
+
+impl EmailAddressResponse {
+    /// An error: no `email_address`.
+    pub fn from_error(err: &OpenServerError) -> Self {
+        EmailAddressResponse {
+            errcode: err.errcode(),
+            errmsg: err.errmsg().to_owned(),
+            email_address: None,
+            request_id: request_id(),
+        }
+    }
 }
 
 /// What every response has in common, so callers and the HTTP layer treat
