@@ -932,3 +932,30 @@ async fn a_user_deactivated_in_the_directory_gets_no_more_codes() {
     assert!(server.issue_login_code(&app, &uid("u-1")).await.is_ok());
     assert_eq!(directory.get("u-1").unwrap().nickname, "Ada");
 }
+
+#[tokio::test]
+async fn a_large_cap_counted_in_shards_still_stops_at_the_cap_for_one_issuer() {
+    let mut config = OpenServerConfig::default();
+    config.max_outstanding_codes_per_app = 64; // 2 per shard before a full count
+    let (server, _) = open_server_with(config);
+    let app = AppInfo::new(APP_A1);
+    for _ in 0..40 {
+        login_code(&server, APP_A1, "u-1").await;
+    }
+    for _ in 0..24 {
+        phone_code(&server, APP_A1, "u-1").await;
+    }
+    assert_eq!(server.outstanding_codes(), 64);
+    let err = server
+        .issue_login_code(&app, &uid("u-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), 45009);
+    let err = server
+        .issue_user_code(&app, &uid("u-1"), UserCodeKind::PhoneNumber)
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), 45009);
+    // Another app has a cap of its own.
+    login_code(&server, APP_A2, "u-1").await;
+}

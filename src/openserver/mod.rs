@@ -189,8 +189,8 @@ struct Inner {
     /// so a read writes no shared cache line.
     apps: ArcSwap<FastMap<String, Arc<AppState>>>,
     registering: Mutex<()>,
-    login_codes: CodeStore<LoginCodeEntry>,
-    user_codes: CodeStore<UserCodeEntry>,
+    /// Login codes and phone/email codes, under one per-app cap.
+    codes: CodeStore<CodeEntry>,
     tokens: Mutex<FastMap<String, TokenEntry>>,
     next_sweep_at: AtomicU64,
 }
@@ -233,26 +233,23 @@ struct Session {
     expires_at: u64,
 }
 
-struct LoginCodeEntry {
+/// What a code is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CodeKind {
+    /// A login code (`js_code`), for jscode2session.
+    Login,
+    /// A phone/email code, for getuserphonenumber / getemailaddress.
+    User(UserCodeKind),
+}
+
+struct CodeEntry {
     subject: Arc<Subject>,
     expires_at: u64,
+    kind: CodeKind,
     used: bool,
 }
 
-struct UserCodeEntry {
-    subject: Arc<Subject>,
-    kind: UserCodeKind,
-    expires_at: u64,
-    used: bool,
-}
-
-impl Owned for LoginCodeEntry {
-    fn owner(&self) -> usize {
-        Arc::as_ptr(&self.subject.app) as usize
-    }
-}
-
-impl Owned for UserCodeEntry {
+impl Owned for CodeEntry {
     fn owner(&self) -> usize {
         Arc::as_ptr(&self.subject.app) as usize
     }
@@ -321,8 +318,7 @@ impl OpenServerBuilder {
                 id_key,
                 apps: ArcSwap::default(),
                 registering: Mutex::default(),
-                login_codes: CodeStore::new(),
-                user_codes: CodeStore::new(),
+                codes: CodeStore::new(),
                 tokens: Mutex::default(),
                 next_sweep_at: AtomicU64::new(0),
             }),
@@ -470,7 +466,7 @@ impl OpenServer {
 
     /// Login and phone/email codes not yet swept, across all apps.
     pub fn outstanding_codes(&self) -> usize {
-        self.inner.login_codes.len() + self.inner.user_codes.len()
+        self.inner.codes.len()
     }
 
     fn now(&self) -> u64 {
@@ -578,25 +574,23 @@ impl OpenServer {
         }
     }
 
-    /// Stores a new code in `store` under the app's cap (login and
-    /// phone/email codes together), sweeping once if the cap is reached.
-    fn store_code<V: Owned, W: Owned>(
+    /// Stores a new code under the app's cap, sweeping once if the cap is
+    /// reached.
+    fn store_code(
         &self,
-        store: &CodeStore<V>,
-        other: &CodeStore<W>,
         app: &AppRecord,
-        entry: V,
+        entry: CodeEntry,
         now: u64,
     ) -> Result<CodeKey, OpenServerError> {
         self.maybe_sweep(now);
         let cap = self.inner.config.max_outstanding_codes_per_app;
         let key = CodeKey::random();
-        let entry = match store.insert_capped(key, entry, cap, |owner| other.count(owner)) {
+        let entry = match self.inner.codes.insert_capped(key, entry, cap) {
             Ok(()) => return Ok(key),
             Err(entry) => entry,
         };
         self.sweep();
-        match store.insert_capped(key, entry, cap, |owner| other.count(owner)) {
+        match self.inner.codes.insert_capped(key, entry, cap) {
             Ok(()) => Ok(key),
             Err(_) => Err(OpenServerError::with_message(
                 ErrCode::TooManyCodes,
@@ -628,8 +622,14 @@ impl OpenServer {
     /// then (every [`sweep_interval`](OpenServerConfig::sweep_interval)).
     pub fn sweep(&self) -> SweepReport {
         let now = self.now();
-        let login_codes = self.inner.login_codes.retain(|e| e.expires_at > now);
-        let user_codes = self.inner.user_codes.retain(|e| e.expires_at > now);
+        let (mut login_codes, mut user_codes) = (0, 0);
+        self.inner.codes.retain(
+            |e| e.expires_at > now,
+            |e| match e.kind {
+                CodeKind::Login => login_codes += 1,
+                CodeKind::User(_) => user_codes += 1,
+            },
+        );
         let grace = millis(self.inner.config.access_token_ttl);
         let access_tokens = {
             let mut tokens = lock(&self.inner.tokens);
@@ -675,19 +675,13 @@ impl OpenServer {
         let (user, _) = self.resolve(app_id, principal).await?;
         let now = self.now();
         let key = self.with_app(app_id, |app| {
-            let entry = LoginCodeEntry {
+            let entry = CodeEntry {
                 subject: self.subject(app, &user.id),
                 expires_at: now + millis(self.inner.config.login_code_ttl),
+                kind: CodeKind::Login,
                 used: false,
             };
-            let inner = &*self.inner;
-            self.store_code(
-                &inner.login_codes,
-                &inner.user_codes,
-                &app.record,
-                entry,
-                now,
-            )
+            self.store_code(&app.record, entry, now)
         })?;
         Ok(Code::new(key.to_hex()))
     }
@@ -749,20 +743,13 @@ impl OpenServer {
         }
         let now = self.now();
         let key = self.with_app(app_id, |app| {
-            let entry = UserCodeEntry {
+            let entry = CodeEntry {
                 subject: self.subject(app, &user.id),
-                kind,
                 expires_at: now + millis(self.inner.config.user_code_ttl),
+                kind: CodeKind::User(kind),
                 used: false,
             };
-            let inner = &*self.inner;
-            self.store_code(
-                &inner.user_codes,
-                &inner.login_codes,
-                &app.record,
-                entry,
-                now,
-            )
+            self.store_code(&app.record, entry, now)
         })?;
         Ok(Code::new(key.to_hex()))
     }
@@ -831,9 +818,12 @@ impl OpenServer {
         let key = CodeKey::parse(js_code).ok_or_else(invalid)?;
         let now = self.now();
         let subject = {
-            let mut shard = self.inner.login_codes.shard(&key);
+            let mut shard = self.inner.codes.shard(&key);
             let entry = shard.get_mut(&key).ok_or_else(invalid)?;
-            if entry.expires_at <= now || entry.subject.app.app_id != appid {
+            if entry.kind != CodeKind::Login
+                || entry.expires_at <= now
+                || entry.subject.app.app_id != appid
+            {
                 return Err(invalid());
             }
             if entry.used {
@@ -1062,10 +1052,10 @@ impl OpenServer {
         let key = CodeKey::parse(code).ok_or_else(invalid)?;
         let now = self.now();
         {
-            let mut shard = self.inner.user_codes.shard(&key);
+            let mut shard = self.inner.codes.shard(&key);
             let entry = shard.get_mut(&key).ok_or_else(invalid)?;
             if entry.expires_at <= now
-                || entry.kind != kind
+                || entry.kind != CodeKind::User(kind)
                 || !Arc::ptr_eq(&entry.subject, &subject)
             {
                 return Err(invalid());

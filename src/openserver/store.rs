@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
-const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 
 /// Keeps each shard's lock word on a cache line of its own (128 bytes: two
 /// 64-byte lines, for CPUs that fetch them in pairs), so that threads
@@ -96,11 +96,26 @@ pub(crate) trait Owned {
     fn owner(&self) -> usize;
 }
 
-/// One shard: its codes, and how many of them each app has, kept under the
-/// same lock so that counting costs no shared write of its own.
+/// One app's codes in one shard, and the part of the app's cap this shard
+/// may admit on its own: `cap / SHARDS + extra`.
+#[derive(Default, Clone, Copy)]
+struct Quota {
+    count: usize,
+    extra: isize,
+}
+
+impl Quota {
+    fn has_room(self, base: usize) -> bool {
+        (self.count as isize) < base as isize + self.extra
+    }
+}
+
+/// One shard: its codes, and per app how many of them it holds and how much
+/// of the app's cap it may use. Both under the shard's lock, so counting
+/// costs no shared write of its own.
 pub(crate) struct Shard<V> {
     codes: HashMap<CodeKey, V, BuildKeyHasher>,
-    per_owner: super::FastMap<usize, usize>,
+    quotas: super::FastMap<usize, Quota>,
 }
 
 impl<V: Owned> Shard<V> {
@@ -108,22 +123,15 @@ impl<V: Owned> Shard<V> {
         self.codes.get_mut(key)
     }
 
-    fn count(&self, owner: usize) -> usize {
-        self.per_owner.get(&owner).copied().unwrap_or(0)
+    fn quota(&self, owner: usize) -> Quota {
+        self.quotas.get(&owner).copied().unwrap_or_default()
     }
 
     fn insert(&mut self, key: CodeKey, value: V) {
-        *self.per_owner.entry(value.owner()).or_default() += 1;
+        self.quotas.entry(value.owner()).or_default().count += 1;
         if let Some(replaced) = self.codes.insert(key, value) {
-            self.forget(replaced.owner());
-        }
-    }
-
-    fn forget(&mut self, owner: usize) {
-        if let Some(count) = self.per_owner.get_mut(&owner) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_owner.remove(&owner);
+            if let Some(quota) = self.quotas.get_mut(&replaced.owner()) {
+                quota.count -= 1;
             }
         }
     }
@@ -140,81 +148,87 @@ impl<V: Owned> CodeStore<V> {
                 .map(|_| {
                     Padded(Mutex::new(Shard {
                         codes: HashMap::with_hasher(BuildKeyHasher),
-                        per_owner: super::FastMap::default(),
+                        quotas: super::FastMap::default(),
                     }))
                 })
                 .collect(),
         }
     }
 
-    /// The shard holding `key`, locked. The last byte picks it, independent
-    /// of the bytes the hash uses.
-    pub(crate) fn shard(&self, key: &CodeKey) -> MutexGuard<'_, Shard<V>> {
-        lock(&self.shards[usize::from(key.0[15]) % SHARDS])
+    fn index(key: &CodeKey) -> usize {
+        // The last byte picks the shard, independent of the bytes the hash uses.
+        usize::from(key.0[15]) % SHARDS
     }
 
-    /// Stores a code unless its app already has `cap` codes, counting those
-    /// of this store and `elsewhere(owner)`. A shard admits up to
-    /// `cap / SHARDS` of an app's codes on its own word; past that, the app's
-    /// codes are counted across all shards. Threads issuing codes thus touch
-    /// only the shard they write, and the count stays exact for small caps
-    /// (below `SHARDS`, every code is counted across shards) and within the
-    /// cap plus the number of concurrent issuers otherwise, as long as codes
-    /// are uniformly random (they are: 16 CSPRNG bytes).
+    /// The shard holding `key`, locked.
+    pub(crate) fn shard(&self, key: &CodeKey) -> MutexGuard<'_, Shard<V>> {
+        lock(&self.shards[Self::index(key)])
+    }
+
+    /// Stores a code unless its app already has `cap` codes here; hands the
+    /// value back when it has.
     ///
-    /// Hands the value back when the cap is reached.
-    pub(crate) fn insert_capped(
-        &self,
-        key: CodeKey,
-        value: V,
-        cap: usize,
-        elsewhere: impl FnOnce(usize) -> usize,
-    ) -> Result<(), V> {
+    /// The cap is split into per-shard quotas that always add up to it, so
+    /// the count is exact however many threads issue codes. A shard admits
+    /// within its quota holding only its own lock; a shard whose quota is
+    /// used locks every shard (in order, holding none before) and moves one
+    /// unit of quota to itself from a shard with room, or from what
+    /// `cap / SHARDS` leaves over. Below `SHARDS` every admission takes that
+    /// path; above, only those that find their shard's quota used.
+    pub(crate) fn insert_capped(&self, key: CodeKey, value: V, cap: usize) -> Result<(), V> {
         let owner = value.owner();
+        let base = cap / SHARDS;
+        let index = Self::index(&key);
         {
-            let mut shard = self.shard(&key);
-            if shard.count(owner) < cap / SHARDS {
+            let mut shard = lock(&self.shards[index]);
+            if shard.quota(owner).has_room(base) {
                 shard.insert(key, value);
                 return Ok(());
             }
         }
-        if self.count(owner) + elsewhere(owner) >= cap {
+        let mut shards: Vec<MutexGuard<'_, Shard<V>>> =
+            self.shards.iter().map(|s| lock(s)).collect();
+        let quotas: Vec<Quota> = shards.iter().map(|s| s.quota(owner)).collect();
+        if quotas.iter().map(|q| q.count).sum::<usize>() >= cap {
             return Err(value);
         }
-        self.shard(&key).insert(key, value);
+        if !quotas[index].has_room(base) {
+            let leftover = (cap - base * SHARDS) as isize;
+            if quotas.iter().map(|q| q.extra).sum::<isize>() >= leftover {
+                // Every unit is handed out: take one from a shard with room
+                // (there is one, since fewer than `cap` codes are held).
+                let donor = (0..SHARDS).find(|&i| quotas[i].has_room(base));
+                if let Some(donor) = donor {
+                    shards[donor].quotas.entry(owner).or_default().extra -= 1;
+                }
+            }
+            shards[index].quotas.entry(owner).or_default().extra += 1;
+        }
+        shards[index].insert(key, value);
         Ok(())
     }
 
-    /// How many codes of `owner` this store holds.
-    pub(crate) fn count(&self, owner: usize) -> usize {
-        self.shards.iter().map(|s| lock(s).count(owner)).sum()
-    }
-
     /// Keeps the entries `keep` says to keep, shard by shard, and shrinks
-    /// tables left mostly empty. Returns how many entries were removed.
-    pub(crate) fn retain(&self, mut keep: impl FnMut(&V) -> bool) -> usize {
-        let mut removed = 0;
+    /// tables left mostly empty. `removed` sees each entry dropped.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&V) -> bool, mut removed: impl FnMut(&V)) {
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            let before = shard.codes.len();
-            let Shard { codes, per_owner } = &mut *shard;
+            let Shard { codes, quotas } = &mut *shard;
             codes.retain(|_, v| {
                 let kept = keep(v);
                 if !kept {
-                    if let Some(count) = per_owner.get_mut(&v.owner()) {
-                        *count -= 1;
+                    removed(v);
+                    if let Some(quota) = quotas.get_mut(&v.owner()) {
+                        quota.count -= 1;
                     }
                 }
                 kept
             });
-            per_owner.retain(|_, count| *count > 0);
-            let len = shard.codes.len();
-            removed += before - len;
-            if shard.codes.capacity() > 4 * len + 64 {
-                shard.codes.shrink_to(2 * len);
+            let len = codes.len();
+            if codes.capacity() > 4 * len + 64 {
+                codes.shrink_to(2 * len);
             }
         }
-        removed
     }
 
     pub(crate) fn len(&self) -> usize {
