@@ -959,3 +959,41 @@ async fn a_large_cap_counted_in_shards_still_stops_at_the_cap_for_one_issuer() {
     // Another app has a cap of its own.
     login_code(&server, APP_A2, "u-1").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_issuers_get_exactly_the_cap_and_no_more() {
+    let mut config = OpenServerConfig::default();
+    config.max_outstanding_codes_per_app = 200;
+    let (server, _) = open_server_with(config);
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (server, barrier) = (server.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let app = AppInfo::new(APP_A1);
+                let mut issued = 0;
+                for i in 0..500 / 8 {
+                    let result = if (t + i) % 3 == 0 {
+                        server
+                            .issue_user_code(&app, &uid("u-1"), UserCodeKind::Email)
+                            .await
+                    } else {
+                        server.issue_login_code(&app, &uid("u-1")).await
+                    };
+                    match result {
+                        Ok(_) => issued += 1,
+                        Err(err) => assert_eq!(err.errcode(), 45009),
+                    }
+                }
+                issued
+            })
+        })
+        .collect();
+    let mut issued = 0;
+    for t in tasks {
+        issued += t.await.unwrap();
+    }
+    assert_eq!(issued, 200);
+    assert_eq!(server.outstanding_codes(), 200);
+}
