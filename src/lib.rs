@@ -10,6 +10,7 @@
 mod api;
 mod app;
 mod builtin;
+mod digest;
 mod dispatcher;
 mod handler;
 #[cfg(feature = "http")]

@@ -10,9 +10,25 @@ use serde::{Deserialize, Serialize};
 macro_rules! secret_string {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
+
+        /// Compared in constant time, whatever the lengths (SHA-256 digests
+        /// of both sides are compared).
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                crate::digest::secrets_equal(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
 
         impl $name {
             #[doc = concat!("Wraps a value as a [`", stringify!($name), "`].")]

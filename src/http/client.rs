@@ -4,12 +4,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 
 use super::paths;
 use super::transport::{Transport, TransportError};
+use crate::digest::hmac_sha256_hex;
 use crate::openserver::{
     Clock, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, SIG_METHOD_HMAC_SHA256,
     SystemClock,
@@ -252,9 +251,7 @@ impl OpenServerClient {
     /// assert_eq!(sig.len(), 64);
     /// ```
     pub fn signature(session_key: &SessionKey) -> String {
-        let mac = Hmac::<Sha256>::new_from_slice(session_key.secret().as_bytes())
-            .expect("HMAC takes any key length");
-        hex::encode(mac.finalize().into_bytes())
+        hmac_sha256_hex(session_key.secret().as_bytes(), b"")
     }
 
     /// `jscode2session`: exchanges the login code a mini program got from

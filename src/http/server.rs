@@ -16,12 +16,12 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::params::{Params, invalid};
 use super::paths;
 use super::sdk;
+pub(crate) use crate::digest::sha256;
 use crate::openserver::{
     ApiResponse, CheckSessionRequest, Jscode2SessionRequest, Jscode2SessionResponse, OpenServer,
     OpenServerError, StatusResponse, TokenRequest, TokenResponse, UserCodeRequest,
@@ -201,10 +201,6 @@ where
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
 }
 
 /// What the logging layer reads back from a response.

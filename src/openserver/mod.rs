@@ -18,8 +18,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -39,34 +37,15 @@ use self::clock::millis;
 use self::store::{CodeKey, CodeStore, Owned, ShardedMap, lock};
 use crate::api::Scope;
 use crate::app::{AppInfo, AppKind};
+pub(crate) use crate::digest::random_hex;
+use crate::digest::{hmac_sha256, hmac_sha256_of, secrets_equal, to_hex};
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// A map keyed by app ids, user ids, openids and tokens. foldhash (seeded
 /// per process) instead of SipHash: these lookups are on every login and
 /// check, and their keys are ours or registered, not chosen by a caller.
 pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-/// Lower-case hex. Written out rather than `hex::encode` (which collects
-/// `char`s) or `hex::encode_to_slice` (a `step_by` iterator): at about 400
-/// instructions for 16 bytes those were the largest single cost of a login
-/// (callgrind, BENCHMARKS.md).
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for chunk in bytes.chunks(32) {
-        let mut buf = [0u8; 64];
-        for (pair, &byte) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0x0f)];
-        }
-        // Only ASCII digits were written.
-        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
-    }
-    out
-}
 
 /// The platform's lifetimes and limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,17 +493,16 @@ impl OpenServer {
 
     /// An opaque, stable id: hex(hmac(server key, kind ‖ scope ‖ user)).
     fn derive_id(&self, kind: &str, scope: &str, user_id: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.inner.id_key).expect("any key length");
-        for part in [
-            kind.as_bytes(),
-            b"\0",
-            scope.as_bytes(),
-            b"\0",
-            user_id.as_bytes(),
-        ] {
-            mac.update(part);
-        }
-        to_hex(&mac.finalize().into_bytes())
+        to_hex(&hmac_sha256_of(
+            &self.inner.id_key,
+            [
+                kind.as_bytes(),
+                b"\0",
+                scope.as_bytes(),
+                b"\0",
+                user_id.as_bytes(),
+            ],
+        ))
     }
 
     /// The user a principal stands for, active, and the scopes it granted
@@ -866,13 +844,7 @@ impl OpenServer {
     /// The app, if `secret` is its secret (compared in constant time).
     fn authenticate(&self, appid: &str, secret: &str) -> Result<Arc<AppState>, OpenServerError> {
         let app = self.app(appid)?;
-        let ok: bool = app
-            .record
-            .secret
-            .secret()
-            .as_bytes()
-            .ct_eq(secret.as_bytes())
-            .into();
+        let ok = secrets_equal(app.record.secret.secret().as_bytes(), secret.as_bytes());
         if ok {
             Ok(app)
         } else {
@@ -1089,22 +1061,6 @@ fn status(result: Result<(), OpenServerError>) -> StatusResponse {
         Ok(()) => StatusResponse::ok(),
         Err(err) => StatusResponse::from_error(&err),
     }
-}
-
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
-
-/// `N` random bytes from the thread's CSPRNG, as hex.
-pub(crate) fn random_hex<const N: usize>() -> String
-where
-    [u8; N]: Default + AsMut<[u8]>,
-{
-    let mut bytes = <[u8; N]>::default();
-    rand::RngCore::fill_bytes(&mut rand::rng(), bytes.as_mut());
-    to_hex(bytes.as_mut())
 }
 
 /// A `requestId`: 32 hex characters, as in the seed, unique per response.

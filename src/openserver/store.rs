@@ -46,7 +46,7 @@ impl CodeKey {
 
     /// The 32-hex-character form.
     pub(crate) fn to_hex(self) -> String {
-        super::to_hex(&self.0)
+        crate::digest::to_hex(&self.0)
     }
 }
 
