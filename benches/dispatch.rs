@@ -16,7 +16,15 @@ use criterion::Criterion;
 use hmac::{Hmac, Mac};
 use ratios::{Row, Target};
 use serde_json::Value;
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AppSecret, Dispatcher, HandlerResult, JsonObject, OpenApiHandler,
+    OpenServer, Reply,
+    openserver::{
+        AppRegistration, CheckSessionRequest, Jscode2SessionRequest, ManualClock, OpenServerConfig,
+        SuperappUser, TokenRequest,
+    },
+    platform::Principal,
+};
 use tokio::runtime::Runtime;
 
 /// A host that answers the way a real one does for requestPayment: a small

@@ -18,7 +18,12 @@ use std::time::{Duration, Instant};
 use axum::routing::get;
 use criterion::Criterion;
 use ratios::{Row, Target};
-use superapp_openapi::*;
+use superapp_openapi::{
+    AppInfo, AppSecret, OpenServer,
+    http::{HttpConfig, router, serve},
+    openserver::{AppRegistration, OpenServerConfig, SuperappUser},
+    platform::Principal,
+};
 use tokio::runtime::Runtime;
 
 const WORKERS: u64 = 16;

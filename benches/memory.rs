@@ -6,7 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use superapp_openapi::*;
+use superapp_openapi::{
+    AppInfo, AppSecret, OpenServer,
+    openserver::{AppRegistration, ManualClock, SuperappUser},
+    platform::Principal,
+};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

@@ -29,7 +29,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    AccessToken, ApiVersion, AppInfo, AppKind, AppSecret, AuthCode, AuthCodeRequest, AuthGrant,
+    Code, Dispatcher, DispatcherBuilder, HostError, OpenApi, OpenApiHandler, OpenServer,
+    PhoneNumber, Scope, SdkKey, SessionKey,
+    http::{ClientError, OpenServerClient, RemotePlatform, Session},
+    openserver::{
+        ApiResponse, AppRegistration, CheckSessionRequest, Jscode2SessionRequest, SuperappUser,
+        TokenRequest, UserCodeRequest,
+    },
+};
 
 // The same apps, user and key as examples/openserver.json.
 const TEAM: &str = "team-demo";

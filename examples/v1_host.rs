@@ -9,7 +9,14 @@
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    AppInfo, Dispatcher, Gender, HandlerResult, HostError, JsonObject, OpenApiHandler, SessionKey,
+    UserInfo,
+    payment::{
+        AppKey, PaymentApi, PaymentResult, RequestPaymentParams, SignData, VirtualPaymentParams,
+        pay_sig, user_signature,
+    },
+};
 
 const APP_KEY: &str = "midas-app-key";
 

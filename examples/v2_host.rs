@@ -11,7 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AppSecret, Dispatcher, HandlerResult, JsonObject, OpenApiHandler, Reply,
+    UserInfo,
+    openserver::{AppRegistration, SuperappUser},
+};
 
 /// The host app: the id of whoever is signed in to it, if anyone.
 #[derive(Clone, Default)]

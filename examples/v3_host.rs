@@ -12,7 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AppSecret, AuthCodeRequest, AuthGrant, Dispatcher, HostError,
+    OpenApiHandler, OpenServer, Scope,
+    openserver::{AppRegistration, SuperappUser},
+};
 
 /// The super-app server: it knows the signed-in user's token and what the
 /// user consented to, and issues authCodes (here through the embedded

@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --example version_policy`
 
-use superapp_openapi::*;
+use superapp_openapi::{ApiVersion, AppInfo, Dispatcher, OpenApi, OpenApiHandler};
 
 struct Host;
 

@@ -20,7 +20,7 @@ pub enum AppKind {
 /// `app.json` asks for.
 ///
 /// ```
-/// use superapp_openapi::{AppInfo, AppKind, ApiVersion};
+/// use superapp_openapi::{ApiVersion, AppInfo, AppKind};
 /// let app = AppInfo::from_app_json("wx1234", r#"{"pages":["index"],"apiVersion":"v2"}"#)?
 ///     .with_team("team-a");
 /// assert_eq!(app.app_id(), "wx1234");

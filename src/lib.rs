@@ -13,15 +13,18 @@ mod builtin;
 mod digest;
 mod dispatcher;
 mod handler;
-#[cfg(feature = "http")]
-mod http;
-mod openserver;
-mod payment;
-mod platform;
 mod reply;
 mod secret;
 mod version;
 
+#[cfg(feature = "http")]
+pub mod http;
+pub mod openserver;
+pub mod payment;
+pub mod platform;
+
+// What a host writes against. The platform, its HTTP wing, the payment
+// helpers and the `Platform` seam sit in their modules.
 pub use api::{OpenApi, Scope, UnknownApi, UnknownScope};
 pub use app::{AppInfo, AppKind, ConfigError};
 pub use dispatcher::{DEFAULT_CALL_TIMEOUT, Dispatcher, DispatcherBuilder, Explanation, Responder};
@@ -29,19 +32,8 @@ pub use handler::{
     AuthCodeRequest, AuthGrant, Gender, HandlerResult, HostError, JsonObject, OpenApiHandler,
     UserInfo,
 };
-#[cfg(feature = "http")]
-pub use http::*;
-pub use openserver::{
-    AUTH_CODE_TTL, ApiResponse, AppRegistration, CheckSessionRequest, Clock, EmailAddressResponse,
-    EmailInfo, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest,
-    Jscode2SessionResponse, ManualClock, MemoryDirectory, OpenServer, OpenServerBuilder,
-    OpenServerConfig, OpenServerError, PhoneInfo, PhoneNumberResponse, RedeemedGrant,
-    SIG_METHOD_HMAC_SHA256, StatusResponse, SuperappDirectory, SuperappUser, SweepReport,
-    SystemClock, TokenRequest, TokenResponse, UserCodeRequest,
-};
-pub use payment::*;
-pub use platform::{Platform, PlatformError, Principal, UserCodeKind};
-pub use reply::{CallError, FailureKind, Reply};
+pub use openserver::OpenServer;
+pub use reply::{FailureKind, Reply};
 pub use secret::{
     AccessToken, AppSecret, AuthCode, Code, EmailAddress, PhoneNumber, SdkKey, SessionKey,
 };

@@ -109,7 +109,7 @@ impl FailureKind {
 /// A failed call: its kind, the reason that follows `"<api>:fail "`, and the errno.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
-pub struct CallError {
+pub(crate) struct CallError {
     kind: FailureKind,
     reason: String,
     errno: i64,
@@ -117,7 +117,7 @@ pub struct CallError {
 
 impl CallError {
     /// A failure of `kind` with `reason` and the kind's errno.
-    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
         CallError {
             kind,
             reason: reason.into(),
@@ -126,22 +126,22 @@ impl CallError {
     }
 
     /// The kind.
-    pub fn kind(&self) -> FailureKind {
+    pub(crate) fn kind(&self) -> FailureKind {
         self.kind
     }
 
     /// The reason, as it follows `"<api>:fail "`.
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         &self.reason
     }
 
     /// The errno the reply carries.
-    pub fn errno(&self) -> i64 {
+    pub(crate) fn errno(&self) -> i64 {
         self.errno
     }
 
     /// The `errMsg` for `api_name`: `"<api>:fail <reason>"`.
-    pub fn err_msg(&self, api_name: &str) -> String {
+    pub(crate) fn err_msg(&self, api_name: &str) -> String {
         format!("{api_name}:fail {}", self.reason)
     }
 

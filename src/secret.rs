@@ -107,7 +107,7 @@ secret_string! {
     /// different keys: use the one for the `env` in the signData.
     ///
     /// ```
-    /// use superapp_openapi::AppKey;
+    /// use superapp_openapi::payment::AppKey;
     /// let key = AppKey::new("12345");
     /// assert_eq!(format!("{key:?}"), "AppKey([redacted])");
     /// assert_eq!(key.secret(), "12345");

@@ -103,7 +103,7 @@ impl fmt::Display for VersionSource {
 /// follows it (no mixing).
 ///
 /// ```
-/// use superapp_openapi::{resolve_version, ApiVersion, VersionSource};
+/// use superapp_openapi::{ApiVersion, VersionSource, resolve_version};
 /// let (v, src) = resolve_version(None, Some(ApiVersion::V3), ApiVersion::V1);
 /// assert_eq!((v, src), (ApiVersion::V3, VersionSource::Hook));
 /// let (v, src) = resolve_version(Some(ApiVersion::V2), Some(ApiVersion::V3), ApiVersion::V1);

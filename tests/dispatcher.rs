@@ -6,7 +6,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AuthCode, AuthGrant, ConfigError, Dispatcher, FailureKind, Gender,
+    HostError, OpenApi, OpenApiHandler, Responder, Scope, UserInfo, VersionSource,
+    platform::PlatformError, resolve_version,
+};
 use support::*;
 
 const ALL_VERSIONS: [Option<ApiVersion>; 4] = [

@@ -10,7 +10,12 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use http_support::*;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    AppSecret, Code,
+    http::{ClientError, OpenServerClient},
+    openserver::{ErrCode, ManualClock},
+    platform::UserCodeKind,
+};
 
 const TOKEN: &str = "/openserver/cgi-bin/token";
 const CHECKSESSION: &str = "/openserver/wxa/checksession";

@@ -7,7 +7,10 @@ mod http_support;
 
 use http_support::*;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AppSecret, Code, Dispatcher, Reply, http::OpenServerClient,
+    openserver::ErrCode,
+};
 
 fn dispatcher(t: &TestServer, version: ApiVersion) -> Dispatcher {
     Dispatcher::builder(TestHost {

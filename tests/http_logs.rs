@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use http_support::*;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::platform::UserCodeKind;
 
 const TOKEN: &str = "/openserver/cgi-bin/token";
 const PHONE: &str = "/openserver/wxa/business/getuserphonenumber";

@@ -9,7 +9,12 @@ use std::time::Duration;
 use axum::routing::post;
 use http_support::*;
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, Dispatcher, OpenServer, Scope, SdkKey,
+    http::{HttpConfig, RemotePlatform},
+    openserver::OpenServerConfig,
+    platform::{Platform, PlatformError, Principal, UserCodeKind},
+};
 
 const LOGIN_CODE: &str = "/openserver/sdk/login_code";
 const CHECK_SESSION: &str = "/openserver/sdk/check_session";

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use http_support::*;
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    SdkKey, http::HttpConfig, openserver::OpenServerConfig, platform::UserCodeKind,
+};
 
 const JSCODE2SESSION: &str = "/openserver/sns/jscode2session";
 const TOKEN: &str = "/openserver/cgi-bin/token";

@@ -5,7 +5,14 @@ mod support;
 
 use async_trait::async_trait;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    AccessToken, ApiVersion, AppInfo, AppSecret, AuthCodeRequest, AuthGrant, Code, Dispatcher,
+    HostError, OpenApiHandler, OpenServer, Scope,
+    openserver::{
+        AppRegistration, CheckSessionRequest, Jscode2SessionRequest, SuperappUser, TokenRequest,
+        UserCodeRequest,
+    },
+};
 use support::*;
 
 /// A host whose user `u-1` is logged in, and whose super-app server issues

@@ -9,7 +9,15 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    AccessToken, AppInfo, AppSecret, Code, OpenServer, Scope,
+    openserver::{
+        AUTH_CODE_TTL, ApiResponse, AppRegistration, CheckSessionRequest, ErrCode,
+        Jscode2SessionRequest, Jscode2SessionResponse, OpenServerConfig, SuperappUser, SweepReport,
+        TokenRequest, TokenResponse, UserCodeRequest,
+    },
+    platform::{Principal, UserCodeKind},
+};
 use support::*;
 
 fn uid(u: &str) -> Principal {

@@ -3,10 +3,12 @@
 
 use serde_json::{Value, json};
 use superapp_openapi::{
-    AppKey, HostError, JsonObject, PaymentApi, PaymentEnv, PaymentMode, PaymentParamsProblem,
-    PaymentResult, RequestPaymentParams, SessionKey, SignData, SignType, SignatureError,
-    SignatureKind, VirtualPaymentParams, pay_sig, user_signature, verify_pay_sig,
-    verify_user_signature,
+    HostError, JsonObject, SessionKey,
+    payment::{
+        AppKey, PaymentApi, PaymentEnv, PaymentMode, PaymentParamsProblem, PaymentResult,
+        RequestPaymentParams, SignData, SignType, SignatureError, SignatureKind,
+        VirtualPaymentParams, pay_sig, user_signature, verify_pay_sig, verify_user_signature,
+    },
 };
 
 /// WeChat's documented example signData for wx.requestVirtualPayment.

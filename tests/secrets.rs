@@ -7,7 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::json;
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AuthCode, AuthCodeRequest, AuthGrant, Code, Dispatcher, HostError,
+    OpenApiHandler, OpenServer, SessionKey,
+    openserver::{Jscode2SessionRequest, SuperappUser, TokenRequest, UserCodeRequest},
+    platform::Principal,
+};
 use support::*;
 
 #[derive(Clone, Default)]

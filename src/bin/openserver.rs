@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use superapp_openapi::{
-    AppKind, AppRegistration, AppSecret, HttpConfig, OpenServer, SdkKey, SuperappUser, router,
-    serve,
+    AppKind, AppSecret, OpenServer, SdkKey,
+    http::{HttpConfig, router, serve},
+    openserver::{AppRegistration, SuperappUser},
 };
 use tracing::level_filters::LevelFilter;
 

@@ -44,7 +44,7 @@ pub struct Session {
 /// Why an [`OpenServerClient`] call failed.
 ///
 /// ```
-/// use superapp_openapi::{ClientError, ErrCode};
+/// use superapp_openapi::{http::ClientError, openserver::ErrCode};
 /// let e = ClientError::Api { errcode: 40163, errmsg: "code been used".into(), request_id: Some("r-1".into()) };
 /// assert_eq!(e.code(), Some(ErrCode::CodeUsed));
 /// assert_eq!(e.to_string(), "platform error 40163: code been used (requestId r-1)");
@@ -161,8 +161,8 @@ impl fmt::Debug for OpenServerClientBuilder {
 /// cache. `Debug` shows neither the secret nor the token.
 ///
 /// ```no_run
-/// use superapp_openapi::{AppSecret, Code, OpenServerClient};
-/// # async fn run() -> Result<(), superapp_openapi::ClientError> {
+/// use superapp_openapi::{AppSecret, Code, http::OpenServerClient};
+/// # async fn run() -> Result<(), superapp_openapi::http::ClientError> {
 /// let client = OpenServerClient::new("http://127.0.0.1:8080", "wx-demo", AppSecret::new("secret"));
 /// // `code` is what wx.login gave the mini program, sent to your server.
 /// let session = client.jscode2session(&Code::new("…")).await?;
@@ -216,7 +216,7 @@ impl OpenServerClient {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use superapp_openapi::{AppSecret, ManualClock, OpenServerClient};
+    /// use superapp_openapi::{AppSecret, http::OpenServerClient, openserver::ManualClock};
     /// let client = OpenServerClient::builder("http://127.0.0.1:8080", "wx-demo", AppSecret::new("s"))
     ///     .clock(ManualClock::new())
     ///     .timeout(Duration::from_secs(3))
@@ -246,7 +246,7 @@ impl OpenServerClient {
     /// hex(hmac_sha256(key = session_key, message = "")).
     ///
     /// ```
-    /// use superapp_openapi::{OpenServerClient, SessionKey};
+    /// use superapp_openapi::{SessionKey, http::OpenServerClient};
     /// let sig = OpenServerClient::signature(&SessionKey::new("key"));
     /// assert_eq!(sig.len(), 64);
     /// ```

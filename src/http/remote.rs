@@ -32,7 +32,7 @@ pub const DEFAULT_PLATFORM_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use superapp_openapi::{ApiVersion, Dispatcher, OpenApiHandler, RemotePlatform, SdkKey};
+/// use superapp_openapi::{ApiVersion, Dispatcher, OpenApiHandler, SdkKey, http::RemotePlatform};
 ///
 /// struct Host;
 /// impl OpenApiHandler for Host {}

@@ -35,7 +35,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// routes, and the request-body limit.
 ///
 /// ```
-/// use superapp_openapi::{HttpConfig, SdkKey};
+/// use superapp_openapi::{SdkKey, http::HttpConfig};
 /// let config = HttpConfig::new()
 ///     .sdk_key(SdkKey::new("key-of-host-a"))
 ///     .sdk_key(SdkKey::new("key-of-host-b"))
@@ -134,7 +134,7 @@ type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 /// never its query string or body.
 ///
 /// ```
-/// use superapp_openapi::{HttpConfig, OpenServer, SdkKey, router};
+/// use superapp_openapi::{OpenServer, SdkKey, http::{HttpConfig, router}};
 /// let server = OpenServer::new();
 /// let app: axum::Router = router(server, HttpConfig::new().sdk_key(SdkKey::new("k")));
 /// # let _ = app;
@@ -176,7 +176,7 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
 /// What the listener reports when accepting fails for good.
 ///
 /// ```
-/// use superapp_openapi::{HttpConfig, OpenServer, router, serve};
+/// use superapp_openapi::{OpenServer, http::{HttpConfig, router, serve}};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -27,7 +27,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use superapp_openapi::{Clock, ManualClock};
+/// use superapp_openapi::openserver::{Clock, ManualClock};
 /// let clock = ManualClock::new();
 /// let t0 = clock.now_millis();
 /// clock.advance(Duration::from_secs(301));

@@ -19,7 +19,7 @@ pub const AUTH_CODE_TTL: Duration = Duration::from_secs(300);
 /// A user of the super app.
 ///
 /// ```
-/// use superapp_openapi::SuperappUser;
+/// use superapp_openapi::openserver::SuperappUser;
 /// let user = SuperappUser::new("u-1")
 ///     .with_phone_number("+8613800000000")
 ///     .with_email("ada@example.com")
@@ -124,12 +124,12 @@ struct PendingGrant {
 /// part of issuing v3 authCodes.
 ///
 /// ```
-/// use superapp_openapi::{MemoryDirectory, Scope, SuperappUser};
+/// use superapp_openapi::{Scope, openserver::{MemoryDirectory, SuperappUser}};
 /// let dir = MemoryDirectory::new();
 /// dir.upsert_user(SuperappUser::new("u-1"));
 /// let code = dir.issue_auth_code("wx-app", "u-1", [Scope::PhoneNumber])?;
 /// assert_eq!(code.secret().len(), 32);
-/// # Ok::<(), superapp_openapi::OpenServerError>(())
+/// # Ok::<(), superapp_openapi::openserver::OpenServerError>(())
 /// ```
 pub struct MemoryDirectory {
     clock: Arc<dyn Clock>,

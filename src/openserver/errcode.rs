@@ -135,7 +135,7 @@ impl fmt::Display for ErrCode {
 /// A platform failure: its code and a message that says what was wrong.
 ///
 /// ```
-/// use superapp_openapi::{ErrCode, OpenServerError};
+/// use superapp_openapi::openserver::{ErrCode, OpenServerError};
 /// let e = OpenServerError::missing("js_code");
 /// assert_eq!(e.errcode(), 10002);
 /// assert_eq!(e.errmsg(), "invalid param: js_code is missing");

@@ -9,7 +9,13 @@ use async_trait::async_trait;
 use axum::extract::Request;
 use axum::middleware::Next;
 use serde_json::Value;
-use superapp_openapi::*;
+use superapp_openapi::{
+    AppInfo, AppSecret, AuthCodeRequest, AuthGrant, Code, HostError, OpenApiHandler, OpenServer,
+    SdkKey, SessionKey,
+    http::{HttpConfig, OpenServerClient, RemotePlatform, router, serve},
+    openserver::{AppRegistration, ManualClock, OpenServerConfig, SuperappUser},
+    platform::{Principal, UserCodeKind},
+};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 

@@ -7,7 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use superapp_openapi::*;
+use superapp_openapi::{
+    ApiVersion, AppInfo, AppSecret, AuthCodeRequest, AuthGrant, Code, HandlerResult, HostError,
+    JsonObject, OpenApiHandler, OpenServer, SessionKey,
+    openserver::{AppRegistration, ManualClock, OpenServerConfig, SuperappUser},
+    platform::{Platform, PlatformError, Principal, UserCodeKind},
+};
 
 /// What a [`RecordingHandler`] method does when called.
 #[derive(Clone)]
