@@ -33,11 +33,10 @@ pub use handler::{
 pub use http::*;
 pub use openserver::{
     AUTH_CODE_TTL, ApiResponse, AppRegistration, CheckSessionRequest, Clock, EmailAddressResponse,
-    EmailInfo, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest,
-    Jscode2SessionResponse, ManualClock, MemoryDirectory, OpenServer, OpenServerBuilder,
-    OpenServerConfig, OpenServerError, PhoneInfo, PhoneNumberResponse, RedeemedGrant,
-    SIG_METHOD_HMAC_SHA256, StatusResponse, SuperappDirectory, SuperappUser, SweepReport,
-    SystemClock, TokenRequest, TokenResponse, UserCodeRequest,
+    EmailInfo, ErrCode, Jscode2SessionRequest, Jscode2SessionResponse, ManualClock,
+    MemoryDirectory, OpenServer, OpenServerBuilder, OpenServerConfig, OpenServerError, PhoneInfo,
+    PhoneNumberResponse, RedeemedGrant, StatusResponse, SuperappDirectory, SuperappUser,
+    SweepReport, SystemClock, TokenRequest, TokenResponse, UserCodeRequest,
 };
 pub use payment::*;
 pub use platform::{Platform, PlatformError, Principal, UserCodeKind};
