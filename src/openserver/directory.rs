@@ -8,9 +8,9 @@ use async_trait::async_trait;
 
 use super::clock::{Clock, SystemClock, millis};
 use super::errcode::{ErrCode, OpenServerError};
-use super::store::ShardedMap;
-use super::{FastMap, random_hex};
+use super::store::{FastMap, ShardedMap};
 use crate::api::Scope;
+use crate::digest::random_hex;
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
 
 /// How long an authCode issued by [`MemoryDirectory`] stays redeemable.

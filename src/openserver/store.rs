@@ -8,6 +8,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
+/// A map keyed by app ids, user ids, openids and tokens. foldhash (seeded
+/// per process) instead of SipHash: these lookups are on every login and
+/// check, and their keys are ours or registered, not chosen by a caller.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 pub(crate) const SHARDS: usize = 16;
 
 /// Keeps each shard's lock word on a cache line of its own (128 bytes: two
@@ -115,7 +120,7 @@ impl Quota {
 /// costs no shared write of its own.
 pub(crate) struct Shard<V> {
     codes: HashMap<CodeKey, V, BuildKeyHasher>,
-    quotas: super::FastMap<usize, Quota>,
+    quotas: FastMap<usize, Quota>,
 }
 
 impl<V: Owned> Shard<V> {
@@ -148,7 +153,7 @@ impl<V: Owned> CodeStore<V> {
                 .map(|_| {
                     Padded(Mutex::new(Shard {
                         codes: HashMap::with_hasher(BuildKeyHasher),
-                        quotas: super::FastMap::default(),
+                        quotas: FastMap::default(),
                     }))
                 })
                 .collect(),
@@ -242,7 +247,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-type MapShard<V> = Padded<std::sync::RwLock<super::FastMap<String, V>>>;
+type MapShard<V> = Padded<std::sync::RwLock<FastMap<String, V>>>;
 
 /// A string-keyed map split over independently locked shards, so that
 /// threads serving different users do not write the same lock word.
@@ -259,7 +264,7 @@ impl<V: Clone> ShardedMap<V> {
         }
     }
 
-    fn shard(&self, key: &str) -> &std::sync::RwLock<super::FastMap<String, V>> {
+    fn shard(&self, key: &str) -> &std::sync::RwLock<FastMap<String, V>> {
         let hash = self.picker.hash_one(key);
         &self.shards[(hash >> 32) as usize % SHARDS]
     }

@@ -7,15 +7,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::errcode::OpenServerError;
-use super::request_id;
+use crate::digest::to_hex;
 use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 /// `grant_type` of jscode2session.
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub(crate) const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 /// `grant_type` of the token endpoint.
-pub const GRANT_CLIENT_CREDENTIAL: &str = "client_credential";
+pub(crate) const GRANT_CLIENT_CREDENTIAL: &str = "client_credential";
 /// The only `sig_method` of checksession.
-pub const SIG_METHOD_HMAC_SHA256: &str = "hmac_sha256";
+pub(crate) const SIG_METHOD_HMAC_SHA256: &str = "hmac_sha256";
 
 /// `GET /openserver/sns/jscode2session`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,3 +329,20 @@ api_response!(
     PhoneNumberResponse,
     EmailAddressResponse
 );
+
+/// A `requestId`: 32 hex characters, as in the seed, unique per response.
+///
+/// It names a response in logs and is no secret, so it needs no CSPRNG draw:
+/// a random per-thread prefix and a per-thread counter make it unique
+/// without a shared atomic on the hot path.
+pub(crate) fn request_id() -> String {
+    thread_local! {
+        static NEXT: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((rand::random(), 0));
+    }
+    let (prefix, n) = NEXT.with(|next| {
+        let (prefix, n) = next.get();
+        next.set((prefix, n.wrapping_add(1)));
+        (prefix, n)
+    });
+    to_hex(&((u128::from(prefix) << 64) | u128::from(n)).to_be_bytes())
+}

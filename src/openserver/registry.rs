@@ -1,0 +1,182 @@
+//! The registry: apps, and each user's subject (ids, session, rate-limit
+//! window) in each app.
+
+use std::sync::{Arc, Mutex};
+
+use super::OpenServer;
+use super::config::AppRegistration;
+use super::errcode::{ErrCode, OpenServerError};
+use super::store::{FastMap, ShardedMap, lock};
+use crate::app::{AppInfo, AppKind};
+use crate::digest::{hmac_sha256_of, secrets_equal, to_hex};
+use crate::secret::AppSecret;
+
+/// What never changes about a registered app, plus its code count.
+pub(super) struct AppRecord {
+    pub(super) app_id: String,
+    pub(super) secret: AppSecret,
+    pub(super) team_id: String,
+}
+
+pub(super) struct AppState {
+    pub(super) record: Arc<AppRecord>,
+    pub(super) kind: AppKind,
+    pub(super) by_user: ShardedMap<Arc<Subject>>,
+    pub(super) by_openid: ShardedMap<Arc<Subject>>,
+    pub(super) current_token: Mutex<Option<String>>,
+}
+
+/// One user in one app: its ids, session and rate-limit window.
+pub(super) struct Subject {
+    pub(super) app: Arc<AppRecord>,
+    pub(super) user_id: String,
+    pub(super) openid: String,
+    pub(super) unionid: String,
+    pub(super) state: Mutex<SubjectState>,
+}
+
+#[derive(Default)]
+pub(super) struct SubjectState {
+    pub(super) session: Option<Session>,
+    pub(super) window_minute: u64,
+    pub(super) window_count: u32,
+}
+
+pub(super) struct Session {
+    /// hex(hmac_sha256(session_key, "")) computed once, so a check is one
+    /// constant-time comparison.
+    pub(super) expected_signature: [u8; 32],
+    pub(super) expires_at: u64,
+}
+
+impl OpenServer {
+    /// Registers an app.
+    ///
+    /// # Errors
+    ///
+    /// `10002` when the id, secret or team is empty or the id is taken.
+    pub fn register_app(&self, registration: AppRegistration) -> Result<(), OpenServerError> {
+        let AppRegistration {
+            app_id,
+            secret,
+            team_id,
+            kind,
+        } = registration;
+        for (name, value) in [
+            ("app id", app_id.as_str()),
+            ("app secret", secret.secret()),
+            ("team id", team_id.as_str()),
+        ] {
+            if value.is_empty() {
+                return Err(OpenServerError::with_message(
+                    ErrCode::InvalidParam,
+                    format!("invalid param: {name} is empty"),
+                ));
+            }
+        }
+        let _registering = lock(&self.inner.registering);
+        if self.inner.apps.load().contains_key(&app_id) {
+            return Err(OpenServerError::with_message(
+                ErrCode::InvalidParam,
+                format!("invalid param: app {app_id} is already registered"),
+            ));
+        }
+        let state = AppState {
+            record: Arc::new(AppRecord {
+                app_id: app_id.clone(),
+                secret,
+                team_id,
+            }),
+            kind,
+            by_user: ShardedMap::new(),
+            by_openid: ShardedMap::new(),
+            current_token: Mutex::default(),
+        };
+        let mut apps = FastMap::clone(&self.inner.apps.load());
+        apps.insert(app_id, Arc::new(state));
+        self.inner.apps.store(Arc::new(apps));
+        Ok(())
+    }
+
+    /// The [`AppInfo`] of a registered app (kind and team as registered).
+    pub fn app_info(&self, app_id: &str) -> Option<AppInfo> {
+        let app = self.app(app_id).ok()?;
+        Some(
+            AppInfo::new(app_id)
+                .with_kind(app.kind)
+                .with_team(app.record.team_id.clone()),
+        )
+    }
+
+    pub(super) fn now(&self) -> u64 {
+        self.inner.clock.now_millis()
+    }
+
+    pub(super) fn app(&self, app_id: &str) -> Result<Arc<AppState>, OpenServerError> {
+        self.with_app(app_id, |app| Ok(app.clone()))
+    }
+
+    /// Runs `f` on a registered app without cloning its `Arc` (the hot path
+    /// of two threads would otherwise bounce its reference count).
+    pub(super) fn with_app<R>(
+        &self,
+        app_id: &str,
+        f: impl FnOnce(&Arc<AppState>) -> Result<R, OpenServerError>,
+    ) -> Result<R, OpenServerError> {
+        let apps = self.inner.apps.load();
+        let app = apps
+            .get(app_id)
+            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAppid))?;
+        f(app)
+    }
+
+    /// The subject of `user_id` in `app`, made on first use.
+    pub(super) fn subject(&self, app: &AppState, user_id: &str) -> Arc<Subject> {
+        let record = &app.record;
+        app.by_user.get_or_insert_with(
+            user_id,
+            || {
+                Arc::new(Subject {
+                    app: record.clone(),
+                    user_id: user_id.to_owned(),
+                    openid: self.derive_id("openid", &record.app_id, user_id),
+                    unionid: self.derive_id("unionid", &record.team_id, user_id),
+                    state: Mutex::default(),
+                })
+            },
+            |subject| {
+                app.by_openid
+                    .insert(subject.openid.clone(), subject.clone())
+            },
+        )
+    }
+
+    /// An opaque, stable id: hex(hmac(server key, kind ‖ scope ‖ user)).
+    fn derive_id(&self, kind: &str, scope: &str, user_id: &str) -> String {
+        to_hex(&hmac_sha256_of(
+            &self.inner.id_key,
+            [
+                kind.as_bytes(),
+                b"\0",
+                scope.as_bytes(),
+                b"\0",
+                user_id.as_bytes(),
+            ],
+        ))
+    }
+
+    /// The app, if `secret` is its secret (compared in constant time).
+    pub(super) fn authenticate(
+        &self,
+        appid: &str,
+        secret: &str,
+    ) -> Result<Arc<AppState>, OpenServerError> {
+        let app = self.app(appid)?;
+        let ok = secrets_equal(app.record.secret.secret().as_bytes(), secret.as_bytes());
+        if ok {
+            Ok(app)
+        } else {
+            Err(OpenServerError::new(ErrCode::InvalidSecret))
+        }
+    }
+}

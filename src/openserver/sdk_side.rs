@@ -1,0 +1,216 @@
+//! SDK side: what the built-in flows ask (also behind the HTTP SDK routes).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::OpenServer;
+use super::clock::millis;
+use super::codes::{CodeEntry, CodeKind};
+use super::directory::SuperappUser;
+use super::errcode::{ErrCode, OpenServerError};
+use super::registry::AppRecord;
+use super::store::{CodeKey, lock};
+use crate::api::Scope;
+use crate::app::AppInfo;
+use crate::platform::{Principal, UserCodeKind};
+use crate::secret::Code;
+
+impl OpenServer {
+    /// `wx.login`: a fresh single-use login code, valid five minutes, for the
+    /// principal in `app`.
+    ///
+    /// # Errors
+    ///
+    /// `40013` unknown app, `46001`/`46002` unknown or inactive user, `46003`
+    /// invalid authCode, `45009` too many outstanding codes.
+    pub async fn issue_login_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<Code, OpenServerError> {
+        let app_id = app.app_id();
+        // An unknown app is refused before the user is looked up.
+        self.with_app(app_id, |_| Ok(()))?;
+        let (user, _) = self.resolve(app_id, principal).await?;
+        let now = self.now();
+        let key = self.with_app(app_id, |app| {
+            let entry = CodeEntry {
+                subject: self.subject(app, &user.id),
+                expires_at: now + millis(self.inner.config.login_code_ttl),
+                kind: CodeKind::Login,
+                used: false,
+            };
+            self.store_code(&app.record, entry, now)
+        })?;
+        Ok(Code::new(key.to_hex()))
+    }
+
+    /// `wx.checkSession`: whether the principal's session in `app` is valid.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_login_code`](OpenServer::issue_login_code), bar `45009`.
+    pub async fn has_valid_session(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<bool, OpenServerError> {
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
+        let (user, _) = self.resolve(app_id, principal).await?;
+        let now = self.now();
+        self.with_app(app_id, |app| {
+            Ok(app.by_user.get(&user.id).is_some_and(|s| {
+                lock(&s.state)
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.expires_at > now)
+            }))
+        })
+    }
+
+    /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code, valid five
+    /// minutes, for the developer server to redeem.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_login_code`](OpenServer::issue_login_code), plus `46004`
+    /// when an authCode lacks the scope and `46005` when the user has no
+    /// phone number / email.
+    pub async fn issue_user_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        kind: UserCodeKind,
+    ) -> Result<Code, OpenServerError> {
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
+        let (scope, what) = match kind {
+            UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "phone number"),
+            UserCodeKind::Email => (Scope::Email, "email address"),
+        };
+        let user = self.resolve_with_scope(app_id, principal, scope).await?;
+        let has = match kind {
+            UserCodeKind::PhoneNumber => user.phone_number.is_some(),
+            UserCodeKind::Email => user.email.is_some(),
+        };
+        if !has {
+            return Err(OpenServerError::with_message(
+                ErrCode::NoSuchUserData,
+                format!("the user has no {what}"),
+            ));
+        }
+        let now = self.now();
+        let key = self.with_app(app_id, |app| {
+            let entry = CodeEntry {
+                subject: self.subject(app, &user.id),
+                expires_at: now + millis(self.inner.config.user_code_ttl),
+                kind: CodeKind::User(kind),
+                used: false,
+            };
+            self.store_code(&app.record, entry, now)
+        })?;
+        Ok(Code::new(key.to_hex()))
+    }
+
+    /// `wx.chooseAvatar` / `wx.getNickName`: the user's avatar URL or nickname.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_user_code`](OpenServer::issue_user_code), bar `45009`/`46005`.
+    pub async fn profile_field(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        scope: Scope,
+    ) -> Result<String, OpenServerError> {
+        let app_id = app.app_id();
+        self.with_app(app_id, |_| Ok(()))?;
+        let user = self.resolve_with_scope(app_id, principal, scope).await?;
+        Ok(match scope {
+            Scope::Avatar => user.avatar_url.clone(),
+            Scope::Nickname => user.nickname.clone(),
+            other => {
+                return Err(OpenServerError::with_message(
+                    ErrCode::InvalidParam,
+                    format!("invalid param: {other} is not a profile field"),
+                ));
+            }
+        })
+    }
+
+    /// The user a principal stands for, active, and the scopes it granted
+    /// (`None`: a v2 UID, which carries no scopes and needs none).
+    async fn resolve(
+        &self,
+        app_id: &str,
+        principal: &Principal,
+    ) -> Result<(Arc<SuperappUser>, Option<Vec<Scope>>), OpenServerError> {
+        let (user_id, scopes) = match principal {
+            Principal::Uid(uid) => (Cow::Borrowed(uid.as_str()), None),
+            Principal::AuthCode(code) => {
+                let grant = self
+                    .inner
+                    .directory
+                    .redeem_auth_code(app_id, code)
+                    .await?
+                    .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
+                (Cow::Owned(grant.user_id), Some(grant.scopes))
+            }
+        };
+        let user = self
+            .inner
+            .directory
+            .user(&user_id)
+            .await?
+            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
+        if !user.active {
+            return Err(OpenServerError::new(ErrCode::UserInactive));
+        }
+        Ok((user, scopes))
+    }
+
+    async fn resolve_with_scope(
+        &self,
+        app_id: &str,
+        principal: &Principal,
+        scope: Scope,
+    ) -> Result<Arc<SuperappUser>, OpenServerError> {
+        let (user, scopes) = self.resolve(app_id, principal).await?;
+        match scopes {
+            Some(scopes) if !scopes.contains(&scope) => Err(OpenServerError::with_message(
+                ErrCode::ScopeNotGranted,
+                format!("scope not granted: {scope}"),
+            )),
+            _ => Ok(user),
+        }
+    }
+
+    /// Stores a new code under the app's cap, sweeping once if the cap is
+    /// reached.
+    fn store_code(
+        &self,
+        app: &AppRecord,
+        entry: CodeEntry,
+        now: u64,
+    ) -> Result<CodeKey, OpenServerError> {
+        self.maybe_sweep(now);
+        let cap = self.inner.config.max_outstanding_codes_per_app;
+        let key = CodeKey::random();
+        let entry = match self.inner.codes.insert_capped(key, entry, cap) {
+            Ok(()) => return Ok(key),
+            Err(entry) => entry,
+        };
+        self.sweep();
+        match self.inner.codes.insert_capped(key, entry, cap) {
+            Ok(()) => Ok(key),
+            Err(_) => Err(OpenServerError::with_message(
+                ErrCode::TooManyCodes,
+                format!(
+                    "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
+                    app.app_id
+                ),
+            )),
+        }
+    }
+}
