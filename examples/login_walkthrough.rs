@@ -35,8 +35,8 @@ use superapp_openapi::{
     PhoneNumber, Scope, SdkKey, SessionKey,
     http::{ClientError, OpenServerClient, RemotePlatform, Session},
     openserver::{
-        ApiResponse, AppRegistration, CheckSessionRequest, Jscode2SessionRequest, SuperappUser,
-        TokenRequest, UserCodeRequest,
+        AppRegistration, CheckSessionRequest, ErrCode, Jscode2SessionRequest, OpenServerError,
+        SuperappUser, TokenRequest, UserCodeRequest,
     },
 };
 
@@ -89,7 +89,10 @@ impl Story {
     fn check_answer<T>(&mut self, answer: &Answer<T>, what: impl Display) {
         match answer {
             Ok(_) => self.check(true, what),
-            Err((errcode, errmsg)) => self.check(false, format!("{what} (got {errcode} {errmsg})")),
+            Err(err) => self.check(
+                false,
+                format!("{what} (got {} {})", err.errcode(), err.errmsg()),
+            ),
         }
     }
 
@@ -167,26 +170,21 @@ enum DeveloperServer {
     Remote(OpenServerClient),
 }
 
-type Answer<T> = Result<T, (i64, String)>;
+/// The embedded platform and the HTTP client fail with the same error shape.
+type Answer<T> = Result<T, OpenServerError>;
 
 /// An answer for printing: `ok`, or the errcode and errmsg.
 fn shown<T: Debug>(answer: &Answer<T>) -> String {
     match answer {
         Ok(_) => "ok".into(),
-        Err((errcode, errmsg)) => format!("{errcode} {errmsg}"),
+        Err(err) => format!("{} {}", err.errcode(), err.errmsg()),
     }
 }
 
-fn api_error(response: &impl ApiResponse) -> (i64, String) {
-    (response.errcode(), response.errmsg().to_owned())
-}
-
-fn client_error(err: ClientError) -> (i64, String) {
+fn client_error(err: ClientError) -> OpenServerError {
     match err {
-        ClientError::Api {
-            errcode, errmsg, ..
-        } => (errcode, errmsg),
-        other => (-1, other.to_string()),
+        ClientError::Api(err) => err,
+        other => OpenServerError::new(ErrCode::SystemError).with_message(other.to_string()),
     }
 }
 
@@ -204,10 +202,7 @@ impl DeveloperServer {
                         secret.clone(),
                         code.clone(),
                     ))
-                    .await;
-                if !r.is_ok() {
-                    return Err(api_error(&r));
-                }
+                    .await?;
                 Ok(Session {
                     openid: r.openid,
                     session_key: r.session_key,
@@ -229,8 +224,8 @@ impl DeveloperServer {
             } => {
                 let r = server
                     .token(&TokenRequest::new(app_id.as_str(), secret.clone()))
-                    .await;
-                r.access_token.clone().ok_or_else(|| api_error(&r))
+                    .await?;
+                Ok(r.access_token.unwrap_or_default())
             }
             DeveloperServer::Remote(client) => client.access_token().await.map_err(client_error),
         }
@@ -241,14 +236,10 @@ impl DeveloperServer {
             DeveloperServer::Embedded { server, .. } => {
                 let token = self.access_token().await?;
                 let signature = OpenServerClient::signature(session_key);
-                let r = server
+                server
                     .checksession(&CheckSessionRequest::new(token, openid, signature))
-                    .await;
-                if r.is_ok() {
-                    Ok(())
-                } else {
-                    Err(api_error(&r))
-                }
+                    .await?;
+                Ok(())
             }
             DeveloperServer::Remote(client) => client
                 .check_session(openid, session_key)
@@ -263,11 +254,10 @@ impl DeveloperServer {
                 let token = self.access_token().await?;
                 let r = server
                     .getuserphonenumber(&UserCodeRequest::new(token, openid, code.clone()))
-                    .await;
-                match r.phone_info {
-                    Some(info) => Ok(info.phone_number),
-                    None => Err(api_error(&r)),
-                }
+                    .await?;
+                Ok(r.phone_info
+                    .map(|info| info.phone_number)
+                    .unwrap_or_default())
             }
             DeveloperServer::Remote(client) => client
                 .get_user_phone_number(openid, code)
@@ -485,9 +475,10 @@ async fn walkthrough(platforms: Arc<Platforms>) -> Result<Story, String> {
         "developer server",
         format!(
             "getuserphonenumber -> {}",
-            phone
-                .as_ref()
-                .map_or_else(|(c, m)| format!("{c} {m}"), |p| masked(p.secret()))
+            phone.as_ref().map_or_else(
+                |e| format!("{} {}", e.errcode(), e.errmsg()),
+                |p| masked(p.secret())
+            )
         ),
     );
     story.check(
@@ -504,7 +495,7 @@ async fn walkthrough(platforms: Arc<Platforms>) -> Result<Story, String> {
         ),
     );
     story.check(
-        matches!(&again, Err((40163, msg)) if msg.contains("code been used")),
+        matches!(&again, Err(e) if e.errcode() == 40163 && e.errmsg().contains("code been used")),
         "a reused code is refused with 40163",
     );
 

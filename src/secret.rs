@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! secret_string {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Serialize, Deserialize)]
+        #[derive(Clone, Default, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -103,7 +103,7 @@ secret_string! {
 }
 secret_string! {
     /// The virtual-payment AppKey of a mini program, the key of
-    /// [`pay_sig`](crate::pay_sig). Production and sandbox (`env` 1) have
+    /// [`pay_sig`](crate::payment::pay_sig). Production and sandbox (`env` 1) have
     /// different keys: use the one for the `env` in the signData.
     ///
     /// ```

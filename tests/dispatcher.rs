@@ -3,13 +3,16 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use superapp_openapi::{
     ApiVersion, AppInfo, AuthCode, AuthGrant, ConfigError, Dispatcher, FailureKind, Gender,
     HostError, OpenApi, OpenApiHandler, Responder, Scope, UserInfo, VersionSource,
-    platform::PlatformError, resolve_version,
+    openserver::{ErrCode, OpenServerError},
+    platform::PlatformError,
+    resolve_version,
 };
 use support::*;
 
@@ -575,11 +578,9 @@ async fn platform_errors_become_fail_replies() {
         .with_version(ApiVersion::V2)
         .with_uid("u-1");
     let platform = RecordingPlatform::new();
-    platform.fail_with(PlatformError::Api {
-        errcode: 46002,
-        errmsg: "user inactive".into(),
-        request_id: None,
-    });
+    platform.fail_with(PlatformError::Api(OpenServerError::new(
+        ErrCode::UserInactive,
+    )));
     let d = dispatcher(&handler, &platform);
     let app = AppInfo::new("wx-1");
     let reply = d.invoke(&app, "login", json!({})).await;
@@ -589,7 +590,10 @@ async fn platform_errors_become_fail_replies() {
     );
     assert_eq!(reply.errno(), Some(401));
 
-    platform.fail_with(PlatformError::Unreachable("connection refused".into()));
+    platform.fail_with(PlatformError::Unreachable(Arc::new(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "connection refused",
+    ))));
     let reply = d.invoke(&app, "login", json!({})).await;
     assert_eq!(
         reply.err_msg(),

@@ -335,14 +335,10 @@ async fn remote_platform_reports_platform_errors_with_errcode_and_request_id() {
         .await
         .unwrap_err();
     match err {
-        PlatformError::Api {
-            errcode,
-            errmsg,
-            request_id,
-        } => {
-            assert_eq!(errcode, 46001);
-            assert_eq!(errmsg, "user not found");
-            assert_eq!(request_id.map(|r| r.len()), Some(32));
+        PlatformError::Api(err) => {
+            assert_eq!(err.errcode(), 46001);
+            assert_eq!(err.errmsg(), "user not found");
+            assert_eq!(err.request_id().map(str::len), Some(32));
         }
         other => panic!("expected Api, got {other:?}"),
     }
@@ -370,7 +366,14 @@ async fn remote_platform_against_a_closed_port_is_unreachable_and_login_fails_wi
     let base = closed_port().await;
     let remote = RemotePlatform::new(&base, SdkKey::new(SDK_KEY));
     match remote.issue_login_code(&app(), &ada()).await {
-        Err(PlatformError::Unreachable(why)) => assert!(!why.contains(SDK_KEY), "{why}"),
+        Err(err @ PlatformError::Unreachable(_)) => {
+            let why = err.to_string();
+            assert!(!why.contains(SDK_KEY), "{why}");
+            assert!(
+                std::error::Error::source(&err).is_some(),
+                "the cause is kept"
+            );
+        }
         other => panic!("expected Unreachable, got {other:?}"),
     }
     let dispatcher = Dispatcher::builder(TestHost {
@@ -458,12 +461,11 @@ async fn remote_platform_against_a_silent_server_times_out_and_login_fails_with_
             held.push(socket);
         }
     });
-    let remote =
-        RemotePlatform::new(&base, SdkKey::new(SDK_KEY)).timeout(Duration::from_millis(200));
-    assert_eq!(
-        remote.issue_login_code(&app(), &ada()).await.unwrap_err(),
-        PlatformError::Timeout
-    );
+    let remote = RemotePlatform::builder(&base, SdkKey::new(SDK_KEY))
+        .timeout(Duration::from_millis(200))
+        .build();
+    let err = remote.issue_login_code(&app(), &ada()).await.unwrap_err();
+    assert!(matches!(err, PlatformError::Timeout), "{err:?}");
     let dispatcher = Dispatcher::builder(TestHost {
         uid: ADA.into(),
         server: OpenServer::new(),

@@ -667,6 +667,15 @@ async fn a_wrong_method_is_answered_405_with_json_and_allow() {
         (reqwest::Method::GET, PHONE, "POST"),
         (reqwest::Method::GET, EMAIL, "POST"),
         (reqwest::Method::GET, "/openserver/sdk/login_code", "POST"),
+        (
+            reqwest::Method::GET,
+            "/openserver/sdk/check_session",
+            "POST",
+        ),
+        (reqwest::Method::GET, "/openserver/sdk/user_code", "POST"),
+        (reqwest::Method::GET, "/openserver/sdk/profile", "POST"),
+        (reqwest::Method::GET, "/openserver/sdk/auth_code", "POST"),
+        (reqwest::Method::PUT, "/openserver/sdk/auth_code", "POST"),
     ];
     for (method, path, allowed) in cases {
         let a = t.send(t.raw().request(method.clone(), t.url(path))).await;
@@ -678,6 +687,28 @@ async fn a_wrong_method_is_answered_405_with_json_and_allow() {
         );
         assert_eq!(a.header("allow"), Some(allowed), "{method} {path}");
     }
+}
+
+#[tokio::test]
+async fn head_is_refused_on_every_get_route_and_issues_nothing() {
+    let t = TestServer::start().await;
+    // A HEAD answer has no body: read the status and headers only.
+    let head = |path: &str| t.raw().head(t.url(path));
+    for path in [TOKEN, JSCODE2SESSION, CHECKSESSION] {
+        let a = head(path).send().await.unwrap();
+        assert_eq!(a.status(), 405, "HEAD {path}");
+        assert_eq!(a.headers()["allow"], "GET", "HEAD {path}");
+    }
+    // HEAD with a valid token request: refused, so no token was issued and
+    // the next token is the app's first (no previous one to overlap).
+    let query = [
+        ("appid", APP),
+        ("secret", SECRET),
+        ("grant_type", "client_credential"),
+    ];
+    let a = head(TOKEN).query(&query).send().await.unwrap();
+    assert_eq!(a.status(), 405);
+    assert_eq!(t.server.access_tokens(), 0);
 }
 
 #[tokio::test]

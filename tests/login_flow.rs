@@ -56,11 +56,13 @@ async fn developer_server_login(server: &OpenServer, app_id: &str, code: &str) -
             secret_of(app_id),
             Code::new(code),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(s.errcode, 0, "{s:?}");
     let t = server
         .token(&TokenRequest::new(app_id, secret_of(app_id)))
-        .await;
+        .await
+        .wire();
     let token = t.access_token.unwrap();
     let c = server
         .checksession(&CheckSessionRequest::new(
@@ -68,7 +70,8 @@ async fn developer_server_login(server: &OpenServer, app_id: &str, code: &str) -
             &s.openid,
             session_signature(&s.session_key),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(c.errcode, 0, "{c:?}");
     (s.openid, token.into_secret())
 }
@@ -111,7 +114,8 @@ async fn login_story(version: ApiVersion) {
             openid,
             Code::new(phone_code),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(p.phone_info.unwrap().phone_number.secret(), PHONE);
 
     let reply = dispatcher.invoke(&app, "wx.getNickName", json!({})).await;
@@ -166,7 +170,8 @@ async fn the_default_dispatcher_works_offline_on_its_embedded_server() {
             AppSecret::new("s"),
             Code::new(code),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(s.errcode, 0);
 }
 

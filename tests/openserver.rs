@@ -35,6 +35,7 @@ async fn exchange(server: &OpenServer, app: &str, code: Code) -> Jscode2SessionR
     server
         .jscode2session(&Jscode2SessionRequest::new(app, secret_of(app), code))
         .await
+        .wire()
 }
 
 async fn session(server: &OpenServer, app: &str, user: &str) -> Jscode2SessionResponse {
@@ -45,7 +46,10 @@ async fn session(server: &OpenServer, app: &str, user: &str) -> Jscode2SessionRe
 }
 
 async fn token(server: &OpenServer, app: &str) -> AccessToken {
-    let t = server.token(&TokenRequest::new(app, secret_of(app))).await;
+    let t = server
+        .token(&TokenRequest::new(app, secret_of(app)))
+        .await
+        .wire();
     assert_eq!(t.errcode, 0, "{t:?}");
     t.access_token.unwrap()
 }
@@ -58,6 +62,7 @@ async fn check(server: &OpenServer, token: &AccessToken, openid: &str, sig: &str
             sig.to_owned(),
         ))
         .await
+        .wire()
         .errcode
 }
 
@@ -139,12 +144,12 @@ async fn jscode2session_checks_appid_secret_and_grant_type() {
     let (server, _) = open_server();
     let code = login_code(&server, APP_A1, "u-1").await;
     let mut req = Jscode2SessionRequest::new(APP_A1, AppSecret::new("wrong"), code.clone());
-    assert_eq!(server.jscode2session(&req).await.errcode, 40001);
+    assert_eq!(server.jscode2session(&req).await.wire().errcode, 40001);
     req.appid = Some("wx-nope".into());
-    assert_eq!(server.jscode2session(&req).await.errcode, 40013);
+    assert_eq!(server.jscode2session(&req).await.wire().errcode, 40013);
     let mut req = Jscode2SessionRequest::new(APP_A1, secret_of(APP_A1), code);
     req.grant_type = Some("client_credential".into());
-    let r = server.jscode2session(&req).await;
+    let r = server.jscode2session(&req).await.wire();
     assert_eq!(r.errcode, 40002);
     assert_eq!(r.errmsg, "invalid grant_type: expected authorization_code");
 }
@@ -161,18 +166,24 @@ async fn a_missing_parameter_is_10002_naming_it() {
             "js_code" => req.js_code = None,
             _ => req.grant_type = None,
         }
-        let r = server.jscode2session(&req).await;
+        let r = server.jscode2session(&req).await.wire();
         assert_eq!(r.errcode, 10002);
         assert_eq!(r.errmsg, format!("invalid param: {field} is missing"));
     }
-    let r = server.token(&TokenRequest::default()).await;
+    let r = server.token(&TokenRequest::default()).await.wire();
     assert_eq!(
         (r.errcode, r.errmsg.as_str()),
         (10002, "invalid param: appid is missing")
     );
-    let r = server.checksession(&CheckSessionRequest::default()).await;
+    let r = server
+        .checksession(&CheckSessionRequest::default())
+        .await
+        .wire();
     assert_eq!(r.errmsg, "invalid param: access_token is missing");
-    let r = server.getuserphonenumber(&UserCodeRequest::default()).await;
+    let r = server
+        .getuserphonenumber(&UserCodeRequest::default())
+        .await
+        .wire();
     assert_eq!(r.errmsg, "invalid param: access_token is missing");
 }
 
@@ -233,7 +244,8 @@ async fn checksession_accepts_the_signature_of_the_current_session_key() {
             &s.openid,
             session_signature(&s.session_key),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!((r.errcode, r.errmsg.as_str()), (0, "ok"));
 }
 
@@ -294,7 +306,8 @@ async fn wrong_or_malformed_signatures_are_rejected_with_87009() {
     for (what, sig) in cases {
         let r = server
             .checksession(&CheckSessionRequest::new(t.clone(), &s.openid, sig))
-            .await;
+            .await
+            .wire();
         assert_eq!(
             (r.errcode, r.errmsg.as_str()),
             (87009, "invalid signature"),
@@ -319,7 +332,7 @@ async fn checksession_with_another_sig_method_is_10002() {
         session_signature(&s.session_key),
     );
     req.sig_method = Some("md5".into());
-    let r = server.checksession(&req).await;
+    let r = server.checksession(&req).await.wire();
     assert_eq!(
         (r.errcode, r.errmsg.as_str()),
         (10002, "invalid param: sig_method must be hmac_sha256")
@@ -355,7 +368,8 @@ async fn an_access_token_lives_7200_seconds_then_answers_42001() {
     let (server, clock) = open_server();
     let r = server
         .token(&TokenRequest::new(APP_A1, secret_of(APP_A1)))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.expires_in, Some(7200));
     assert_eq!(r.access_token.as_ref().unwrap().secret().len(), 64);
     let t = r.access_token.unwrap();
@@ -366,7 +380,8 @@ async fn an_access_token_lives_7200_seconds_then_answers_42001() {
     clock.advance(Duration::from_secs(1));
     let r = server
         .checksession(&CheckSessionRequest::new(t, &s.openid, sig))
-        .await;
+        .await
+        .wire();
     assert_eq!(
         (r.errcode, r.errmsg.as_str()),
         (42001, "access_token expired")
@@ -400,19 +415,20 @@ async fn an_unknown_access_token_is_40014_and_the_token_endpoint_checks_its_inpu
             &s.openid,
             "00".into(),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(
         (r.errcode, r.errmsg.as_str()),
         (40014, "invalid access_token")
     );
 
     let mut req = TokenRequest::new(APP_A1, AppSecret::new("wrong"));
-    assert_eq!(server.token(&req).await.errcode, 40001);
+    assert_eq!(server.token(&req).await.wire().errcode, 40001);
     req.appid = Some("wx-nope".into());
-    assert_eq!(server.token(&req).await.errcode, 40013);
+    assert_eq!(server.token(&req).await.wire().errcode, 40013);
     let mut req = TokenRequest::new(APP_A1, secret_of(APP_A1));
     req.grant_type = Some("authorization_code".into());
-    let r = server.token(&req).await;
+    let r = server.token(&req).await.wire();
     assert_eq!(r.errcode, 40002);
     assert_eq!(r.access_token, None);
 }
@@ -444,10 +460,10 @@ async fn a_phone_code_reads_the_phone_number_once() {
     let t = token(&server, APP_A1).await;
     let code = phone_code(&server, APP_A1, "u-1").await;
     let req = UserCodeRequest::new(t, &s.openid, code);
-    let r = server.getuserphonenumber(&req).await;
+    let r = server.getuserphonenumber(&req).await.wire();
     assert_eq!(r.errcode, 0);
     assert_eq!(r.phone_info.unwrap().phone_number.secret(), PHONE);
-    let again = server.getuserphonenumber(&req).await;
+    let again = server.getuserphonenumber(&req).await.wire();
     assert_eq!(
         (again.errcode, again.errmsg.as_str()),
         (40163, "code been used")
@@ -463,7 +479,8 @@ async fn an_email_code_reads_the_email_address_and_a_phone_code_cannot() {
     let phone = phone_code(&server, APP_A1, "u-1").await;
     let r = server
         .getemailaddress(&UserCodeRequest::new(t.clone(), &s.openid, phone))
-        .await;
+        .await
+        .wire();
     assert_eq!((r.errcode, r.errmsg.as_str()), (40029, "invalid code"));
     let email = server
         .issue_user_code(&AppInfo::new(APP_A1), &uid("u-1"), UserCodeKind::Email)
@@ -471,11 +488,13 @@ async fn an_email_code_reads_the_email_address_and_a_phone_code_cannot() {
         .unwrap();
     let r = server
         .getemailaddress(&UserCodeRequest::new(t.clone(), &s.openid, email.clone()))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.email_address.unwrap().email_address.secret(), EMAIL);
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t, &s.openid, email))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.errcode, 40029);
 }
 
@@ -488,7 +507,8 @@ async fn a_phone_code_expires_after_five_minutes() {
     clock.advance(Duration::from_secs(300));
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t, &s.openid, code))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.errcode, 40029);
 }
 
@@ -505,19 +525,22 @@ async fn a_phone_code_is_bound_to_its_user_and_app() {
     // Another user's openid in the same app.
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t1.clone(), &s4.openid, code.clone()))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.errcode, 40029);
     // The same user in another app of the team.
     let s1_other = session(&server, APP_A2, "u-1").await;
     let t2 = token(&server, APP_A2).await;
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t2, &s1_other.openid, code.clone()))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.errcode, 40029);
     // Still good for its own user and app.
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t1, &s1.openid, code))
-        .await;
+        .await
+        .wire();
     assert_eq!(r.errcode, 0);
 }
 
@@ -829,7 +852,8 @@ async fn successful_responses_have_exactly_the_seed_fields() {
     );
     let t = server
         .token(&TokenRequest::new(APP_A1, secret_of(APP_A1)))
-        .await;
+        .await
+        .wire();
     assert_eq!(
         keys(&serde_json::to_value(&t).unwrap()),
         [
@@ -847,7 +871,8 @@ async fn successful_responses_have_exactly_the_seed_fields() {
             &s.openid,
             session_signature(&s.session_key),
         ))
-        .await;
+        .await
+        .wire();
     assert_eq!(
         keys(&serde_json::to_value(&c).unwrap()),
         ["errcode", "errmsg", "requestId"]
@@ -855,7 +880,8 @@ async fn successful_responses_have_exactly_the_seed_fields() {
     let code = phone_code(&server, APP_A1, "u-1").await;
     let p = server
         .getuserphonenumber(&UserCodeRequest::new(token.clone(), &s.openid, code))
-        .await;
+        .await
+        .wire();
     let v = serde_json::to_value(&p).unwrap();
     assert_eq!(keys(&v), ["errcode", "errmsg", "phone_info", "requestId"]);
     assert_eq!(v["phone_info"], json!({"phoneNumber": PHONE}));
@@ -865,7 +891,8 @@ async fn successful_responses_have_exactly_the_seed_fields() {
         .unwrap();
     let e = server
         .getemailaddress(&UserCodeRequest::new(token, &s.openid, code))
-        .await;
+        .await
+        .wire();
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(
         keys(&v),

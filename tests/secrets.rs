@@ -99,10 +99,12 @@ async fn tracing_output_and_debug_strings_carry_no_secret() {
             secret_of(APP_A1),
             Code::new(code.clone()),
         ))
-        .await;
+        .await
+        .wire();
     let t = server
         .token(&TokenRequest::new(APP_A1, secret_of(APP_A1)))
-        .await;
+        .await
+        .wire();
     let token = t.access_token.clone().unwrap();
     secrets.push(s.session_key.secret().to_owned());
     secrets.push(token.secret().to_owned());

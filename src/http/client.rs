@@ -4,15 +4,17 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use super::paths;
-use super::transport::{Transport, TransportError};
+use super::transport::{Failure, Transport};
+use super::wire::paths;
 use crate::digest::hmac_sha256_hex;
 use crate::openserver::{
-    Clock, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, SIG_METHOD_HMAC_SHA256,
-    SystemClock,
+    Clock, EmailAddressResponse, ErrCode, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL,
+    Jscode2SessionResponse, OpenServerError, PhoneNumberResponse, SIG_METHOD_HMAC_SHA256,
+    StatusResponse, SystemClock, TokenResponse,
 };
+use crate::platform::{TransportError, chain};
 use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 /// The default [`OpenServerClientBuilder::timeout`]: 10 s.
@@ -44,30 +46,29 @@ pub struct Session {
 /// Why an [`OpenServerClient`] call failed.
 ///
 /// ```
-/// use superapp_openapi::{http::ClientError, openserver::ErrCode};
-/// let e = ClientError::Api { errcode: 40163, errmsg: "code been used".into(), request_id: Some("r-1".into()) };
+/// use superapp_openapi::http::ClientError;
+/// use superapp_openapi::openserver::{ErrCode, OpenServerError};
+/// let e = ClientError::Api(
+///     OpenServerError::new(ErrCode::CodeUsed).with_request_id("r-1"),
+/// );
 /// assert_eq!(e.code(), Some(ErrCode::CodeUsed));
 /// assert_eq!(e.to_string(), "platform error 40163: code been used (requestId r-1)");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The platform answered with an error code (`docs/openserver.md`).
     #[error(
-        "platform error {errcode}: {errmsg} (requestId {})",
-        .request_id.as_deref().unwrap_or("none")
+        "platform error {}: {} (requestId {})",
+        .0.errcode(),
+        .0.errmsg(),
+        .0.request_id().unwrap_or("none")
     )]
-    Api {
-        /// `errcode`
-        errcode: i64,
-        /// `errmsg`
-        errmsg: String,
-        /// `requestId`, when the answer has one.
-        request_id: Option<String>,
-    },
-    /// The platform could not be reached, or the connection broke.
-    #[error("could not reach the platform: {0}")]
-    Transport(String),
+    Api(OpenServerError),
+    /// The platform could not be reached, or the connection broke
+    /// (reqwest's error, its URL stripped: query strings carry secrets).
+    #[error("could not reach the platform: {}", chain(&**.0))]
+    Transport(#[source] TransportError),
     /// The platform did not answer within the client's timeout.
     #[error("the platform did not answer within {0:?}")]
     Timeout(Duration),
@@ -81,7 +82,7 @@ impl ClientError {
     /// The platform's `errcode`, for [`ClientError::Api`].
     pub fn errcode(&self) -> Option<i64> {
         match self {
-            ClientError::Api { errcode, .. } => Some(*errcode),
+            ClientError::Api(err) => Some(err.errcode()),
             _ => None,
         }
     }
@@ -94,7 +95,7 @@ impl ClientError {
     /// The `requestId` of the platform's answer, for [`ClientError::Api`].
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ClientError::Api { request_id, .. } => request_id.as_deref(),
+            ClientError::Api(err) => err.request_id(),
             _ => None,
         }
     }
@@ -111,7 +112,7 @@ pub struct OpenServerClientBuilder {
 
 impl OpenServerClientBuilder {
     /// Where the client reads the time to judge its cached token's expiry
-    /// (default the system clock); tests pass a [`ManualClock`](crate::ManualClock).
+    /// (default the system clock); tests pass a [`ManualClock`](crate::openserver::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -161,7 +162,8 @@ impl fmt::Debug for OpenServerClientBuilder {
 /// cache. `Debug` shows neither the secret nor the token.
 ///
 /// ```no_run
-/// use superapp_openapi::{AppSecret, Code, http::OpenServerClient};
+/// use superapp_openapi::http::OpenServerClient;
+/// use superapp_openapi::{AppSecret, Code};
 /// # async fn run() -> Result<(), superapp_openapi::http::ClientError> {
 /// let client = OpenServerClient::new("http://127.0.0.1:8080", "wx-demo", AppSecret::new("secret"));
 /// // `code` is what wx.login gave the mini program, sent to your server.
@@ -216,7 +218,9 @@ impl OpenServerClient {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use superapp_openapi::{AppSecret, http::OpenServerClient, openserver::ManualClock};
+    /// use superapp_openapi::http::OpenServerClient;
+    /// use superapp_openapi::openserver::ManualClock;
+    /// use superapp_openapi::AppSecret;
     /// let client = OpenServerClient::builder("http://127.0.0.1:8080", "wx-demo", AppSecret::new("s"))
     ///     .clock(ManualClock::new())
     ///     .timeout(Duration::from_secs(3))
@@ -246,7 +250,8 @@ impl OpenServerClient {
     /// hex(hmac_sha256(key = session_key, message = "")).
     ///
     /// ```
-    /// use superapp_openapi::{SessionKey, http::OpenServerClient};
+    /// use superapp_openapi::http::OpenServerClient;
+    /// use superapp_openapi::SessionKey;
     /// let sig = OpenServerClient::signature(&SessionKey::new("key"));
     /// assert_eq!(sig.len(), 64);
     /// ```
@@ -263,7 +268,7 @@ impl OpenServerClient {
     /// (code already used), `40001`/`40013` (wrong secret or appid), `45011`
     /// (rate limit); transport, timeout and bad-response errors.
     pub async fn jscode2session(&self, js_code: &Code) -> Result<Session, ClientError> {
-        let answer = self
+        let answer: Jscode2SessionResponse = self
             .inner
             .transport
             .get(
@@ -275,19 +280,20 @@ impl OpenServerClient {
                     ("grant_type", GRANT_AUTHORIZATION_CODE),
                 ],
             )
-            .await;
-        let answer = self.checked(answer)?;
-        let openid = required_str(&answer, "openid")?;
-        let session_key = required_str(&answer, "session_key")?;
-        let unionid = answer
-            .get("unionid")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+            .await
+            .map_err(|f| self.client_error(f))?;
+        if answer.openid.is_empty() {
+            return Err(ClientError::BadResponse("the answer has no openid".into()));
+        }
+        if answer.session_key.is_empty() {
+            return Err(ClientError::BadResponse(
+                "the answer has no session_key".into(),
+            ));
+        }
         Ok(Session {
-            openid: openid.to_owned(),
-            session_key: SessionKey::new(session_key),
-            unionid,
+            openid: answer.openid,
+            session_key: answer.session_key,
+            unionid: Some(answer.unionid).filter(|u| !u.is_empty()),
         })
     }
 
@@ -326,7 +332,7 @@ impl OpenServerClient {
         session_key: &SessionKey,
     ) -> Result<(), ClientError> {
         let signature = OpenServerClient::signature(session_key);
-        self.with_token(&TokenCall::CheckSession {
+        self.with_token::<StatusResponse>(&TokenCall::CheckSession {
             openid,
             signature: &signature,
         })
@@ -353,7 +359,13 @@ impl OpenServerClient {
                 code,
             })
             .await?;
-        nested_str(&answer, "phone_info", "phoneNumber").map(PhoneNumber::new)
+        let answer: PhoneNumberResponse = answer;
+        answer
+            .phone_info
+            .map(|info| info.phone_number)
+            .ok_or_else(|| {
+                ClientError::BadResponse("the answer has no phone_info.phoneNumber".into())
+            })
     }
 
     /// `getemailaddress`: the email address behind a `wx.getEmail` code.
@@ -373,7 +385,13 @@ impl OpenServerClient {
                 code,
             })
             .await?;
-        nested_str(&answer, "email_address", "emailAddress").map(EmailAddress::new)
+        let answer: EmailAddressResponse = answer;
+        answer
+            .email_address
+            .map(|info| info.email_address)
+            .ok_or_else(|| {
+                ClientError::BadResponse("the answer has no email_address.emailAddress".into())
+            })
     }
 
     fn cached_token(&self) -> Option<AccessToken> {
@@ -394,7 +412,7 @@ impl OpenServerClient {
     }
 
     async fn fetch_token(&self) -> Result<AccessToken, ClientError> {
-        let answer = self
+        let answer: TokenResponse = self
             .inner
             .transport
             .get(
@@ -405,16 +423,15 @@ impl OpenServerClient {
                     ("grant_type", GRANT_CLIENT_CREDENTIAL),
                 ],
             )
-            .await;
-        let answer = self.checked(answer)?;
-        let token = AccessToken::new(required_str(&answer, "access_token")?);
-        let expires_in = answer
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .filter(|&s| s > 0)
-            .ok_or_else(|| {
-                ClientError::BadResponse("expires_in is missing or not a positive integer".into())
-            })?;
+            .await
+            .map_err(|f| self.client_error(f))?;
+        let token = answer
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ClientError::BadResponse("the answer has no access_token".into()))?;
+        let expires_in = answer.expires_in.filter(|&s| s > 0).ok_or_else(|| {
+            ClientError::BadResponse("expires_in is missing or not a positive integer".into())
+        })?;
         let lifetime = Duration::from_secs(expires_in);
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         let refresh_at = self
@@ -431,10 +448,13 @@ impl OpenServerClient {
 
     /// Runs `call` with the access token; if the platform says the token is
     /// no good, refreshes it once and runs `call` once more.
-    async fn with_token(&self, call: &TokenCall<'_>) -> Result<Map<String, Value>, ClientError> {
+    async fn with_token<T>(&self, call: &TokenCall<'_>) -> Result<T, ClientError>
+    where
+        T: serde::de::DeserializeOwned + crate::openserver::ApiResponse,
+    {
         let token = self.access_token().await?;
         match self.call_with(call, &token).await {
-            Err(ClientError::Api { errcode, .. }) if STALE_TOKEN_CODES.contains(&errcode) => {
+            Err(ClientError::Api(err)) if STALE_TOKEN_CODES.contains(&err.errcode()) => {
                 self.forget(&token);
                 let token = self.access_token().await?;
                 self.call_with(call, &token).await
@@ -443,11 +463,14 @@ impl OpenServerClient {
         }
     }
 
-    async fn call_with(
+    async fn call_with<T>(
         &self,
         call: &TokenCall<'_>,
         token: &AccessToken,
-    ) -> Result<Map<String, Value>, ClientError> {
+    ) -> Result<T, ClientError>
+    where
+        T: serde::de::DeserializeOwned + crate::openserver::ApiResponse,
+    {
         let transport = &self.inner.transport;
         let answer = match call {
             TokenCall::CheckSession { openid, signature } => {
@@ -472,58 +495,17 @@ impl OpenServerClient {
                 transport.post(path, None, &body).await
             }
         };
-        self.checked(answer)
+        answer.map_err(|f| self.client_error(f))
     }
 
-    /// The answer, if it is a success: a missing `errcode` counts as 0, as
-    /// some platforms leave it out of successful answers.
-    fn checked(
-        &self,
-        answer: Result<Map<String, Value>, TransportError>,
-    ) -> Result<Map<String, Value>, ClientError> {
-        let answer = answer.map_err(|e| match e {
-            TransportError::Timeout => ClientError::Timeout(self.inner.transport.timeout()),
-            TransportError::Unreachable(why) => ClientError::Transport(why),
-            TransportError::BadResponse(why) => ClientError::BadResponse(why),
-        })?;
-        let errcode = match answer.get("errcode") {
-            None => 0,
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .ok_or_else(|| ClientError::BadResponse("errcode is not an integer".into()))?,
-            Some(_) => return Err(ClientError::BadResponse("errcode is not an integer".into())),
-        };
-        if errcode != 0 {
-            let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
-            return Err(ClientError::Api {
-                errcode,
-                errmsg: text("errmsg").unwrap_or_default(),
-                request_id: text("requestId"),
-            });
+    fn client_error(&self, failure: Failure) -> ClientError {
+        match failure {
+            Failure::Api(err) => ClientError::Api(err),
+            Failure::Timeout => ClientError::Timeout(self.inner.transport.timeout()),
+            Failure::Unreachable(err) => ClientError::Transport(err),
+            Failure::BadResponse(why) => ClientError::BadResponse(why),
         }
-        Ok(answer)
     }
-}
-
-fn required_str<'a>(answer: &'a Map<String, Value>, name: &str) -> Result<&'a str, ClientError> {
-    answer
-        .get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ClientError::BadResponse(format!("the answer has no {name}")))
-}
-
-fn nested_str(
-    answer: &Map<String, Value>,
-    outer: &str,
-    inner: &str,
-) -> Result<String, ClientError> {
-    answer
-        .get(outer)
-        .and_then(|o| o.get(inner))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ClientError::BadResponse(format!("the answer has no {outer}.{inner}")))
 }
 
 impl fmt::Debug for OpenServerClient {

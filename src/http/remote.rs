@@ -5,17 +5,16 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::{Value, json};
 
-use super::paths;
-use super::sdk::{FIELD_AVATAR, FIELD_NICKNAME, kind_name, principal_json};
-use super::transport::{Transport, TransportError};
+use super::transport::{Failure, Transport};
+use super::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkResponse, kind_name, paths, principal_json};
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::{AuthCode, Code, SdkKey};
 
-/// The default [`RemotePlatform::timeout`]: 10 s, well inside the
+/// The default [`RemotePlatformBuilder::timeout`]: 10 s, well inside the
 /// dispatcher's 30 s call timeout.
 pub const DEFAULT_PLATFORM_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -32,13 +31,15 @@ pub const DEFAULT_PLATFORM_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use superapp_openapi::{ApiVersion, Dispatcher, OpenApiHandler, SdkKey, http::RemotePlatform};
+/// use superapp_openapi::http::RemotePlatform;
+/// use superapp_openapi::{ApiVersion, Dispatcher, OpenApiHandler, SdkKey};
 ///
 /// struct Host;
 /// impl OpenApiHandler for Host {}
 ///
-/// let platform = RemotePlatform::new("http://127.0.0.1:8080", SdkKey::new("host-key"))
-///     .timeout(Duration::from_secs(5));
+/// let platform = RemotePlatform::builder("http://127.0.0.1:8080", SdkKey::new("host-key"))
+///     .timeout(Duration::from_secs(5))
+///     .build();
 /// assert!(!format!("{platform:?}").contains("host-key"));
 /// let dispatcher = Dispatcher::builder(Host)
 ///     .platform(platform)
@@ -51,22 +52,64 @@ pub struct RemotePlatform {
     sdk_key: SdkKey,
 }
 
+/// Builds a [`RemotePlatform`]; see [`RemotePlatform::builder`].
+pub struct RemotePlatformBuilder {
+    base_url: String,
+    sdk_key: SdkKey,
+    timeout: Duration,
+}
+
+impl RemotePlatformBuilder {
+    /// How long one request may take, connecting included (default
+    /// [`DEFAULT_PLATFORM_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the platform client.
+    pub fn build(self) -> RemotePlatform {
+        RemotePlatform {
+            transport: Transport::new(&self.base_url, self.timeout),
+            sdk_key: self.sdk_key,
+        }
+    }
+}
+
+impl fmt::Debug for RemotePlatformBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemotePlatformBuilder")
+            .field("base_url", &self.base_url)
+            .field("sdk_key", &self.sdk_key)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 impl RemotePlatform {
     /// A platform at `base_url` (scheme, host, port and any path prefix in
     /// front of `/openserver/...`), with the key this host was given and a
     /// [`DEFAULT_PLATFORM_TIMEOUT`].
-    pub fn new(base_url: impl AsRef<str>, sdk_key: SdkKey) -> Self {
-        RemotePlatform {
-            transport: Transport::new(base_url.as_ref(), DEFAULT_PLATFORM_TIMEOUT),
-            sdk_key,
-        }
+    pub fn new(base_url: impl Into<String>, sdk_key: SdkKey) -> Self {
+        RemotePlatform::builder(base_url, sdk_key).build()
     }
 
-    /// How long one request may take, connecting included.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        RemotePlatform {
-            transport: Transport::new(self.transport.base_url(), timeout),
-            sdk_key: self.sdk_key,
+    /// Starts a platform client with a timeout of its own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use superapp_openapi::SdkKey;
+    /// use superapp_openapi::http::RemotePlatform;
+    /// let platform = RemotePlatform::builder("http://127.0.0.1:8080", SdkKey::new("host-key"))
+    ///     .timeout(Duration::from_secs(5))
+    ///     .build();
+    /// assert!(!format!("{platform:?}").contains("host-key"));
+    /// ```
+    pub fn builder(base_url: impl Into<String>, sdk_key: SdkKey) -> RemotePlatformBuilder {
+        RemotePlatformBuilder {
+            base_url: base_url.into(),
+            sdk_key,
+            timeout: DEFAULT_PLATFORM_TIMEOUT,
         }
     }
 
@@ -88,65 +131,36 @@ impl RemotePlatform {
         let scopes = Value::Array(scopes.iter().map(|s| s.as_str().into()).collect());
         let app = AppInfo::new(app_id);
         let principal = Principal::Uid(user_id.to_owned());
-        let extra = Some(("scopes", scopes));
-        let code = self
-            .string(paths::SDK_AUTH_CODE, &app, &principal, extra, "authCode")
+        let answer = self
+            .call(
+                paths::SDK_AUTH_CODE,
+                &app,
+                &principal,
+                Some(("scopes", scopes)),
+            )
             .await?;
-        Ok(AuthCode::new(code))
+        Ok(AuthCode::new(required(answer.auth_code, "authCode")?))
     }
 
-    /// Posts `{appid, principal, extra…}` and returns the result field.
+    /// Posts `{appid, principal, extra…}` and returns the answer.
     async fn call(
         &self,
         path: &str,
         app: &AppInfo,
         principal: &Principal,
         extra: Option<(&str, Value)>,
-        field: &str,
-    ) -> Result<Value, PlatformError> {
-        let mut body = Map::new();
-        body.insert("appid".into(), app.app_id().into());
-        body.insert("principal".into(), principal_json(principal));
-        if let Some((name, value)) = extra {
+    ) -> Result<SdkResponse, PlatformError> {
+        let mut body = json!({
+            "appid": app.app_id(),
+            "principal": principal_json(principal),
+        });
+        if let (Some((name, value)), Some(body)) = (extra, body.as_object_mut()) {
             body.insert(name.into(), value);
         }
-        let mut answer = self
-            .transport
-            .post(path, Some(self.sdk_key.secret()), &Value::Object(body))
+        self.transport
+            .post(path, Some(self.sdk_key.secret()), &body)
             .await
-            .map_err(platform_error)?;
-        let errcode = match answer.get("errcode") {
-            Some(Value::Number(n)) => n.as_i64(),
-            _ => None,
-        }
-        .ok_or_else(|| PlatformError::BadResponse("the answer has no integer errcode".into()))?;
-        if errcode != 0 {
-            let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
-            return Err(PlatformError::Api {
-                errcode,
-                errmsg: text("errmsg").unwrap_or_default(),
-                request_id: text("requestId"),
-            });
-        }
-        answer
-            .remove(field)
-            .ok_or_else(|| PlatformError::BadResponse(format!("the answer has no {field}")))
-    }
-
-    async fn string(
-        &self,
-        path: &str,
-        app: &AppInfo,
-        principal: &Principal,
-        extra: Option<(&str, Value)>,
-        field: &str,
-    ) -> Result<String, PlatformError> {
-        match self.call(path, app, principal, extra, field).await? {
-            Value::String(s) => Ok(s),
-            _ => Err(PlatformError::BadResponse(format!(
-                "{field} in the answer is not a string"
-            ))),
-        }
+            .map_err(platform_error)
     }
 
     async fn code(
@@ -156,21 +170,37 @@ impl RemotePlatform {
         principal: &Principal,
         extra: Option<(&str, Value)>,
     ) -> Result<Code, PlatformError> {
-        let code = self.string(path, app, principal, extra, "code").await?;
-        if code.is_empty() {
-            return Err(PlatformError::BadResponse(
-                "the answer's code is empty".into(),
-            ));
-        }
-        Ok(Code::new(code))
+        let answer = self.call(path, app, principal, extra).await?;
+        Ok(Code::new(required(answer.code, "code")?))
+    }
+
+    async fn profile(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        field: &str,
+    ) -> Result<String, PlatformError> {
+        let extra = Some(("field", field.into()));
+        let answer = self.call(paths::SDK_PROFILE, app, principal, extra).await?;
+        answer
+            .value
+            .ok_or_else(|| PlatformError::BadResponse("the answer has no value".into()))
     }
 }
 
-fn platform_error(err: TransportError) -> PlatformError {
-    match err {
-        TransportError::Timeout => PlatformError::Timeout,
-        TransportError::Unreachable(why) => PlatformError::Unreachable(why),
-        TransportError::BadResponse(why) => PlatformError::BadResponse(why),
+/// A result string the answer must carry, not empty.
+fn required(value: Option<String>, name: &str) -> Result<String, PlatformError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| PlatformError::BadResponse(format!("the answer has no {name}")))
+}
+
+fn platform_error(failure: Failure) -> PlatformError {
+    match failure {
+        Failure::Api(err) => PlatformError::Api(err),
+        Failure::Timeout => PlatformError::Timeout,
+        Failure::Unreachable(err) => PlatformError::Unreachable(err),
+        Failure::BadResponse(why) => PlatformError::BadResponse(why),
     }
 }
 
@@ -189,15 +219,12 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<bool, PlatformError> {
-        match self
-            .call(paths::SDK_CHECK_SESSION, app, principal, None, "valid")
-            .await?
-        {
-            Value::Bool(valid) => Ok(valid),
-            _ => Err(PlatformError::BadResponse(
-                "valid in the answer is not a boolean".into(),
-            )),
-        }
+        let answer = self
+            .call(paths::SDK_CHECK_SESSION, app, principal, None)
+            .await?;
+        answer
+            .valid
+            .ok_or_else(|| PlatformError::BadResponse("the answer has no valid".into()))
     }
 
     async fn issue_user_code(
@@ -215,9 +242,7 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<String, PlatformError> {
-        let extra = Some(("field", FIELD_AVATAR.into()));
-        self.string(paths::SDK_PROFILE, app, principal, extra, "value")
-            .await
+        self.profile(app, principal, FIELD_AVATAR).await
     }
 
     async fn nickname(
@@ -225,9 +250,7 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<String, PlatformError> {
-        let extra = Some(("field", FIELD_NICKNAME.into()));
-        self.string(paths::SDK_PROFILE, app, principal, extra, "value")
-            .await
+        self.profile(app, principal, FIELD_NICKNAME).await
     }
 }
 

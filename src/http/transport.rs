@@ -1,32 +1,39 @@
 //! What both HTTP clients share: one reqwest client, a timeout, answers read
-//! up to a cap and parsed as a JSON object, and errors stripped of URLs
-//! (query strings carry secrets).
+//! up to a cap and parsed into the API's typed wire structs, and errors
+//! stripped of URLs (query strings carry secrets).
 
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use super::params::json_type;
+use crate::app::json_type;
+use crate::openserver::{ApiResponse, OpenServerError};
+use crate::platform::TransportError;
 
 /// The largest answer read: the API's answers are a few hundred bytes.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
-/// How a request failed before the platform's own answer could be read.
+/// How a request failed.
 #[derive(Debug)]
-pub(crate) enum TransportError {
+pub(crate) enum Failure {
+    /// The platform answered with an error code.
+    Api(OpenServerError),
     /// The request did not complete within the timeout.
     Timeout,
-    /// No connection, or it broke while sending.
-    Unreachable(String),
-    /// An answer that is not a JSON object from the platform's API.
+    /// No connection, or it broke while sending (reqwest's error, the URL
+    /// stripped).
+    Unreachable(TransportError),
+    /// An answer that is not the API's JSON.
     BadResponse(String),
 }
 
 pub(crate) struct Transport {
     /// The client, or why it could not be built (then every call is
     /// `Unreachable`, rather than a panic at construction).
-    client: Result<reqwest::Client, String>,
+    client: Result<reqwest::Client, TransportError>,
     base_url: String,
     timeout: Duration,
 }
@@ -34,7 +41,9 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(base_url: &str, timeout: Duration) -> Transport {
         Transport {
-            client: reqwest::Client::builder().build().map_err(|e| describe(&e)),
+            client: reqwest::Client::builder()
+                .build()
+                .map_err(|e| -> TransportError { Arc::new(e.without_url()) }),
             base_url: base_url.trim_end_matches('/').to_owned(),
             timeout,
         }
@@ -48,29 +57,30 @@ impl Transport {
         self.timeout
     }
 
-    fn client(&self) -> Result<&reqwest::Client, TransportError> {
-        self.client.as_ref().map_err(|e| {
-            TransportError::Unreachable(format!("the HTTP client could not be built: {e}"))
-        })
+    fn client(&self) -> Result<&reqwest::Client, Failure> {
+        self.client
+            .as_ref()
+            .map_err(|e| Failure::Unreachable(e.clone()))
     }
 
-    /// `GET base_url + path ? query`.
-    pub(crate) async fn get(
+    /// `GET base_url + path ? query`, answered with `T`.
+    pub(crate) async fn get<T: DeserializeOwned + ApiResponse>(
         &self,
         path: &str,
         query: &[(&str, &str)],
-    ) -> Result<Map<String, Value>, TransportError> {
+    ) -> Result<T, Failure> {
         let url = format!("{}{path}", self.base_url);
         self.send(self.client()?.get(url).query(query)).await
     }
 
-    /// `POST base_url + path` with a JSON body and, optionally, a bearer key.
-    pub(crate) async fn post(
+    /// `POST base_url + path` with a JSON body and, optionally, a bearer
+    /// key, answered with `T`.
+    pub(crate) async fn post<T: DeserializeOwned + ApiResponse>(
         &self,
         path: &str,
         bearer: Option<&str>,
-        body: &Value,
-    ) -> Result<Map<String, Value>, TransportError> {
+        body: &impl Serialize,
+    ) -> Result<T, Failure> {
         let url = format!("{}{path}", self.base_url);
         let mut request = self.client()?.post(url).json(body);
         if let Some(key) = bearer {
@@ -79,121 +89,105 @@ impl Transport {
         self.send(request).await
     }
 
-    async fn send(
+    /// Sends, reads the answer up to the cap, and parses it: an answer
+    /// with `errcode` ≠ 0 is [`Failure::Api`].
+    async fn send<T: DeserializeOwned + ApiResponse>(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> Result<Map<String, Value>, TransportError> {
+    ) -> Result<T, Failure> {
         let mut response = request
             .timeout(self.timeout)
             .send()
             .await
             .map_err(from_reqwest)?;
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(64).collect::<String>())
-            .unwrap_or_else(|| "none".to_owned());
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
             if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(TransportError::BadResponse(format!(
+                return Err(Failure::BadResponse(format!(
                     "the answer is larger than {MAX_RESPONSE_BYTES} bytes"
                 )));
             }
             bytes.extend_from_slice(&chunk);
         }
-        let parsed = serde_json::from_slice::<Value>(&bytes);
         if !status.is_success() {
-            // Say what the status was and, when the body has one, the
-            // platform's message; never echo the rest of the body.
-            let errmsg = match &parsed {
-                Ok(Value::Object(map)) => map.get("errmsg").and_then(Value::as_str),
-                _ => None,
-            };
-            let mut what = format!("HTTP {status}");
-            if let Some(errmsg) = errmsg {
-                let _ = write!(what, ": {}", errmsg.chars().take(200).collect::<String>());
-            }
-            return Err(TransportError::BadResponse(what));
+            return Err(Failure::BadResponse(not_success(status, &bytes)));
         }
-        match parsed {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(other) => Err(TransportError::BadResponse(format!(
-                "the answer is {}, not a JSON object",
-                json_type(&other)
-            ))),
-            Err(_) => Err(TransportError::BadResponse(format!(
-                "the answer is not JSON (HTTP {status}, Content-Type {content_type})"
-            ))),
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(answer) if answer.errcode() != 0 => Err(Failure::Api(
+                OpenServerError::from_wire(answer.errcode(), answer.errmsg())
+                    .with_request_id(answer.request_id()),
+            )),
+            Ok(answer) => Ok(answer),
+            Err(err) => Err(Failure::BadResponse(not_the_api(&response, &bytes, &err))),
         }
     }
 }
 
-fn from_reqwest(err: reqwest::Error) -> TransportError {
+/// Why a non-2xx answer is refused: the status and, when the body has one,
+/// the platform's message; never the rest of the body.
+fn not_success(status: reqwest::StatusCode, bytes: &[u8]) -> String {
+    let errmsg = serde_json::from_slice::<Value>(bytes).ok().and_then(|v| {
+        v.get("errmsg")
+            .and_then(Value::as_str)
+            .map(|m| m.chars().take(200).collect::<String>())
+    });
+    match errmsg {
+        Some(errmsg) => format!("HTTP {status}: {errmsg}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+/// Why a 2xx answer is not the API's: not JSON, not an object, or a field
+/// of the wrong type (serde names it).
+fn not_the_api(response: &reqwest::Response, bytes: &[u8], err: &serde_json::Error) -> String {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(_)) => format!("the answer does not have the API's form: {err}"),
+        Ok(other) => format!("the answer is {}, not a JSON object", json_type(&other)),
+        Err(_) => {
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(64).collect::<String>())
+                .unwrap_or_else(|| "none".to_owned());
+            format!(
+                "the answer is not JSON (HTTP {}, Content-Type {content_type})",
+                response.status()
+            )
+        }
+    }
+}
+
+/// A reqwest failure, without the URL (its query string may hold an app
+/// secret, a login code or an access token).
+fn from_reqwest(err: reqwest::Error) -> Failure {
     if err.is_timeout() {
-        TransportError::Timeout
+        Failure::Timeout
     } else if err.is_body() || err.is_decode() {
-        TransportError::BadResponse(describe(&err))
+        Failure::BadResponse(crate::platform::chain(&err.without_url()))
     } else {
-        TransportError::Unreachable(describe(&err))
-    }
-}
-
-/// The error and its causes, without the URL (its query string may hold an
-/// app secret, a login code or an access token).
-fn describe(err: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(err);
-    let mut first = true;
-    while let Some(e) = source {
-        let message = if first {
-            // reqwest's own Display names the URL; say its kind instead.
-            kind_of(err).to_owned()
-        } else {
-            e.to_string()
-        };
-        if !text.ends_with(&message) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&message);
-        }
-        first = false;
-        source = e.source();
-    }
-    text
-}
-
-fn kind_of(err: &reqwest::Error) -> &'static str {
-    if err.is_builder() {
-        "invalid request (check the base URL)"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_timeout() {
-        "timed out"
-    } else if err.is_body() {
-        "error reading the answer's body"
-    } else if err.is_decode() {
-        "error decoding the answer"
-    } else if err.is_request() {
-        "error sending the request"
-    } else {
-        "HTTP error"
+        Failure::Unreachable(Arc::new(err.without_url()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::openserver::StatusResponse;
 
     #[tokio::test]
     async fn an_invalid_base_url_is_an_error_not_a_panic() {
         let t = Transport::new("not a url", Duration::from_secs(1));
-        let err = t.get("/x", &[("secret", "s3cr3t")]).await.err();
+        let err = t
+            .get::<StatusResponse>("/x", &[("secret", "s3cr3t")])
+            .await
+            .err();
         match err {
-            Some(TransportError::Unreachable(why)) => assert!(!why.contains("s3cr3t"), "{why}"),
+            Some(Failure::Unreachable(why)) => {
+                let why = crate::platform::chain(&*why);
+                assert!(!why.contains("s3cr3t"), "{why}");
+            }
             other => panic!("expected Unreachable, got {other:?}"),
         }
     }

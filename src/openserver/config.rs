@@ -45,7 +45,8 @@ impl Default for OpenServerConfig {
 /// An app to register on the platform.
 ///
 /// ```
-/// use superapp_openapi::{AppKind, AppRegistration, AppSecret};
+/// use superapp_openapi::openserver::AppRegistration;
+/// use superapp_openapi::{AppKind, AppSecret};
 /// let reg = AppRegistration::new("wx-game", AppSecret::new("s"), "team-a").kind(AppKind::MiniGame);
 /// # let _ = reg;
 /// ```

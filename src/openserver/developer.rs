@@ -1,4 +1,5 @@
-//! Developer-server side (seed 000): always a response, errors included.
+//! Developer-server side (seed 000): each call returns the seed's success
+//! answer or the platform error; the HTTP layer renders either.
 
 use std::sync::Arc;
 
@@ -9,7 +10,6 @@ use super::OpenServer;
 use super::clock::millis;
 use super::codes::CodeKind;
 use super::directory::SuperappUser;
-use super::errcode::{ErrCode, OpenServerError};
 use super::registry::{AppState, Session, Subject, SubjectState};
 use super::store::{CodeKey, lock};
 use super::wire::{
@@ -20,6 +20,7 @@ use super::wire::{
 };
 use crate::digest::{hmac_sha256, random_hex};
 use crate::platform::UserCodeKind;
+use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
 
 /// An access token's app and expiry.
@@ -32,18 +33,26 @@ impl OpenServer {
     /// `GET /openserver/sns/jscode2session`: exchanges a login code for the
     /// user's `openid`, a new `session_key` (the previous one stops
     /// verifying) and `unionid`.
-    pub async fn jscode2session(&self, req: &Jscode2SessionRequest) -> Jscode2SessionResponse {
-        match self.exchange_code(req) {
-            Ok((openid, session_key, unionid)) => Jscode2SessionResponse {
-                errcode: 0,
-                errmsg: "ok".into(),
-                openid,
-                request_id: request_id(),
-                session_key,
-                unionid,
-            },
-            Err(err) => Jscode2SessionResponse::from_error(&err),
-        }
+    ///
+    /// # Errors
+    ///
+    /// `10002` for a missing parameter, `40013`/`40001` for an unknown app
+    /// or wrong secret, `40002` for another grant_type, `40029` for an
+    /// unknown, expired or other app's code, `40163` for a used one, `45011`
+    /// past the rate limit.
+    pub async fn jscode2session(
+        &self,
+        req: &Jscode2SessionRequest,
+    ) -> Result<Jscode2SessionResponse, OpenServerError> {
+        let (openid, session_key, unionid) = self.exchange_code(req)?;
+        Ok(Jscode2SessionResponse {
+            errcode: 0,
+            errmsg: "ok".into(),
+            openid,
+            request_id: request_id(),
+            session_key,
+            unionid,
+        })
     }
 
     fn exchange_code(
@@ -56,10 +65,8 @@ impl OpenServer {
         let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
         self.authenticate(appid, secret)?;
         if grant_type != GRANT_AUTHORIZATION_CODE {
-            return Err(OpenServerError::with_message(
-                ErrCode::InvalidGrantType,
-                "invalid grant_type: expected authorization_code",
-            ));
+            return Err(OpenServerError::new(ErrCode::InvalidGrantType)
+                .with_message("invalid grant_type: expected authorization_code"));
         }
         let invalid = || OpenServerError::new(ErrCode::InvalidCode);
         let key = CodeKey::parse(js_code).ok_or_else(invalid)?;
@@ -101,10 +108,11 @@ impl OpenServer {
         }
         let limit = self.inner.config.rate_limit_per_minute;
         if state.window_count >= limit {
-            return Err(OpenServerError::with_message(
-                ErrCode::RateLimited,
-                format!("rate limit: at most {limit} jscode2session calls per user per minute"),
-            ));
+            return Err(
+                OpenServerError::new(ErrCode::RateLimited).with_message(format!(
+                    "rate limit: at most {limit} jscode2session calls per user per minute"
+                )),
+            );
         }
         state.window_count += 1;
         Ok(())
@@ -112,17 +120,20 @@ impl OpenServer {
 
     /// `GET /openserver/cgi-bin/token`: a new access token, valid 7200 s; the
     /// previous one stays valid five more minutes.
-    pub async fn token(&self, req: &TokenRequest) -> TokenResponse {
-        match self.issue_token(req) {
-            Ok(token) => TokenResponse {
-                access_token: Some(token),
-                errcode: 0,
-                errmsg: "ok".into(),
-                expires_in: Some(self.inner.config.access_token_ttl.as_secs()),
-                request_id: request_id(),
-            },
-            Err(err) => TokenResponse::from_error(&err),
-        }
+    ///
+    /// # Errors
+    ///
+    /// `10002` for a missing parameter, `40013`/`40001` for an unknown app
+    /// or wrong secret, `40002` for another grant_type.
+    pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OpenServerError> {
+        let token = self.issue_token(req)?;
+        Ok(TokenResponse {
+            access_token: Some(token),
+            errcode: 0,
+            errmsg: "ok".into(),
+            expires_in: Some(self.inner.config.access_token_ttl.as_secs()),
+            request_id: request_id(),
+        })
     }
 
     fn issue_token(&self, req: &TokenRequest) -> Result<AccessToken, OpenServerError> {
@@ -131,10 +142,8 @@ impl OpenServer {
         let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
         let app = self.authenticate(appid, secret)?;
         if grant_type != GRANT_CLIENT_CREDENTIAL {
-            return Err(OpenServerError::with_message(
-                ErrCode::InvalidGrantType,
-                "invalid grant_type: expected client_credential",
-            ));
+            return Err(OpenServerError::new(ErrCode::InvalidGrantType)
+                .with_message("invalid grant_type: expected client_credential"));
         }
         let now = self.now();
         let token = random_hex::<32>();
@@ -178,8 +187,18 @@ impl OpenServer {
 
     /// `GET /openserver/wxa/checksession`: whether `signature` is
     /// hex(hmac_sha256(key = the current session_key, message = "")).
-    pub async fn checksession(&self, req: &CheckSessionRequest) -> StatusResponse {
-        status(self.verify_session(req))
+    ///
+    /// # Errors
+    ///
+    /// `87009` for a wrong or stale signature (a newer login replaced the
+    /// key, or the session expired), `40014`/`42001` for a bad token,
+    /// `40003` for an unknown openid, `10002` for a missing parameter.
+    pub async fn checksession(
+        &self,
+        req: &CheckSessionRequest,
+    ) -> Result<StatusResponse, OpenServerError> {
+        self.verify_session(req)?;
+        Ok(StatusResponse::ok())
     }
 
     fn verify_session(&self, req: &CheckSessionRequest) -> Result<(), OpenServerError> {
@@ -195,10 +214,8 @@ impl OpenServer {
             .ok_or_else(|| OpenServerError::missing("signature"))?;
         let sig_method = required(req.sig_method.as_deref(), "sig_method")?;
         if sig_method != SIG_METHOD_HMAC_SHA256 {
-            return Err(OpenServerError::with_message(
-                ErrCode::InvalidParam,
-                "invalid param: sig_method must be hmac_sha256",
-            ));
+            return Err(OpenServerError::new(ErrCode::InvalidParam)
+                .with_message("invalid param: sig_method must be hmac_sha256"));
         }
         let app = self.check_token(token)?;
         let subject = self.subject_by_openid(&app, openid)?;
@@ -221,48 +238,53 @@ impl OpenServer {
 
     /// `POST /openserver/wxa/business/getuserphonenumber`: the phone number
     /// behind a `wx.getPhoneNumber` code.
-    pub async fn getuserphonenumber(&self, req: &UserCodeRequest) -> PhoneNumberResponse {
-        let result = match self.redeem_user_code(req, UserCodeKind::PhoneNumber).await {
-            Ok(user) => user.phone_number.clone().ok_or_else(|| {
-                OpenServerError::with_message(
-                    ErrCode::NoSuchUserData,
-                    "the user has no phone number",
-                )
-            }),
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(phone_number) => PhoneNumberResponse {
-                errcode: 0,
-                errmsg: "ok".into(),
-                phone_info: Some(PhoneInfo { phone_number }),
-                request_id: request_id(),
-            },
-            Err(err) => PhoneNumberResponse::from_error(&err),
-        }
+    ///
+    /// # Errors
+    ///
+    /// `40029` for an unknown, expired or other user's code, `40163` for a
+    /// used one, `46005` when the user has no phone number, and the token
+    /// and openid errors of [`checksession`](OpenServer::checksession).
+    pub async fn getuserphonenumber(
+        &self,
+        req: &UserCodeRequest,
+    ) -> Result<PhoneNumberResponse, OpenServerError> {
+        let user = self
+            .redeem_user_code(req, UserCodeKind::PhoneNumber)
+            .await?;
+        let phone_number = user.phone_number.clone().ok_or_else(|| {
+            OpenServerError::new(ErrCode::NoSuchUserData)
+                .with_message("the user has no phone number")
+        })?;
+        Ok(PhoneNumberResponse {
+            errcode: 0,
+            errmsg: "ok".into(),
+            phone_info: Some(PhoneInfo { phone_number }),
+            request_id: request_id(),
+        })
     }
 
     /// `POST /openserver/wxa/business/getemailaddress`: the email address
     /// behind a `wx.getEmail` code.
-    pub async fn getemailaddress(&self, req: &UserCodeRequest) -> EmailAddressResponse {
-        let result = match self.redeem_user_code(req, UserCodeKind::Email).await {
-            Ok(user) => user.email.clone().ok_or_else(|| {
-                OpenServerError::with_message(
-                    ErrCode::NoSuchUserData,
-                    "the user has no email address",
-                )
-            }),
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(email_address) => EmailAddressResponse {
-                errcode: 0,
-                errmsg: "ok".into(),
-                email_address: Some(EmailInfo { email_address }),
-                request_id: request_id(),
-            },
-            Err(err) => EmailAddressResponse::from_error(&err),
-        }
+    ///
+    /// # Errors
+    ///
+    /// As [`getuserphonenumber`](OpenServer::getuserphonenumber), with
+    /// `46005` when the user has no email address.
+    pub async fn getemailaddress(
+        &self,
+        req: &UserCodeRequest,
+    ) -> Result<EmailAddressResponse, OpenServerError> {
+        let user = self.redeem_user_code(req, UserCodeKind::Email).await?;
+        let email_address = user.email.clone().ok_or_else(|| {
+            OpenServerError::new(ErrCode::NoSuchUserData)
+                .with_message("the user has no email address")
+        })?;
+        Ok(EmailAddressResponse {
+            errcode: 0,
+            errmsg: "ok".into(),
+            email_address: Some(EmailInfo { email_address }),
+            request_id: request_id(),
+        })
     }
 
     async fn redeem_user_code(
@@ -278,7 +300,7 @@ impl OpenServer {
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
         let app = self.check_token(token)?;
         let subject = self.subject_by_openid(&app, openid)?;
-        let invalid = || OpenServerError::with_message(ErrCode::InvalidCode, "invalid code");
+        let invalid = || OpenServerError::new(ErrCode::InvalidCode).with_message("invalid code");
         let key = CodeKey::parse(code).ok_or_else(invalid)?;
         let now = self.now();
         {
@@ -312,11 +334,4 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OpenServe
     value
         .filter(|v| !v.is_empty())
         .ok_or_else(|| OpenServerError::missing(name))
-}
-
-fn status(result: Result<(), OpenServerError>) -> StatusResponse {
-    match result {
-        Ok(()) => StatusResponse::ok(),
-        Err(err) => StatusResponse::from_error(&err),
-    }
 }

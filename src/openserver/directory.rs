@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::clock::{Clock, SystemClock, millis};
-use super::errcode::{ErrCode, OpenServerError};
 use super::store::{FastMap, ShardedMap};
 use crate::api::Scope;
 use crate::digest::random_hex;
+use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
 
 /// How long an authCode issued by [`MemoryDirectory`] stays redeemable.
@@ -124,7 +124,8 @@ struct PendingGrant {
 /// part of issuing v3 authCodes.
 ///
 /// ```
-/// use superapp_openapi::{Scope, openserver::{MemoryDirectory, SuperappUser}};
+/// use superapp_openapi::openserver::{MemoryDirectory, SuperappUser};
+/// use superapp_openapi::Scope;
 /// let dir = MemoryDirectory::new();
 /// dir.upsert_user(SuperappUser::new("u-1"));
 /// let code = dir.issue_auth_code("wx-app", "u-1", [Scope::PhoneNumber])?;

@@ -13,7 +13,6 @@ mod codes;
 mod config;
 mod developer;
 mod directory;
-mod errcode;
 mod registry;
 mod sdk_side;
 mod store;
@@ -27,13 +26,13 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
+pub use crate::platform::errcode::{ErrCode, OpenServerError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AppRegistration, OpenServerConfig, SweepReport};
 use directory::DirectoryRef;
 pub use directory::{
     AUTH_CODE_TTL, MemoryDirectory, RedeemedGrant, SuperappDirectory, SuperappUser,
 };
-pub use errcode::{ErrCode, OpenServerError};
 pub use wire::{
     ApiResponse, CheckSessionRequest, EmailAddressResponse, EmailInfo, Jscode2SessionRequest,
     Jscode2SessionResponse, PhoneInfo, PhoneNumberResponse, StatusResponse, TokenRequest,
@@ -48,7 +47,7 @@ pub(crate) use wire::{
 use self::codes::CodeEntry;
 use self::developer::TokenEntry;
 use self::registry::AppState;
-use self::store::{CodeStore, FastMap};
+use self::store::{CodeStore, FastMap, lock};
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::digest::hmac_sha256;
@@ -61,7 +60,9 @@ use crate::secret::Code;
 /// Cheap to clone (one `Arc`); clones share state.
 ///
 /// ```
-/// use superapp_openapi::*;
+/// use superapp_openapi::openserver::{AppRegistration, Jscode2SessionRequest, SuperappUser};
+/// use superapp_openapi::platform::Principal;
+/// use superapp_openapi::{AppInfo, AppSecret, OpenServer};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = OpenServer::new();
@@ -74,7 +75,7 @@ use crate::secret::Code;
 /// // The developer-server side.
 /// let session = server
 ///     .jscode2session(&Jscode2SessionRequest::new("wx1", AppSecret::new("secret1"), code))
-///     .await;
+///     .await?;
 /// assert_eq!(session.errcode, 0);
 /// assert_eq!(session.openid.len(), 64);
 /// # Ok(()) }
@@ -191,7 +192,8 @@ impl OpenServer {
     /// Starts a server with a clock, directory or config of its own.
     ///
     /// ```
-    /// use superapp_openapi::{ManualClock, OpenServer};
+    /// use superapp_openapi::openserver::ManualClock;
+    /// use superapp_openapi::OpenServer;
     /// let clock = ManualClock::new();
     /// let server = OpenServer::builder().clock(clock.clone()).build();
     /// # let _ = server;
@@ -238,16 +240,19 @@ impl OpenServer {
 
     fn memory(&self) -> Result<&MemoryDirectory, OpenServerError> {
         self.inner.directory.memory().ok_or_else(|| {
-            OpenServerError::with_message(
-                ErrCode::SystemError,
-                "this server uses a SuperappDirectory of its own: manage users there",
-            )
+            OpenServerError::new(ErrCode::SystemError)
+                .with_message("this server uses a SuperappDirectory of its own: manage users there")
         })
     }
 
     /// Login and phone/email codes not yet swept, across all apps.
     pub fn outstanding_codes(&self) -> usize {
         self.inner.codes.len()
+    }
+
+    /// Access tokens held (live, or expired and not yet swept), across all apps.
+    pub fn access_tokens(&self) -> usize {
+        lock(&self.inner.tokens).len()
     }
 }
 

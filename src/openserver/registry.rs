@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use super::OpenServer;
 use super::config::AppRegistration;
-use super::errcode::{ErrCode, OpenServerError};
 use super::store::{FastMap, ShardedMap, lock};
 use crate::app::{AppInfo, AppKind};
 use crate::digest::{hmac_sha256_of, secrets_equal, to_hex};
+use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::AppSecret;
 
 /// What never changes about a registered app, plus its code count.
@@ -68,18 +68,14 @@ impl OpenServer {
             ("team id", team_id.as_str()),
         ] {
             if value.is_empty() {
-                return Err(OpenServerError::with_message(
-                    ErrCode::InvalidParam,
-                    format!("invalid param: {name} is empty"),
-                ));
+                return Err(OpenServerError::new(ErrCode::InvalidParam)
+                    .with_message(format!("invalid param: {name} is empty")));
             }
         }
         let _registering = lock(&self.inner.registering);
         if self.inner.apps.load().contains_key(&app_id) {
-            return Err(OpenServerError::with_message(
-                ErrCode::InvalidParam,
-                format!("invalid param: app {app_id} is already registered"),
-            ));
+            return Err(OpenServerError::new(ErrCode::InvalidParam)
+                .with_message(format!("invalid param: app {app_id} is already registered")));
         }
         let state = AppState {
             record: Arc::new(AppRecord {

@@ -7,11 +7,11 @@ use super::OpenServer;
 use super::clock::millis;
 use super::codes::{CodeEntry, CodeKind};
 use super::directory::SuperappUser;
-use super::errcode::{ErrCode, OpenServerError};
 use super::registry::AppRecord;
 use super::store::{CodeKey, lock};
 use crate::api::Scope;
 use crate::app::AppInfo;
+use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::platform::{Principal, UserCodeKind};
 use crate::secret::Code;
 
@@ -95,10 +95,8 @@ impl OpenServer {
             UserCodeKind::Email => user.email.is_some(),
         };
         if !has {
-            return Err(OpenServerError::with_message(
-                ErrCode::NoSuchUserData,
-                format!("the user has no {what}"),
-            ));
+            return Err(OpenServerError::new(ErrCode::NoSuchUserData)
+                .with_message(format!("the user has no {what}")));
         }
         let now = self.now();
         let key = self.with_app(app_id, |app| {
@@ -131,10 +129,8 @@ impl OpenServer {
             Scope::Avatar => user.avatar_url.clone(),
             Scope::Nickname => user.nickname.clone(),
             other => {
-                return Err(OpenServerError::with_message(
-                    ErrCode::InvalidParam,
-                    format!("invalid param: {other} is not a profile field"),
-                ));
+                return Err(OpenServerError::new(ErrCode::InvalidParam)
+                    .with_message(format!("invalid param: {other} is not a profile field")));
             }
         })
     }
@@ -178,10 +174,10 @@ impl OpenServer {
     ) -> Result<Arc<SuperappUser>, OpenServerError> {
         let (user, scopes) = self.resolve(app_id, principal).await?;
         match scopes {
-            Some(scopes) if !scopes.contains(&scope) => Err(OpenServerError::with_message(
-                ErrCode::ScopeNotGranted,
-                format!("scope not granted: {scope}"),
-            )),
+            Some(scopes) if !scopes.contains(&scope) => {
+                Err(OpenServerError::new(ErrCode::ScopeNotGranted)
+                    .with_message(format!("scope not granted: {scope}")))
+            }
             _ => Ok(user),
         }
     }
@@ -204,9 +200,7 @@ impl OpenServer {
         self.sweep();
         match self.inner.codes.insert_capped(key, entry, cap) {
             Ok(()) => Ok(key),
-            Err(_) => Err(OpenServerError::with_message(
-                ErrCode::TooManyCodes,
-                format!(
+            Err(_) => Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
                     "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
                     app.app_id
                 ),

@@ -2,12 +2,14 @@
 //!
 //! Request fields are optional so that a missing one is answered with
 //! `10002` naming it rather than a parse error. Every response carries
-//! `errcode`, `errmsg` and `requestId`.
+//! `errcode`, `errmsg` and `requestId`; read back (by the HTTP clients), a
+//! missing one is 0 or empty, as some platforms leave them out of
+//! successful answers (WeChat sends no `unionid` for a user with none).
 
 use serde::{Deserialize, Serialize};
 
-use super::errcode::OpenServerError;
 use crate::digest::to_hex;
+use crate::platform::errcode::OpenServerError;
 use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 /// `grant_type` of jscode2session.
@@ -51,17 +53,22 @@ impl Jscode2SessionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jscode2SessionResponse {
     /// `errcode`, 0 on success.
+    #[serde(default)]
     pub errcode: i64,
     /// `errmsg`
+    #[serde(default)]
     pub errmsg: String,
     /// `openid`: stable per (app, user), 64 hex characters.
+    #[serde(default)]
     pub openid: String,
     /// `requestId`
-    #[serde(rename = "requestId")]
+    #[serde(rename = "requestId", default)]
     pub request_id: String,
     /// `session_key`: a new one each exchange.
+    #[serde(default)]
     pub session_key: SessionKey,
     /// `unionid`: stable per (team, user).
+    #[serde(default)]
     pub unionid: String,
 }
 
@@ -97,14 +104,16 @@ pub struct TokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<AccessToken>,
     /// `errcode`
+    #[serde(default)]
     pub errcode: i64,
     /// `errmsg`
+    #[serde(default)]
     pub errmsg: String,
     /// `expires_in`, seconds (7200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
     /// `requestId`
-    #[serde(rename = "requestId")]
+    #[serde(rename = "requestId", default)]
     pub request_id: String,
 }
 
@@ -141,11 +150,13 @@ impl CheckSessionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusResponse {
     /// `errcode`
+    #[serde(default)]
     pub errcode: i64,
     /// `errmsg`
+    #[serde(default)]
     pub errmsg: String,
     /// `requestId`
-    #[serde(rename = "requestId")]
+    #[serde(rename = "requestId", default)]
     pub request_id: String,
 }
 
@@ -186,14 +197,16 @@ pub struct PhoneInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneNumberResponse {
     /// `errcode`
+    #[serde(default)]
     pub errcode: i64,
     /// `errmsg`
+    #[serde(default)]
     pub errmsg: String,
     /// `phone_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_info: Option<PhoneInfo>,
     /// `requestId`
-    #[serde(rename = "requestId")]
+    #[serde(rename = "requestId", default)]
     pub request_id: String,
 }
 
@@ -209,14 +222,16 @@ pub struct EmailInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailAddressResponse {
     /// `errcode`
+    #[serde(default)]
     pub errcode: i64,
     /// `errmsg`
+    #[serde(default)]
     pub errmsg: String,
     /// `email_address`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_address: Option<EmailInfo>,
     /// `requestId`
-    #[serde(rename = "requestId")]
+    #[serde(rename = "requestId", default)]
     pub request_id: String,
 }
 
@@ -311,6 +326,26 @@ pub trait ApiResponse {
             code => Some(OpenServerError::from_wire(code, self.errmsg())),
         }
     }
+    /// The response's error form: `errcode`, `errmsg`, a new `requestId`,
+    /// and the result fields empty (jscode2session keeps them as empty
+    /// strings, as the seed shows; the others leave them out).
+    fn from_error(err: &OpenServerError) -> Self
+    where
+        Self: Sized;
+    /// The answer the wire carries for a call's result: the success as it
+    /// is, an error in the response's error form.
+    ///
+    /// ```
+    /// use superapp_openapi::openserver::{ApiResponse, OpenServerError, TokenResponse, ErrCode};
+    /// let answer = TokenResponse::from_result(Err(OpenServerError::new(ErrCode::InvalidAppid)));
+    /// assert_eq!((answer.errcode, answer.access_token), (40013, None));
+    /// ```
+    fn from_result(result: Result<Self, OpenServerError>) -> Self
+    where
+        Self: Sized,
+    {
+        result.unwrap_or_else(|err| Self::from_error(&err))
+    }
 }
 
 macro_rules! api_response {
@@ -319,6 +354,7 @@ macro_rules! api_response {
             fn errcode(&self) -> i64 { self.errcode }
             fn errmsg(&self) -> &str { &self.errmsg }
             fn request_id(&self) -> &str { &self.request_id }
+            fn from_error(err: &OpenServerError) -> Self { <$ty>::from_error(err) }
         }
     )*};
 }

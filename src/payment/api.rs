@@ -14,7 +14,8 @@ use crate::api::OpenApi;
 /// `/wxa/game/pay` instead, which this crate does not sign).
 ///
 /// ```
-/// use superapp_openapi::{OpenApi, PaymentApi};
+/// use superapp_openapi::payment::PaymentApi;
+/// use superapp_openapi::OpenApi;
 /// assert_eq!(PaymentApi::VirtualPayment.as_str(), "requestVirtualPayment");
 /// assert_eq!(PaymentApi::MidasPaymentGameItem.as_str(), "requestMidasPaymentGameItem");
 /// assert_eq!(PaymentApi::VirtualPayment.open_api(), OpenApi::RequestVirtualPayment);

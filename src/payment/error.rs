@@ -22,7 +22,8 @@ pub(super) const SIGN_DATA: &str = "signData";
 /// `"requestPayment:fail invalid params: nonceStr is missing"`.
 ///
 /// ```
-/// use superapp_openapi::{HostError, JsonObject, RequestPaymentParams};
+/// use superapp_openapi::payment::RequestPaymentParams;
+/// use superapp_openapi::{HostError, JsonObject};
 /// let err = RequestPaymentParams::from_params(&JsonObject::new()).unwrap_err();
 /// assert_eq!(err.to_string(), "requestPayment: timeStamp is missing");
 /// assert_eq!((err.object(), err.field()), ("requestPayment", Some("timeStamp")));

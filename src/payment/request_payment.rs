@@ -15,7 +15,7 @@ use crate::handler::JsonObject;
 /// `paySign` (MD5 and HMAC-SHA256 for WeChat Pay v2, RSA for v3).
 ///
 /// ```
-/// use superapp_openapi::SignType;
+/// use superapp_openapi::payment::SignType;
 /// assert_eq!(SignType::from_name("HMAC-SHA256"), Some(SignType::HmacSha256));
 /// assert_eq!(SignType::Rsa.as_str(), "RSA");
 /// assert_eq!(SignType::from_name("hmac-sha256"), None);
@@ -70,7 +70,7 @@ impl fmt::Display for SignType {
 ///
 /// ```
 /// use serde_json::json;
-/// use superapp_openapi::{RequestPaymentParams, SignType};
+/// use superapp_openapi::payment::{RequestPaymentParams, SignType};
 /// let params = json!({
 ///     "timeStamp": 1490840662,
 ///     "nonceStr": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
@@ -82,7 +82,7 @@ impl fmt::Display for SignType {
 /// assert_eq!(pay.time_stamp, "1490840662");
 /// assert_eq!(pay.sign_type, SignType::Rsa);
 /// assert_eq!(pay.prepay_id(), "wx2017033010242291fcfe0db70013231072");
-/// # Ok::<(), superapp_openapi::PaymentParamsError>(())
+/// # Ok::<(), superapp_openapi::payment::PaymentParamsError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -167,7 +167,7 @@ impl RequestPaymentParams {
 /// `errMsg: "requestPayment:ok"`.
 ///
 /// ```
-/// use superapp_openapi::PaymentResult;
+/// use superapp_openapi::payment::PaymentResult;
 /// let result = PaymentResult::new(1_700_000_000, "4200001234202401011234567890").into_result();
 /// assert_eq!(result["pay_time"], 1_700_000_000);
 /// assert_eq!(result["order_no"], "4200001234202401011234567890");

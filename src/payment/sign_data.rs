@@ -14,7 +14,7 @@ use crate::app::json_type;
 /// The virtual-payment environment: signData's `env`, a number on the wire.
 ///
 /// ```
-/// use superapp_openapi::PaymentEnv;
+/// use superapp_openapi::payment::PaymentEnv;
 /// assert_eq!(serde_json::to_string(&PaymentEnv::Sandbox)?, "1");
 /// assert_eq!(serde_json::from_str::<PaymentEnv>("0")?, PaymentEnv::Production);
 /// assert!(serde_json::from_str::<PaymentEnv>("2").is_err());
@@ -74,7 +74,7 @@ impl<'de> Deserialize<'de> for PaymentEnv {
 /// so `Other("goods".into())` equals [`PaymentMode::Goods`].
 ///
 /// ```
-/// use superapp_openapi::PaymentMode;
+/// use superapp_openapi::payment::PaymentMode;
 /// assert_eq!(PaymentMode::from("short_series_goods"), PaymentMode::ShortSeriesGoods);
 /// assert_eq!(PaymentMode::from("subscription").as_str(), "subscription");
 /// ```
@@ -176,7 +176,8 @@ impl<'de> Deserialize<'de> for PaymentMode {
 /// `0-9 a-z A-Z _ - | * @`, not starting with `_`, and rejects others itself).
 ///
 /// ```
-/// use superapp_openapi::{AppKey, PaymentApi, SessionKey, SignData, pay_sig, user_signature};
+/// use superapp_openapi::payment::{AppKey, PaymentApi, SignData, pay_sig, user_signature};
+/// use superapp_openapi::SessionKey;
 /// // Developer server: build, serialize once, sign that string.
 /// let order = SignData::new("123", 1, "xxxxxx")
 ///     .product("testproductId", 10)
@@ -192,7 +193,7 @@ impl<'de> Deserialize<'de> for PaymentMode {
 ///
 /// // Host: the typed view of what it received.
 /// assert_eq!(SignData::parse(&sign_data)?, order);
-/// # Ok::<(), superapp_openapi::PaymentParamsError>(())
+/// # Ok::<(), superapp_openapi::payment::PaymentParamsError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "Value")]
@@ -289,14 +290,14 @@ impl SignData {
     /// Parses the signData a mini program passed.
     ///
     /// ```
-    /// use superapp_openapi::{PaymentEnv, SignData};
+    /// use superapp_openapi::payment::{PaymentEnv, SignData};
     /// let order = SignData::parse(r#"{"offerId":"123","buyQuantity":2,"env":1,"currencyType":"CNY","outTradeNo":"order-0001"}"#)?;
     /// assert_eq!(order.buy_quantity, 2);
     /// assert_eq!(order.env, PaymentEnv::Sandbox);
     ///
     /// let err = SignData::parse(r#"{"offerId":"123","buyQuantity":1,"currencyType":"CNY"}"#).unwrap_err();
     /// assert_eq!(err.to_string(), "signData: outTradeNo is missing");
-    /// # Ok::<(), superapp_openapi::PaymentParamsError>(())
+    /// # Ok::<(), superapp_openapi::payment::PaymentParamsError>(())
     /// ```
     ///
     /// # Errors

@@ -30,7 +30,7 @@ const SIGNATURE_HEX_LEN: usize = 64;
 /// name as the uri; they agree.
 ///
 /// ```
-/// use superapp_openapi::{AppKey, PaymentApi, pay_sig};
+/// use superapp_openapi::payment::{AppKey, PaymentApi, pay_sig};
 /// let sign_data = r#"{"offerId":"123","buyQuantity":1,"env":0,"currencyType":"CNY","outTradeNo":"order-0001"}"#;
 /// let sig = pay_sig(&AppKey::new("12345"), PaymentApi::VirtualPayment, sign_data);
 /// assert_eq!(sig.len(), 64);
@@ -45,14 +45,14 @@ pub fn pay_sig(app_key: &AppKey, api: PaymentApi, sign_data: &str) -> String {
 /// lower case). Surrounding whitespace is not.
 ///
 /// ```
-/// use superapp_openapi::{AppKey, PaymentApi, pay_sig, verify_pay_sig};
+/// use superapp_openapi::payment::{AppKey, PaymentApi, pay_sig, verify_pay_sig};
 /// let key = AppKey::new("12345");
 /// let sign_data = r#"{"offerId":"123","buyQuantity":1,"env":0,"currencyType":"CNY","outTradeNo":"order-0001"}"#;
 /// let sig = pay_sig(&key, PaymentApi::VirtualPayment, sign_data);
 /// verify_pay_sig(&key, PaymentApi::VirtualPayment, sign_data, &sig)?;
 /// // Signed for the other API: rejected.
 /// assert!(verify_pay_sig(&key, PaymentApi::MidasPaymentGameItem, sign_data, &sig).is_err());
-/// # Ok::<(), superapp_openapi::SignatureError>(())
+/// # Ok::<(), superapp_openapi::payment::SignatureError>(())
 /// ```
 ///
 /// # Errors
@@ -81,7 +81,8 @@ pub fn verify_pay_sig(
 /// examples. With an empty `sign_data` this is the checkSession signature.
 ///
 /// ```
-/// use superapp_openapi::{SessionKey, user_signature};
+/// use superapp_openapi::payment::user_signature;
+/// use superapp_openapi::SessionKey;
 /// let sig = user_signature(&SessionKey::new("o0q0otL8aEzpcZL/FT9WsQ=="), r#"{"foo":"bar"}"#);
 /// // WeChat's published example for this key and body.
 /// assert_eq!(sig, "654571f79995b2ce1e149e53c0a33dc39c0a74090db514261454e8dbe432aa0b");
@@ -94,13 +95,14 @@ pub fn user_signature(session_key: &SessionKey, sign_data: &str) -> String {
 /// Accepts upper-case hex like [`verify_pay_sig`].
 ///
 /// ```
-/// use superapp_openapi::{SessionKey, user_signature, verify_user_signature};
+/// use superapp_openapi::payment::{user_signature, verify_user_signature};
+/// use superapp_openapi::SessionKey;
 /// let key = SessionKey::new("o0q0otL8aEzpcZL/FT9WsQ==");
 /// let sign_data = r#"{"offerId":"123","buyQuantity":1,"currencyType":"CNY","outTradeNo":"order-0001"}"#;
 /// let sig = user_signature(&key, sign_data);
 /// verify_user_signature(&key, sign_data, &sig)?;
 /// assert!(verify_user_signature(&SessionKey::new("an old key"), sign_data, &sig).is_err());
-/// # Ok::<(), superapp_openapi::SignatureError>(())
+/// # Ok::<(), superapp_openapi::payment::SignatureError>(())
 /// ```
 ///
 /// # Errors
@@ -188,7 +190,8 @@ impl fmt::Display for SignatureKind {
 /// Why a `paySig` or `signature` was rejected.
 ///
 /// ```
-/// use superapp_openapi::{SessionKey, SignatureError, SignatureKind, verify_user_signature};
+/// use superapp_openapi::payment::{SignatureError, SignatureKind, verify_user_signature};
+/// use superapp_openapi::SessionKey;
 /// let err = verify_user_signature(&SessionKey::new("k"), "{}", "abc").unwrap_err();
 /// assert_eq!(err, SignatureError::OddLength { kind: SignatureKind::UserSignature, len: 3 });
 /// assert_eq!(err.to_string(), "signature has an odd number of hex digits (3)");

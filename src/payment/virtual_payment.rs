@@ -16,10 +16,8 @@ use crate::secret::{AppKey, SessionKey};
 ///
 /// ```
 /// use serde_json::json;
-/// use superapp_openapi::{
-///     AppKey, PaymentApi, PaymentMode, SessionKey, SignData, VirtualPaymentParams, pay_sig,
-///     user_signature,
-/// };
+/// use superapp_openapi::payment::{AppKey, PaymentApi, PaymentMode, SignData, VirtualPaymentParams, pay_sig, user_signature};
+/// use superapp_openapi::SessionKey;
 ///
 /// let app_key = AppKey::new("12345");
 /// let session_key = SessionKey::new("o0q0otL8aEzpcZL/FT9WsQ==");

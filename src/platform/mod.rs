@@ -3,8 +3,13 @@
 //! [`OpenServer`](crate::OpenServer) implements it in-process (the default);
 //! `RemotePlatform` implements it over HTTP against the `openserver` binary.
 
+pub(crate) mod errcode;
+
+use std::error::Error as StdError;
+
 use async_trait::async_trait;
 
+use self::errcode::OpenServerError;
 use crate::app::AppInfo;
 use crate::secret::{AuthCode, Code};
 
@@ -27,23 +32,20 @@ pub enum UserCodeKind {
     Email,
 }
 
+/// How a transport failure is kept: the error itself, for its chain of
+/// causes (shared, so that a [`PlatformError`] stays cheap to clone).
+pub type TransportError = std::sync::Arc<dyn StdError + Send + Sync>;
+
 /// A failure talking to the platform.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlatformError {
-    /// The platform answered with an error code.
-    #[error("platform error {errcode}: {errmsg}")]
-    Api {
-        /// The platform's `errcode` (`docs/openserver.md`).
-        errcode: i64,
-        /// The platform's `errmsg`.
-        errmsg: String,
-        /// The `requestId` of the answer, if any.
-        request_id: Option<String>,
-    },
-    /// The platform could not be reached.
-    #[error("platform unreachable: {0}")]
-    Unreachable(String),
+    /// The platform answered with an error code (`docs/openserver.md`).
+    #[error("platform error {}: {}", .0.errcode(), .0.errmsg())]
+    Api(OpenServerError),
+    /// The platform could not be reached, or the connection broke.
+    #[error("platform unreachable: {}", chain(&**.0))]
+    Unreachable(#[source] TransportError),
     /// The platform did not answer in time.
     #[error("platform timed out")]
     Timeout,
@@ -56,10 +58,27 @@ impl PlatformError {
     /// The platform's `errcode`, for [`PlatformError::Api`].
     pub fn errcode(&self) -> Option<i64> {
         match self {
-            PlatformError::Api { errcode, .. } => Some(*errcode),
+            PlatformError::Api(err) => Some(err.errcode()),
             _ => None,
         }
     }
+}
+
+/// An error and its causes, joined by `: `, each said once.
+pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let message = e.to_string();
+        if !text.ends_with(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        next = e.source();
+    }
+    text
 }
 
 /// What the v2/v3 built-in flows ask of the platform.

@@ -315,3 +315,18 @@ pub fn session_signature(session_key: &SessionKey) -> String {
     let mac = Hmac::<sha2::Sha256>::new_from_slice(session_key.secret().as_bytes()).unwrap();
     hex::encode(mac.finalize().into_bytes())
 }
+
+/// The answer the wire carries for an embedded developer-server call: the
+/// success, or the error in the response's error form, so a test asserts
+/// on `errcode` and `errmsg` as a developer server reads them.
+pub trait Wire<T> {
+    fn wire(self) -> T;
+}
+
+impl<T: superapp_openapi::openserver::ApiResponse> Wire<T>
+    for Result<T, superapp_openapi::openserver::OpenServerError>
+{
+    fn wire(self) -> T {
+        T::from_result(self)
+    }
+}

@@ -1,5 +1,6 @@
 //! The platform's error codes (`docs/openserver.md`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// An `errcode` the platform answers with.
@@ -132,49 +133,63 @@ impl fmt::Display for ErrCode {
     }
 }
 
-/// A platform failure: its code and a message that says what was wrong.
+/// A platform failure: its code, a message that says what was wrong, and,
+/// when it came over the wire, the `requestId` of the answer. The one shape
+/// of a platform error: the embedded platform returns it, and
+/// [`PlatformError::Api`](crate::platform::PlatformError::Api) and the
+/// developer-server client's `ClientError::Api` carry it.
 ///
 /// ```
 /// use superapp_openapi::openserver::{ErrCode, OpenServerError};
 /// let e = OpenServerError::missing("js_code");
 /// assert_eq!(e.errcode(), 10002);
 /// assert_eq!(e.errmsg(), "invalid param: js_code is missing");
+/// let e = OpenServerError::new(ErrCode::RateLimited).with_message("rate limit: slow down");
+/// assert_eq!(e.to_string(), "45011: rate limit: slow down");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{errcode}: {message}")]
 pub struct OpenServerError {
     errcode: i64,
-    message: String,
+    message: Cow<'static, str>,
+    request_id: Option<String>,
 }
 
 impl OpenServerError {
     /// An error with the code's standard message.
     pub fn new(code: ErrCode) -> Self {
-        OpenServerError::with_message(code, code.message())
-    }
-
-    /// An error with a message of its own.
-    pub fn with_message(code: ErrCode, message: impl Into<String>) -> Self {
         OpenServerError {
             errcode: code.code(),
-            message: message.into(),
+            message: Cow::Borrowed(code.message()),
+            request_id: None,
         }
+    }
+
+    /// The error with a message of its own, saying what was wrong.
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The error with the `requestId` of the answer that carried it.
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
     }
 
     /// An error as a platform sent it, whether or not the code is one of ours.
     pub fn from_wire(errcode: i64, errmsg: impl Into<String>) -> Self {
         OpenServerError {
             errcode,
-            message: errmsg.into(),
+            message: Cow::Owned(errmsg.into()),
+            request_id: None,
         }
     }
 
     /// `10002`, naming the missing parameter.
     pub fn missing(param: &str) -> Self {
-        OpenServerError::with_message(
-            ErrCode::InvalidParam,
-            format!("invalid param: {param} is missing"),
-        )
+        OpenServerError::new(ErrCode::InvalidParam)
+            .with_message(format!("invalid param: {param} is missing"))
     }
 
     /// The code, if it is one of ours.
@@ -191,14 +206,16 @@ impl OpenServerError {
     pub fn errmsg(&self) -> &str {
         &self.message
     }
+
+    /// The `requestId` of the answer that carried the error, when it came
+    /// over the wire with one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
 }
 
 impl From<OpenServerError> for crate::platform::PlatformError {
     fn from(err: OpenServerError) -> Self {
-        crate::platform::PlatformError::Api {
-            errcode: err.errcode,
-            errmsg: err.message,
-            request_id: None,
-        }
+        crate::platform::PlatformError::Api(err)
     }
 }

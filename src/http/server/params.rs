@@ -8,14 +8,16 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
 
-use crate::api::Scope;
-pub(crate) use crate::app::json_type;
-use crate::openserver::{ErrCode, OpenServerError};
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 
-/// `10002` with `invalid param: <what>`.
-pub(crate) fn invalid(what: impl std::fmt::Display) -> OpenServerError {
-    OpenServerError::with_message(ErrCode::InvalidParam, format!("invalid param: {what}"))
-}
+use super::answer::invalid;
+use crate::api::Scope;
+use crate::app::json_type;
+use crate::openserver::OpenServerError;
+
+/// A query string as its decoded pairs, or why it could not be decoded.
+pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 enum Field {
     One(Value),
@@ -30,6 +32,13 @@ pub(crate) struct Params {
 }
 
 impl Params {
+    /// The parameters of a query string; `10002` when it is malformed.
+    pub(crate) fn from_query_string(query: QueryPairs) -> Result<Params, OpenServerError> {
+        query
+            .map(|Query(pairs)| Params::from_query(pairs))
+            .map_err(|_| invalid("the query string is malformed"))
+    }
+
     /// The pairs of a decoded query string.
     pub(crate) fn from_query(pairs: Vec<(String, String)>) -> Params {
         let mut fields = HashMap::with_capacity(pairs.len());

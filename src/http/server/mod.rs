@@ -1,0 +1,164 @@
+//! The axum server: the seed's developer-server routes and the SDK routes
+//! over an [`OpenServer`].
+//!
+//! The router here is the parent: each child owns its routes
+//! (`developer`, `sdk`) and they share only `state` (what every route
+//! reads), `params` (request parameters) and `answer` (how every route
+//! answers, errors included). The clients never import this module: what
+//! both sides share is in [`wire`](super::wire).
+
+mod answer;
+mod developer;
+mod log;
+mod params;
+mod refusals;
+mod sdk;
+mod state;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+
+use self::log::log_request;
+use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+use self::state::ServerState;
+use crate::openserver::OpenServer;
+use crate::secret::SdkKey;
+
+/// The default request-body limit: 64 KiB, far above any request of the API.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// How the HTTP server is set up: the SDK keys hosts present on the SDK
+/// routes, and the request-body limit.
+///
+/// ```
+/// use superapp_openapi::http::HttpConfig;
+/// use superapp_openapi::SdkKey;
+/// let config = HttpConfig::new()
+///     .sdk_key(SdkKey::new("key-of-host-a"))
+///     .sdk_key(SdkKey::new("key-of-host-b"))
+///     .body_limit(16 * 1024);
+/// assert!(!format!("{config:?}").contains("host-a"));
+/// ```
+#[derive(Clone)]
+pub struct HttpConfig {
+    sdk_keys: Vec<SdkKey>,
+    body_limit: usize,
+}
+
+impl HttpConfig {
+    /// No SDK key (the SDK routes answer `40001` to everyone) and a 64 KiB
+    /// body limit.
+    pub fn new() -> Self {
+        HttpConfig {
+            sdk_keys: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Adds a key a host may present as `Authorization: Bearer <key>` on the
+    /// SDK routes. Call it once per host; an empty key never matches.
+    pub fn sdk_key(mut self, key: SdkKey) -> Self {
+        self.sdk_keys.push(key);
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default
+    /// [`DEFAULT_BODY_LIMIT`]); a larger one is answered with `10002`.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig::new()
+    }
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("sdk_keys", &self.sdk_keys.len())
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// The platform's HTTP API over `server`: the five developer-server routes
+/// of the seed and the SDK routes of `docs/http.md`.
+///
+/// Every answer is JSON with `errcode`, `errmsg` and `requestId` and
+/// `Cache-Control: no-store`. Errors are HTTP 200 as the platform sends
+/// them, except an unknown path (404) and a wrong method (405, with the
+/// `Allow` header the router sets), whose bodies are JSON `10002` all the
+/// same. Each request is logged at `info` with its method, path, status,
+/// errcode and latency — never its query string or body.
+///
+/// ```
+/// use superapp_openapi::http::{HttpConfig, router};
+/// use superapp_openapi::{OpenServer, SdkKey};
+/// let server = OpenServer::new();
+/// let app: axum::Router = router(server, HttpConfig::new().sdk_key(SdkKey::new("k")));
+/// # let _ = app;
+/// ```
+pub fn router(server: OpenServer, config: HttpConfig) -> Router {
+    let state = Arc::new(ServerState::new(
+        server,
+        &config.sdk_keys,
+        config.body_limit,
+    ));
+    let routes = Router::new()
+        .merge(developer::routes())
+        .merge(sdk::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
+        .with_state(state);
+    // The router sets `Allow` on a 405 after its routes have answered, so
+    // the layers that read it wrap the whole router, not each route.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::map_response(name_allowed_methods))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish.
+///
+/// # Errors
+///
+/// What the listener reports when accepting fails for good.
+///
+/// ```
+/// use superapp_openapi::OpenServer;
+/// use superapp_openapi::http::{HttpConfig, router, serve};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let task = tokio::spawn(serve(listener, router(OpenServer::new(), HttpConfig::new()), async {
+///     let _ = stopped.await;
+/// }));
+/// println!("listening on http://{addr}");
+/// let _ = stop.send(());
+/// task.await.expect("server task")?;
+/// # Ok(()) }
+/// ```
+pub async fn serve<F>(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,192 @@
+//! The SDK routes: what a host on another machine asks the platform
+//! (`docs/http.md`). Their wire names are shared with the remote client in
+//! [`wire`](crate::http::wire).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::routing::post;
+use serde_json::Value;
+use subtle::{Choice, ConstantTimeEq};
+
+use super::answer::{Answer, Failure, invalid};
+use super::params::Params;
+use super::state::{ServerState, Shared};
+use crate::api::Scope;
+use crate::app::{AppInfo, json_type};
+use crate::digest::sha256;
+use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkResponse, kind_from_name, paths};
+use crate::openserver::{ErrCode, OpenServerError};
+use crate::platform::Principal;
+use crate::secret::AuthCode;
+
+/// The SDK routes, all POST.
+pub(super) fn routes() -> Router<Arc<ServerState>> {
+    Router::new()
+        .route(paths::SDK_LOGIN_CODE, post(login_code))
+        .route(paths::SDK_CHECK_SESSION, post(check_session))
+        .route(paths::SDK_USER_CODE, post(user_code))
+        .route(paths::SDK_PROFILE, post(profile))
+        .route(paths::SDK_AUTH_CODE, post(auth_code))
+}
+
+type Outcome = Result<Answer<SdkResponse>, Failure<SdkResponse>>;
+
+fn parse_principal(params: &Params) -> Result<Principal, OpenServerError> {
+    let object = params.required_object("principal")?;
+    let present = |name: &str| object.get(name).filter(|v| !v.is_null());
+    let string = |name: &str, value: &Value| match value {
+        Value::String(s) if !s.is_empty() => Ok(s.clone()),
+        Value::String(_) => Err(OpenServerError::missing(&format!("principal.{name}"))),
+        other => Err(invalid(format_args!(
+            "principal.{name} must be a string, found {}",
+            json_type(other)
+        ))),
+    };
+    match (present("uid"), present("authCode")) {
+        (Some(uid), None) => Ok(Principal::Uid(string("uid", uid)?)),
+        (None, Some(code)) => Ok(Principal::AuthCode(AuthCode::new(string(
+            "authCode", code,
+        )?))),
+        (Some(_), Some(_)) => Err(invalid(
+            "principal must have exactly one of uid and authCode",
+        )),
+        (None, None) => Err(invalid("principal must have uid or authCode")),
+    }
+}
+
+/// `Authorization: Bearer <SDK key>`, compared in constant time against
+/// every configured key.
+fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<(), OpenServerError> {
+    let refuse = |why: &str| {
+        OpenServerError::new(ErrCode::InvalidSecret).with_message(format!("invalid SDK key: {why}"))
+    };
+    if state.sdk_key_digests.is_empty() {
+        return Err(refuse(
+            "this server has no SDK key configured, so the SDK routes are closed",
+        ));
+    }
+    let Some(header) = headers.get(AUTHORIZATION) else {
+        return Err(refuse("send the header Authorization: Bearer <SDK key>"));
+    };
+    let presented = header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|key| !key.is_empty())
+        .ok_or_else(|| refuse("the Authorization header must be Bearer <SDK key>"))?;
+    let digest = sha256(presented.as_bytes());
+    let mut matched = Choice::from(0);
+    for key in &state.sdk_key_digests {
+        matched |= key.ct_eq(&digest);
+    }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(refuse("the key is not one this server knows"))
+    }
+}
+
+/// Authenticates and reads `{appid, principal, …}`.
+fn sdk_request(
+    state: &ServerState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(AppInfo, Principal, Params), OpenServerError> {
+    authenticate(state, headers)?;
+    let body = state.body(body)?;
+    let params = Params::from_json_body(headers, &body)?;
+    let appid = params.required_string("appid")?;
+    let principal = parse_principal(&params)?;
+    Ok((AppInfo::new(appid), principal, params))
+}
+
+async fn login_code(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+    let code = state.server.issue_login_code(&app, &principal).await?;
+    Ok(Answer(SdkResponse {
+        code: Some(code.into_secret()),
+        ..SdkResponse::ok()
+    }))
+}
+
+async fn check_session(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+    let valid = state.server.has_valid_session(&app, &principal).await?;
+    Ok(Answer(SdkResponse {
+        valid: Some(valid),
+        ..SdkResponse::ok()
+    }))
+}
+
+async fn user_code(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+    let kind = kind_from_name(&params.required_string("kind")?)
+        .ok_or_else(|| invalid("kind must be phone_number or email"))?;
+    let code = state.server.issue_user_code(&app, &principal, kind).await?;
+    Ok(Answer(SdkResponse {
+        code: Some(code.into_secret()),
+        ..SdkResponse::ok()
+    }))
+}
+
+async fn profile(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+    let scope = match params.required_string("field")?.as_str() {
+        FIELD_AVATAR => Scope::Avatar,
+        FIELD_NICKNAME => Scope::Nickname,
+        _ => return Err(Failure::invalid("field must be avatar or nickname")),
+    };
+    let value = state.server.profile_field(&app, &principal, scope).await?;
+    Ok(Answer(SdkResponse {
+        value: Some(value),
+        ..SdkResponse::ok()
+    }))
+}
+
+/// The emulator standing in for a super-app server's getAuthCode: a v3
+/// authCode for a user (`principal.uid`) and the scopes they granted, from
+/// the server's in-memory directory. A platform whose users live in a real
+/// super-app server answers `-1`: that server issues its own authCodes.
+async fn auth_code(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+    let Principal::Uid(uid) = principal else {
+        return Err(Failure::invalid(
+            "principal must be a uid: authCodes are issued for a super-app user",
+        ));
+    };
+    let scopes = params.scopes("scopes")?;
+    let code = state.server.issue_auth_code(app.app_id(), &uid, scopes)?;
+    Ok(Answer(SdkResponse {
+        auth_code: Some(code.into_secret()),
+        ..SdkResponse::ok()
+    }))
+}

@@ -1,0 +1,55 @@
+//! What every route shares: the platform, the SDK keys, the body limit.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+
+use super::answer::invalid;
+use crate::digest::sha256;
+use crate::openserver::{OpenServer, OpenServerError};
+use crate::secret::SdkKey;
+
+/// What every handler shares.
+pub(crate) struct ServerState {
+    pub(crate) server: OpenServer,
+    /// SHA-256 of each SDK key, so that comparing takes the same time
+    /// whatever the length of what a caller presents.
+    pub(crate) sdk_key_digests: Vec<[u8; 32]>,
+    pub(crate) body_limit: usize,
+}
+
+impl ServerState {
+    pub(crate) fn new(server: OpenServer, sdk_keys: &[SdkKey], body_limit: usize) -> Self {
+        ServerState {
+            server,
+            sdk_key_digests: sdk_keys
+                .iter()
+                .filter(|k| !k.is_empty())
+                .map(|k| sha256(k.secret().as_bytes()))
+                .collect(),
+            body_limit,
+        }
+    }
+
+    /// The body bytes, or `10002` when the body is over the limit or unreadable.
+    pub(crate) fn body(
+        &self,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Bytes, OpenServerError> {
+        match body {
+            Ok(bytes) => Ok(bytes),
+            Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                Err(invalid(format_args!(
+                    "request body too large (the limit is {} bytes)",
+                    self.body_limit
+                )))
+            }
+            Err(_) => Err(invalid("the request body could not be read")),
+        }
+    }
+}
+
+/// The state extractor of every route.
+pub(crate) type Shared = State<Arc<ServerState>>;
