@@ -302,7 +302,7 @@ impl OpenApiHandler for V3Host {
             .issue_auth_code(app.app_id(), &granted)
             .await
             .map_err(HostError::failed)?;
-        let mut grant = AuthGrant::with_auth_code(code).granted(granted);
+        let mut grant = AuthGrant::from_auth_code(code).granted(granted);
         for scope in refused {
             println!("[user] refuses to share {scope}");
             grant = grant.refused(scope, "the user declined to share their email");
@@ -367,7 +367,9 @@ async fn walkthrough(platforms: Arc<Platforms>) -> Result<Story, String> {
     if let Platforms::Embedded(server) = &*platforms {
         let register = |id, secret, kind| {
             server
-                .register_app(AppRegistration::new(id, AppSecret::new(secret), TEAM).kind(kind))
+                .register_app(
+                    AppRegistration::new(id, AppSecret::new(secret), TEAM).with_kind(kind),
+                )
                 .map_err(|e| e.to_string())
         };
         register(SHOP, SHOP_SECRET, AppKind::MiniProgram)?;

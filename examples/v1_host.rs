@@ -114,7 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = AppInfo::new("wx-v1-shop");
 
     let sign_data = SignData::new("offer-1", 1, "trade-42")
-        .product("gem-pack", 600)
+        .with_product("gem-pack", 600)
         .to_sign_data_string();
     let midas = json!({
         "signData": sign_data,

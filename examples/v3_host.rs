@@ -42,7 +42,7 @@ impl SuperappServer {
             .platform
             .issue_auth_code(app_id, user, granted.clone())
             .map_err(|e| HostError::failed(e.errmsg()))?;
-        let mut grant = AuthGrant::with_auth_code(code).granted(granted);
+        let mut grant = AuthGrant::from_auth_code(code).granted(granted);
         for scope in refused {
             grant = grant.refused(scope, "the user did not allow it");
         }

@@ -94,7 +94,7 @@ pub struct AuthCodeRequest {
 ///
 /// ```
 /// use superapp_openapi::{AuthCode, AuthGrant, Scope};
-/// let grant = AuthGrant::with_auth_code(AuthCode::new("ac-123"))
+/// let grant = AuthGrant::from_auth_code(AuthCode::new("ac-123"))
 ///     .granted([Scope::PhoneNumber])
 ///     .refused(Scope::Email, "user declined");
 /// assert!(grant.is_granted(Scope::PhoneNumber));
@@ -119,7 +119,7 @@ pub struct AuthGrant {
 
 impl AuthGrant {
     /// A grant carrying an `authCode`.
-    pub fn with_auth_code(auth_code: AuthCode) -> Self {
+    pub fn from_auth_code(auth_code: AuthCode) -> Self {
         AuthGrant {
             auth_code: Some(auth_code),
             ..AuthGrant::default()
@@ -127,7 +127,7 @@ impl AuthGrant {
     }
 
     /// A grant carrying a `code`.
-    pub fn with_code(code: AuthCode) -> Self {
+    pub fn from_code(code: AuthCode) -> Self {
         AuthGrant {
             code: Some(code),
             ..AuthGrant::default()

@@ -102,6 +102,11 @@ secret_string! {
     SdkKey
 }
 secret_string! {
+    /// The platform's key for deriving openids and unionids; every instance
+    /// of one platform shares it (see `OpenServerBuilder::id_secret`).
+    IdSecret
+}
+secret_string! {
     /// The virtual-payment AppKey of a mini program, the key of
     /// [`pay_sig`](crate::payment::pay_sig). Production and sandbox (`env` 1) have
     /// different keys: use the one for the `env` in the signData.

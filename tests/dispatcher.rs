@@ -291,7 +291,7 @@ async fn under_v2_the_six_built_ins_use_the_uid_and_the_rest_go_to_the_host() {
 #[tokio::test]
 async fn under_v3_built_ins_ask_get_auth_code_with_the_api_scope_first() {
     for api in OpenApi::ALL {
-        let grant = AuthGrant::with_auth_code(AuthCode::new("ac-9")).granted(Scope::ALL);
+        let grant = AuthGrant::from_auth_code(AuthCode::new("ac-9")).granted(Scope::ALL);
         let handler = RecordingHandler::new()
             .with_version(ApiVersion::V3)
             .with_uid("u-7")
@@ -476,7 +476,7 @@ async fn under_v3_a_host_without_get_auth_code_fails_saying_v3_needs_it() {
 async fn under_v3_a_grant_without_auth_code_or_code_fails_with_auth_code_is_null() {
     for grant in [
         AuthGrant::default().granted([Scope::Email]),
-        AuthGrant::with_auth_code(AuthCode::new("")).granted([Scope::Email]),
+        AuthGrant::from_auth_code(AuthCode::new("")).granted([Scope::Email]),
     ] {
         let handler = RecordingHandler::new()
             .with_version(ApiVersion::V3)
@@ -493,7 +493,7 @@ async fn under_v3_a_grant_without_auth_code_or_code_fails_with_auth_code_is_null
 
 #[tokio::test]
 async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_reason() {
-    let grant = AuthGrant::with_auth_code(AuthCode::new("ac"))
+    let grant = AuthGrant::from_auth_code(AuthCode::new("ac"))
         .granted([Scope::PhoneNumber])
         .refused(Scope::Email, "user declined");
     let handler = RecordingHandler::new()

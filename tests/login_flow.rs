@@ -37,7 +37,7 @@ impl OpenApiHandler for Host {
             .server
             .issue_auth_code(app.app_id(), "u-1", granted.clone())
             .map_err(|e| HostError::failed(e.to_string()))?;
-        let mut grant = AuthGrant::with_auth_code(code).granted(granted);
+        let mut grant = AuthGrant::from_auth_code(code).granted(granted);
         for scope in refused {
             grant = grant.refused(scope, "the user said no");
         }

@@ -346,17 +346,17 @@ fn an_app_key_never_prints_its_value() {
 #[test]
 fn sign_data_string_is_wechats_documented_example() {
     let order = SignData::new("123", 1, "xxxxxx")
-        .product("testproductId", 10)
-        .attach("testdata");
+        .with_product("testproductId", 10)
+        .with_attach("testdata");
     assert_eq!(order.to_sign_data_string(), SIGN_DATA);
 }
 
 #[test]
 fn game_item_sign_data_string_is_wechats_documented_example() {
     let mut order = SignData::new("123", 1, "xxxxxx")
-        .mode(PaymentMode::Goods)
-        .product("testproductId", 10)
-        .attach("testdata");
+        .with_mode(PaymentMode::Goods)
+        .with_product("testproductId", 10)
+        .with_attach("testdata");
     order.platform = Some("android".into());
     order.zone_id = Some("1".into());
     assert_eq!(order.to_sign_data_string(), GAME_ITEM_SIGN_DATA);
@@ -365,19 +365,19 @@ fn game_item_sign_data_string_is_wechats_documented_example() {
 #[test]
 fn to_sign_data_string_then_parse_gives_the_same_struct() {
     let mut game_item = SignData::new("offer-9", 3, "order-0002")
-        .mode("goods")
-        .env(PaymentEnv::Sandbox)
-        .product("sword", 600);
+        .with_mode("goods")
+        .with_env(PaymentEnv::Sandbox)
+        .with_product("sword", 600);
     game_item.platform = Some("android".into());
     game_item.zone_id = Some("1".into());
     let orders = [
         SignData::new("123", 1, "order-0001"),
         SignData::new("123", 1, "xxxxxx")
-            .product("testproductId", 10)
-            .attach("testdata"),
+            .with_product("testproductId", 10)
+            .with_attach("testdata"),
         SignData::new("123", u32::MAX, "order-0003")
-            .env(PaymentEnv::Sandbox)
-            .attach(r#"{"user_id":"5","note":"quotes \" and unicode 币"}"#),
+            .with_env(PaymentEnv::Sandbox)
+            .with_attach(r#"{"user_id":"5","note":"quotes \" and unicode 币"}"#),
         game_item,
     ];
     for order in orders {

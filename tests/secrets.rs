@@ -45,7 +45,7 @@ impl OpenApiHandler for Host {
             .issue_auth_code(app.app_id(), "u-1", request.scopes.clone())
             .unwrap();
         self.issued.lock().unwrap().push(code.secret().to_owned());
-        Ok(AuthGrant::with_auth_code(code).granted(request.scopes))
+        Ok(AuthGrant::from_auth_code(code).granted(request.scopes))
     }
 
     fn app_uid(&self, _app: &AppInfo) -> Option<String> {
@@ -112,7 +112,7 @@ async fn tracing_output_and_debug_strings_carry_no_secret() {
     let user = SuperappUser::new("u-x")
         .with_phone_number(PHONE)
         .with_email(EMAIL);
-    let grant = AuthGrant::with_auth_code(AuthCode::new(issued.lock().unwrap()[0].clone()));
+    let grant = AuthGrant::from_auth_code(AuthCode::new(issued.lock().unwrap()[0].clone()));
     debug_strings.extend([
         format!("{s:?}"),
         format!("{t:?}"),

@@ -12,11 +12,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Deserialize;
-use superapp_openapi::{
-    AppKind, AppSecret, OpenServer, SdkKey,
-    http::{HttpConfig, router, serve},
-    openserver::{AppRegistration, SuperappUser},
-};
+use superapp_openapi::http::{HttpConfig, router, serve};
+use superapp_openapi::openserver::{AppRegistration, IdSecret, SuperappUser};
+use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 use tracing::level_filters::LevelFilter;
 
 const USAGE: &str = "\
@@ -54,20 +52,20 @@ struct Args {
 struct ConfigFile {
     /// Keeps openids and unionids stable across restarts.
     #[serde(default)]
-    id_secret: Option<String>,
+    id_secret: Option<IdSecret>,
     #[serde(default)]
     apps: Vec<AppEntry>,
     #[serde(default)]
     users: Vec<UserEntry>,
     #[serde(default)]
-    sdk_keys: Vec<String>,
+    sdk_keys: Vec<SdkKey>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppEntry {
     appid: String,
-    secret: String,
+    secret: AppSecret,
     team: String,
     #[serde(default)]
     kind: AppKind,
@@ -78,9 +76,9 @@ struct AppEntry {
 struct UserEntry {
     id: String,
     #[serde(default)]
-    phone: Option<String>,
+    phone: Option<PhoneNumber>,
     #[serde(default)]
-    email: Option<String>,
+    email: Option<EmailAddress>,
     #[serde(default)]
     nickname: String,
     #[serde(default)]
@@ -181,12 +179,12 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
         if secret.is_empty() {
             return Err(Failure::config(shown, "id_secret must not be empty"));
         }
-        builder = builder.id_secret(secret.as_bytes());
+        builder = builder.id_secret(secret.secret().as_bytes());
     }
     let server = builder.build();
     for (i, app) in file.apps.iter().enumerate() {
         let registration =
-            AppRegistration::new(&app.appid, AppSecret::new(&app.secret), &app.team).kind(app.kind);
+            AppRegistration::new(&app.appid, app.secret.clone(), &app.team).with_kind(app.kind);
         server
             .register_app(registration)
             .map_err(|e| Failure::config(shown, format_args!("apps[{i}]: {}", e.errmsg())))?;
@@ -202,10 +200,10 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
             .with_nickname(&user.nickname)
             .with_avatar_url(&user.avatar);
         if let Some(phone) = &user.phone {
-            entry = entry.with_phone_number(phone);
+            entry = entry.with_phone_number(phone.secret());
         }
         if let Some(email) = &user.email {
-            entry = entry.with_email(email);
+            entry = entry.with_email(email.secret());
         }
         if !user.active {
             entry = entry.inactive();
@@ -216,13 +214,13 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
     }
     let mut http = HttpConfig::new();
     for (i, key) in file.sdk_keys.iter().enumerate() {
-        if key.len() < 16 {
+        if key.secret().len() < 16 {
             return Err(Failure::config(
                 shown,
                 format_args!("sdk_keys[{i}]: an SDK key must be at least 16 characters"),
             ));
         }
-        http = http.sdk_key(SdkKey::new(key));
+        http = http.sdk_key(key.clone());
     }
     Ok((server, http, file))
 }
@@ -391,5 +389,43 @@ mod tests {
         let (server, _, file) = load(Some(path)).map_err(|f| f.message).expect("loads");
         assert!(!file.apps.is_empty());
         assert!(server.app_info(&file.apps[0].appid).is_some());
+    }
+
+    #[test]
+    fn the_config_debug_shows_no_secret() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/openserver.json"
+        ));
+        let text = std::fs::read_to_string(path).expect("reads");
+        let raw: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let (_, _, file) = load(Some(path)).map_err(|f| f.message).expect("loads");
+        let shown = format!("{file:?}");
+        let mut secrets = vec![raw["id_secret"].as_str().expect("an id_secret")];
+        secrets.extend(
+            raw["apps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["secret"].as_str()),
+        );
+        secrets.extend(
+            raw["sdk_keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str()),
+        );
+        secrets.extend(
+            raw["users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u["phone"].as_str()),
+        );
+        assert!(secrets.len() >= 4, "{secrets:?}");
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

@@ -47,7 +47,7 @@ impl Default for OpenServerConfig {
 /// ```
 /// use superapp_openapi::openserver::AppRegistration;
 /// use superapp_openapi::{AppKind, AppSecret};
-/// let reg = AppRegistration::new("wx-game", AppSecret::new("s"), "team-a").kind(AppKind::MiniGame);
+/// let reg = AppRegistration::new("wx-game", AppSecret::new("s"), "team-a").with_kind(AppKind::MiniGame);
 /// # let _ = reg;
 /// ```
 #[derive(Debug, Clone)]
@@ -69,8 +69,8 @@ impl AppRegistration {
         }
     }
 
-    /// Sets the kind.
-    pub fn kind(mut self, kind: AppKind) -> Self {
+    /// The registration with another kind (default a mini program).
+    pub fn with_kind(mut self, kind: AppKind) -> Self {
         self.kind = kind;
         self
     }

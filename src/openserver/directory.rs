@@ -141,16 +141,17 @@ pub struct MemoryDirectory {
 impl MemoryDirectory {
     /// An empty directory on the system clock.
     pub fn new() -> Self {
-        MemoryDirectory::with_clock(Arc::new(SystemClock))
-    }
-
-    /// An empty directory on `clock`.
-    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         MemoryDirectory {
-            clock,
+            clock: Arc::new(SystemClock),
             users: ShardedMap::new(),
             grants: Mutex::default(),
         }
+    }
+
+    /// The directory, reading the time (authCode expiry) from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Adds a user, or replaces the one with the same id.

@@ -27,6 +27,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
 pub use crate::platform::errcode::{ErrCode, OpenServerError};
+pub use crate::secret::IdSecret;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AppRegistration, OpenServerConfig, SweepReport};
 use directory::DirectoryRef;
@@ -140,7 +141,9 @@ impl OpenServerBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let directory = match self.directory {
             Some(directory) => DirectoryRef::Other(directory),
-            None => DirectoryRef::Memory(Arc::new(MemoryDirectory::with_clock(clock.clone()))),
+            None => {
+                DirectoryRef::Memory(Arc::new(MemoryDirectory::new().with_clock(clock.clone())))
+            }
         };
         let id_key = match self.id_secret {
             Some(secret) => {

@@ -180,8 +180,8 @@ impl<'de> Deserialize<'de> for PaymentMode {
 /// use superapp_openapi::SessionKey;
 /// // Developer server: build, serialize once, sign that string.
 /// let order = SignData::new("123", 1, "xxxxxx")
-///     .product("testproductId", 10)
-///     .attach("testdata");
+///     .with_product("testproductId", 10)
+///     .with_attach("testdata");
 /// let sign_data = order.to_sign_data_string();
 /// assert_eq!(
 ///     sign_data,
@@ -255,27 +255,27 @@ impl SignData {
     }
 
     /// Sets `env`.
-    pub fn env(mut self, env: PaymentEnv) -> Self {
+    pub fn with_env(mut self, env: PaymentEnv) -> Self {
         self.env = env;
         self
     }
 
     /// Sets `productId` and `goodsPrice` (unit price in fen), as an item
     /// purchase needs.
-    pub fn product(mut self, product_id: impl Into<String>, goods_price: u64) -> Self {
+    pub fn with_product(mut self, product_id: impl Into<String>, goods_price: u64) -> Self {
         self.product_id = Some(product_id.into());
         self.goods_price = Some(goods_price);
         self
     }
 
     /// Sets `attach`.
-    pub fn attach(mut self, attach: impl Into<String>) -> Self {
+    pub fn with_attach(mut self, attach: impl Into<String>) -> Self {
         self.attach = Some(attach.into());
         self
     }
 
     /// Sets `mode` inside signData (requestMidasPaymentGameItem).
-    pub fn mode(mut self, mode: impl Into<PaymentMode>) -> Self {
+    pub fn with_mode(mut self, mode: impl Into<PaymentMode>) -> Self {
         self.mode = Some(mode.into());
         self
     }

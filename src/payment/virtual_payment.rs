@@ -22,7 +22,7 @@ use crate::secret::{AppKey, SessionKey};
 /// let app_key = AppKey::new("12345");
 /// let session_key = SessionKey::new("o0q0otL8aEzpcZL/FT9WsQ==");
 /// let sign_data = SignData::new("123", 1, "order-0001")
-///     .product("sku-1", 600)
+///     .with_product("sku-1", 600)
 ///     .to_sign_data_string();
 /// let params = json!({
 ///     "signData": sign_data,

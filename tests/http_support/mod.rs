@@ -328,6 +328,6 @@ impl OpenApiHandler for TestHost {
             .server
             .issue_auth_code(app.app_id(), &self.uid, request.scopes.clone())
             .map_err(|e| HostError::failed(e.to_string()))?;
-        Ok(AuthGrant::with_auth_code(code).granted(request.scopes))
+        Ok(AuthGrant::from_auth_code(code).granted(request.scopes))
     }
 }
