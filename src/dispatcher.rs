@@ -166,12 +166,21 @@ impl Dispatcher {
 
     /// Says which version applies to `api` for `app`, where it came from, and
     /// who answers, without calling anything but the version hook.
+    ///
+    /// A hook that panics is caught, logged, and counted as not answering
+    /// (so the explanation falls through to the default); `invoke` fails
+    /// such a call with `internal error: open_api_version panicked`.
     pub fn explain(&self, app: &AppInfo, api: OpenApi) -> Explanation {
-        let (version, source) = resolve_version(
-            app.api_version(),
-            self.inner.handler.open_api_version(app),
-            self.inner.default_version,
-        );
+        let hook = self.version_hook(app).unwrap_or_else(|err| {
+            tracing::warn!(
+                app.id = app.app_id(),
+                reason = err.reason(),
+                "explain: version hook failed"
+            );
+            None
+        });
+        let (version, source) =
+            resolve_version(app.api_version(), hook, self.inner.default_version);
         Explanation {
             api,
             version,
@@ -264,14 +273,7 @@ impl Dispatcher {
         };
         let timeout = self.timeout_for(api, &params)?;
         let inner = &*self.inner;
-        let hook =
-            std::panic::catch_unwind(AssertUnwindSafe(|| inner.handler.open_api_version(app)))
-                .map_err(|_| {
-                    CallError::new(
-                        FailureKind::Internal,
-                        "internal error: open_api_version panicked",
-                    )
-                })?;
+        let hook = self.version_hook(app)?;
         let (version, source) = resolve_version(app.api_version(), hook, inner.default_version);
         let answered_by = responder(api, version);
         span.record("openapi.version", version.as_str());
@@ -316,7 +318,22 @@ impl Dispatcher {
         }
     }
 
+    /// The host's `open_api_version` hook, its panic caught.
+    fn version_hook(&self, app: &AppInfo) -> Result<Option<ApiVersion>, CallError> {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.inner.handler.open_api_version(app)
+        }))
+        .map_err(|_| {
+            CallError::new(
+                FailureKind::Internal,
+                "internal error: open_api_version panicked",
+            )
+        })
+    }
+
     /// The call timeout, shortened by wx.login's own `timeout` param (ms).
+    /// A value beyond what a `Duration` holds is clamped to the call
+    /// timeout, like any value above it (`docs/errors.md`).
     fn timeout_for(&self, api: OpenApi, params: &JsonObject) -> Result<Duration, CallError> {
         let limit = self.inner.call_timeout;
         if api != OpenApi::Login {
@@ -326,7 +343,8 @@ impl Dispatcher {
             None | Some(Value::Null) => Ok(limit),
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(ms) if ms > 0.0 && ms.is_finite() => {
-                    Ok(limit.min(Duration::from_secs_f64(ms / 1000.0)))
+                    Ok(Duration::try_from_secs_f64(ms / 1000.0)
+                        .map_or(limit, |asked| limit.min(asked)))
                 }
                 _ => Err(invalid_timeout(&n.to_string())),
             },
