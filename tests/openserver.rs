@@ -77,8 +77,10 @@ fn is_hex(s: &str) -> bool {
 async fn login_codes_are_128_bit_random_hex_and_never_repeat() {
     let (server, _) = open_server();
     let mut seen = HashSet::new();
-    for _ in 0..2000 {
-        let code = login_code(&server, APP_A1, "u-1").await;
+    // Two users: each may hold 1,000 outstanding codes.
+    for i in 0..2000 {
+        let user = if i % 2 == 0 { "u-1" } else { "u-3" };
+        let code = login_code(&server, APP_A1, user).await;
         assert_eq!(code.secret().len(), 32);
         assert!(is_hex(code.secret()));
         assert!(seen.insert(code.into_secret()));
@@ -737,7 +739,16 @@ async fn outstanding_codes_per_app_are_capped_with_a_clear_error_and_freed_on_ex
     assert_eq!(server.outstanding_codes(), 11);
 
     clock.advance(Duration::from_secs(300));
-    // Hitting the cap sweeps, so the expired ten make room.
+    // A refusal never sweeps: the expired ten count until a sweep frees them.
+    assert_eq!(
+        server
+            .issue_login_code(&app, &uid("u-1"))
+            .await
+            .unwrap_err()
+            .errcode(),
+        45009
+    );
+    server.sweep();
     login_code(&server, APP_A1, "u-1").await;
     assert_eq!(server.outstanding_codes(), 1);
 }
@@ -760,20 +771,33 @@ async fn sweep_removes_expired_codes_tokens_and_sessions() {
             login_codes: 6,
             user_codes: 1,
             access_tokens: 1,
-            sessions: 1
+            sessions: 1,
+            auth_codes: 0,
         }
     );
     assert_eq!(server.outstanding_codes(), 0);
 }
 
-#[tokio::test]
-async fn issuing_codes_sweeps_expired_ones_every_sweep_interval() {
+#[tokio::test(start_paused = true)]
+async fn the_background_sweeper_removes_expired_codes_every_sweep_interval() {
     let (server, clock) = open_server();
     for _ in 0..100 {
         login_code(&server, APP_A1, "u-1").await;
     }
+    // The first code started the sweeper: let it take its first tick.
+    tokio::task::yield_now().await;
     clock.advance(Duration::from_secs(301));
+    // Issuing sweeps nothing itself.
     login_code(&server, APP_A1, "u-1").await;
+    assert_eq!(server.outstanding_codes(), 101);
+    // The sweeper started with the first code runs every sweep_interval.
+    tokio::time::advance(server.config().sweep_interval).await;
+    for _ in 0..16 {
+        if server.outstanding_codes() == 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     assert_eq!(server.outstanding_codes(), 1);
 }
 

@@ -21,9 +21,20 @@ pub struct OpenServerConfig {
     pub session_ttl: Duration,
     /// jscode2session exchanges per user per app per minute: 100.
     pub rate_limit_per_minute: u32,
-    /// Outstanding (not yet swept) login and phone/email codes per app: 1,000,000.
+    /// Outstanding (not yet swept) login and phone/email codes per app:
+    /// 1,000,000; past it, `45009`.
     pub max_outstanding_codes_per_app: usize,
-    /// How often issuing a code also sweeps expired state: 60 s.
+    /// Outstanding (not yet swept) login and phone/email codes per user per
+    /// app: 1,000, checked before the app's cap so that one user cannot
+    /// use up the app's; past it, `45009`.
+    pub max_outstanding_codes_per_user: usize,
+    /// Access tokens issued per app per day (UTC): 2,000, as WeChat's
+    /// daily quota; past it, `45009`.
+    pub max_access_tokens_per_day: u32,
+    /// Outstanding v3 authCodes per user in the in-memory directory: 100;
+    /// past it, `45009`.
+    pub max_auth_codes_per_user: usize,
+    /// How often the background sweeper removes expired state: 60 s.
     pub sweep_interval: Duration,
 }
 
@@ -37,6 +48,9 @@ impl Default for OpenServerConfig {
             session_ttl: Duration::from_secs(3 * 24 * 3600),
             rate_limit_per_minute: 100,
             max_outstanding_codes_per_app: 1_000_000,
+            max_outstanding_codes_per_user: 1_000,
+            max_access_tokens_per_day: 2_000,
+            max_auth_codes_per_user: 100,
             sweep_interval: Duration::from_secs(60),
         }
     }
@@ -85,6 +99,8 @@ pub struct SweepReport {
     pub user_codes: usize,
     /// Access tokens expired for longer than their lifetime.
     pub access_tokens: usize,
+    /// Expired v3 authCodes of the in-memory directory.
+    pub auth_codes: usize,
     /// Expired sessions.
     pub sessions: usize,
 }

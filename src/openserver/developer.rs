@@ -119,12 +119,15 @@ impl OpenServer {
     }
 
     /// `GET /openserver/cgi-bin/token`: a new access token, valid 7200 s; the
-    /// previous one stays valid five more minutes.
+    /// previous one stays valid five more minutes, and the one before it
+    /// stops at once (an app has at most two live tokens).
     ///
     /// # Errors
     ///
     /// `10002` for a missing parameter, `40013`/`40001` for an unknown app
-    /// or wrong secret, `40002` for another grant_type.
+    /// or wrong secret, `40002` for another grant_type, `45009` past the
+    /// app's daily quota
+    /// ([`max_access_tokens_per_day`](super::OpenServerConfig::max_access_tokens_per_day)).
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OpenServerError> {
         let token = self.issue_token(req)?;
         Ok(TokenResponse {
@@ -146,21 +149,43 @@ impl OpenServer {
                 .with_message("invalid grant_type: expected client_credential"));
         }
         let now = self.now();
+        let config = &self.inner.config;
+        let mut slots = lock(&app.tokens);
+        let day = now / 86_400_000;
+        if slots.day != day {
+            slots.day = day;
+            slots.issued_today = 0;
+        }
+        let quota = config.max_access_tokens_per_day;
+        if slots.issued_today >= quota {
+            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+                "access token quota: at most {quota} tokens per app per day (UTC); reuse the token you have"
+            )));
+        }
+        slots.issued_today += 1;
+        self.ensure_sweeper();
         let token = random_hex::<32>();
-        let mut current = lock(&app.current_token);
         let mut tokens = lock(&self.inner.tokens);
-        if let Some(previous) = current.as_ref().and_then(|t| tokens.get_mut(t)) {
-            let overlap_end = now + millis(self.inner.config.access_token_overlap);
-            previous.expires_at = previous.expires_at.min(overlap_end);
+        // The one before the previous stops now; the previous one lives on
+        // for the overlap; so an app never has more than two live tokens.
+        if let Some(stale) = slots.previous.take() {
+            tokens.remove(&stale);
+        }
+        if let Some(current) = slots.current.take() {
+            if let Some(entry) = tokens.get_mut(&current) {
+                let overlap_end = now + millis(config.access_token_overlap);
+                entry.expires_at = entry.expires_at.min(overlap_end);
+            }
+            slots.previous = Some(current);
         }
         tokens.insert(
             token.clone(),
             TokenEntry {
                 app: app.clone(),
-                expires_at: now + millis(self.inner.config.access_token_ttl),
+                expires_at: now + millis(config.access_token_ttl),
             },
         );
-        *current = Some(token.clone());
+        slots.current = Some(token.clone());
         Ok(AccessToken::new(token))
     }
 

@@ -16,6 +16,9 @@ use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
 /// How long an authCode issued by [`MemoryDirectory`] stays redeemable.
 pub const AUTH_CODE_TTL: Duration = Duration::from_secs(300);
 
+/// The default of [`MemoryDirectory::with_max_auth_codes_per_user`].
+const DEFAULT_MAX_AUTH_CODES_PER_USER: usize = 100;
+
 /// A user of the super app.
 ///
 /// ```
@@ -135,7 +138,33 @@ struct PendingGrant {
 pub struct MemoryDirectory {
     clock: Arc<dyn Clock>,
     users: ShardedMap<Arc<SuperappUser>>,
-    grants: Mutex<FastMap<String, PendingGrant>>,
+    grants: Mutex<Grants>,
+    max_per_user: usize,
+}
+
+/// Outstanding authCodes by code, and how many each user holds. Issue and
+/// redeem touch one entry of each; expired codes go in [`MemoryDirectory::sweep`].
+#[derive(Default)]
+struct Grants {
+    by_code: FastMap<String, PendingGrant>,
+    per_user: FastMap<String, usize>,
+}
+
+impl Grants {
+    fn remove(&mut self, code: &str) -> Option<PendingGrant> {
+        let grant = self.by_code.remove(code)?;
+        self.release(&grant.grant.user_id);
+        Some(grant)
+    }
+
+    fn release(&mut self, user_id: &str) {
+        if let Some(count) = self.per_user.get_mut(user_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_user.remove(user_id);
+            }
+        }
+    }
 }
 
 impl MemoryDirectory {
@@ -145,7 +174,15 @@ impl MemoryDirectory {
             clock: Arc::new(SystemClock),
             users: ShardedMap::new(),
             grants: Mutex::default(),
+            max_per_user: DEFAULT_MAX_AUTH_CODES_PER_USER,
         }
+    }
+
+    /// The directory, holding at most `max` outstanding authCodes per user
+    /// (default 100); past it, issuing answers `45009`.
+    pub fn with_max_auth_codes_per_user(mut self, max: usize) -> Self {
+        self.max_per_user = max;
+        self
     }
 
     /// The directory, reading the time (authCode expiry) from `clock`.
@@ -176,6 +213,35 @@ impl MemoryDirectory {
             .map(|g| g.grant)
     }
 
+    /// Removes expired authCodes; how many went.
+    pub fn sweep(&self) -> usize {
+        let now = self.clock.now_millis();
+        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        let expired: Vec<String> = grants
+            .by_code
+            .iter()
+            .filter(|(_, g)| g.expires_at <= now)
+            .map(|(code, _)| code.clone())
+            .collect();
+        for code in &expired {
+            grants.remove(code);
+        }
+        if grants.by_code.capacity() > 4 * grants.by_code.len() + 64 {
+            grants.by_code.shrink_to_fit();
+            grants.per_user.shrink_to_fit();
+        }
+        expired.len()
+    }
+
+    /// AuthCodes issued and not yet redeemed or swept.
+    pub fn outstanding_auth_codes(&self) -> usize {
+        self.grants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_code
+            .len()
+    }
+
     /// Marks a user active or inactive; `false` if there is no such user.
     pub fn set_active(&self, user_id: &str, active: bool) -> bool {
         self.users
@@ -188,7 +254,9 @@ impl MemoryDirectory {
     ///
     /// # Errors
     ///
-    /// `46001` when the user does not exist, `46002` when it is inactive.
+    /// `46001` when the user does not exist, `46002` when it is inactive,
+    /// `45009` when the user already holds the most outstanding authCodes
+    /// allowed.
     pub fn issue_auth_code(
         &self,
         app_id: &str,
@@ -204,8 +272,15 @@ impl MemoryDirectory {
         let code = random_hex::<16>();
         let now = self.clock.now_millis();
         let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        grants.retain(|_, g| g.expires_at > now);
-        grants.insert(
+        let held = grants.per_user.get(user_id).copied().unwrap_or(0);
+        if held >= self.max_per_user {
+            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+                "too many outstanding authCodes for this user: the limit is {}; they are freed as they are redeemed or expire",
+                self.max_per_user
+            )));
+        }
+        *grants.per_user.entry(user_id.to_owned()).or_default() += 1;
+        grants.by_code.insert(
             code.clone(),
             PendingGrant {
                 app_id: app_id.to_owned(),

@@ -20,7 +20,7 @@ mod sweep;
 mod wire;
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -54,6 +54,22 @@ use crate::app::AppInfo;
 use crate::digest::hmac_sha256;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::Code;
+
+/// The longest app id, user id or authCode the platform accepts, in
+/// bytes; a longer one is `10002` naming the field and this limit.
+pub const MAX_ID_LEN: usize = 128;
+
+/// `10002` when `value` is longer than [`MAX_ID_LEN`].
+pub(crate) fn check_id_len(field: &str, value: &str) -> Result<(), OpenServerError> {
+    if value.len() > MAX_ID_LEN {
+        return Err(
+            OpenServerError::new(ErrCode::InvalidParam).with_message(format!(
+                "invalid param: {field} is longer than {MAX_ID_LEN} bytes"
+            )),
+        );
+    }
+    Ok(())
+}
 
 /// The embedded platform, in-process: the default [`Platform`] of every
 /// [`Dispatcher`](crate::Dispatcher), and the state the HTTP server serves.
@@ -97,8 +113,10 @@ struct Inner {
     registering: Mutex<()>,
     /// Login codes and phone/email codes, under one per-app cap.
     codes: CodeStore<CodeEntry>,
+    /// Every app's live access tokens (at most two per app).
     tokens: Mutex<FastMap<String, TokenEntry>>,
-    next_sweep_at: AtomicU64,
+    /// Whether the background sweeper runs (`sweep.rs`).
+    sweeper_running: AtomicBool,
 }
 
 /// Builds an [`OpenServer`]; see [`OpenServer::builder`].
@@ -141,9 +159,11 @@ impl OpenServerBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let directory = match self.directory {
             Some(directory) => DirectoryRef::Other(directory),
-            None => {
-                DirectoryRef::Memory(Arc::new(MemoryDirectory::new().with_clock(clock.clone())))
-            }
+            None => DirectoryRef::Memory(Arc::new(
+                MemoryDirectory::new()
+                    .with_clock(clock.clone())
+                    .with_max_auth_codes_per_user(self.config.max_auth_codes_per_user),
+            )),
         };
         let id_key = match self.id_secret {
             Some(secret) => {
@@ -163,7 +183,7 @@ impl OpenServerBuilder {
                 registering: Mutex::default(),
                 codes: CodeStore::new(),
                 tokens: Mutex::default(),
-                next_sweep_at: AtomicU64::new(0),
+                sweeper_running: AtomicBool::new(false),
             }),
         }
     }
@@ -230,14 +250,19 @@ impl OpenServer {
     ///
     /// # Errors
     ///
-    /// `46001`/`46002` for an unknown or inactive user, `-1` with a directory
-    /// of its own.
+    /// `40013` for an app that is not registered, `10002` for a user id
+    /// longer than [`MAX_ID_LEN`], `46001`/`46002` for an unknown or
+    /// inactive user, `45009` past the user's outstanding authCodes, `-1`
+    /// with a directory of its own.
     pub fn issue_auth_code(
         &self,
         app_id: &str,
         user_id: &str,
         scopes: impl IntoIterator<Item = Scope>,
     ) -> Result<crate::secret::AuthCode, OpenServerError> {
+        self.with_app(app_id, |_| Ok(()))?;
+        check_id_len("user id", user_id)?;
+        self.ensure_sweeper();
         self.memory()?.issue_auth_code(app_id, user_id, scopes)
     }
 

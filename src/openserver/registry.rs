@@ -1,6 +1,7 @@
 //! The registry: apps, and each user's subject (ids, session, rate-limit
 //! window) in each app.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 use super::OpenServer;
@@ -11,7 +12,7 @@ use crate::digest::{hmac_sha256_of, secrets_equal, to_hex};
 use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::AppSecret;
 
-/// What never changes about a registered app, plus its code count.
+/// What never changes about a registered app.
 pub(super) struct AppRecord {
     pub(super) app_id: String,
     pub(super) secret: AppSecret,
@@ -23,7 +24,18 @@ pub(super) struct AppState {
     pub(super) kind: AppKind,
     pub(super) by_user: ShardedMap<Arc<Subject>>,
     pub(super) by_openid: ShardedMap<Arc<Subject>>,
-    pub(super) current_token: Mutex<Option<String>>,
+    pub(super) tokens: Mutex<TokenSlots>,
+}
+
+/// An app's live access tokens — the current one and the previous one,
+/// valid for the overlap — and today's issue count.
+#[derive(Default)]
+pub(super) struct TokenSlots {
+    pub(super) current: Option<String>,
+    pub(super) previous: Option<String>,
+    /// The UTC day (`now / 86,400,000`) `issued_today` counts.
+    pub(super) day: u64,
+    pub(super) issued_today: u32,
 }
 
 /// One user in one app: its ids, session and rate-limit window.
@@ -33,6 +45,9 @@ pub(super) struct Subject {
     pub(super) openid: String,
     pub(super) unionid: String,
     pub(super) state: Mutex<SubjectState>,
+    /// Codes issued to this user in this app and not yet swept, against
+    /// `max_outstanding_codes_per_user`.
+    pub(super) outstanding_codes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -86,7 +101,7 @@ impl OpenServer {
             kind,
             by_user: ShardedMap::new(),
             by_openid: ShardedMap::new(),
-            current_token: Mutex::default(),
+            tokens: Mutex::default(),
         };
         let mut apps = FastMap::clone(&self.inner.apps.load());
         apps.insert(app_id, Arc::new(state));
@@ -138,6 +153,7 @@ impl OpenServer {
                     openid: self.derive_id("openid", &record.app_id, user_id),
                     unionid: self.derive_id("unionid", &record.team_id, user_id),
                     state: Mutex::default(),
+                    outstanding_codes: AtomicUsize::new(0),
                 })
             },
             |subject| {

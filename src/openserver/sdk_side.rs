@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::OpenServer;
 use super::clock::millis;
@@ -40,7 +41,7 @@ impl OpenServer {
                 kind: CodeKind::Login,
                 used: false,
             };
-            self.store_code(&app.record, entry, now)
+            self.store_code(&app.record, entry)
         })?;
         Ok(Code::new(key.to_hex()))
     }
@@ -106,7 +107,7 @@ impl OpenServer {
                 kind: CodeKind::User(kind),
                 used: false,
             };
-            self.store_code(&app.record, entry, now)
+            self.store_code(&app.record, entry)
         })?;
         Ok(Code::new(key.to_hex()))
     }
@@ -182,29 +183,33 @@ impl OpenServer {
         }
     }
 
-    /// Stores a new code under the app's cap, sweeping once if the cap is
-    /// reached.
-    fn store_code(
-        &self,
-        app: &AppRecord,
-        entry: CodeEntry,
-        now: u64,
-    ) -> Result<CodeKey, OpenServerError> {
-        self.maybe_sweep(now);
-        let cap = self.inner.config.max_outstanding_codes_per_app;
+    /// Stores a new code under the user's quota, then the app's cap. A
+    /// refusal costs a counter check (or, at the app's cap, one look at
+    /// each shard's count) and never sweeps: sweeping runs on its own
+    /// schedule (see `sweep.rs`).
+    fn store_code(&self, app: &AppRecord, entry: CodeEntry) -> Result<CodeKey, OpenServerError> {
+        self.ensure_sweeper();
+        let config = &self.inner.config;
+        let per_user = config.max_outstanding_codes_per_user;
+        let subject = entry.subject.clone();
+        if subject.outstanding_codes.fetch_add(1, Ordering::Relaxed) >= per_user {
+            subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+                "too many outstanding codes for this user in app {}: the limit is {per_user}; codes are freed as they expire",
+                app.app_id
+            )));
+        }
+        let cap = config.max_outstanding_codes_per_app;
         let key = CodeKey::random();
-        let entry = match self.inner.codes.insert_capped(key, entry, cap) {
-            Ok(()) => return Ok(key),
-            Err(entry) => entry,
-        };
-        self.sweep();
         match self.inner.codes.insert_capped(key, entry, cap) {
             Ok(()) => Ok(key),
-            Err(_) => Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+            Err(_) => {
+                subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+                Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
                     "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
                     app.app_id
-                ),
-            )),
+                )))
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
 use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkResponse, kind_from_name, paths};
-use crate::openserver::{ErrCode, OpenServerError};
+use crate::openserver::{ErrCode, OpenServerError, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
 
@@ -105,7 +105,12 @@ fn sdk_request(
     let body = state.body(body)?;
     let params = Params::from_json_body(headers, &body)?;
     let appid = params.required_string("appid")?;
+    check_id_len("appid", &appid)?;
     let principal = parse_principal(&params)?;
+    match &principal {
+        Principal::Uid(uid) => check_id_len("principal.uid", uid)?,
+        Principal::AuthCode(code) => check_id_len("principal.authCode", code.secret())?,
+    }
     Ok((AppInfo::new(appid), principal, params))
 }
 
