@@ -106,18 +106,33 @@ fn a_bad_config_is_refused_with_exit_code_2_naming_the_file_and_the_problem() {
         ),
         (
             "duplicate.json",
-            r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t"}, {"appid": "wx1", "secret": "s", "team": "t"}]}"#,
+            r#"{"apps": [{"appid": "wx1", "secret": "secret-of-16-chars", "team": "t"}, {"appid": "wx1", "secret": "secret-of-16-chars", "team": "t"}]}"#,
             "apps[1]: invalid param: app wx1 is already registered",
         ),
         (
             "kind.json",
-            r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t", "kind": "web"}]}"#,
+            r#"{"apps": [{"appid": "wx1", "secret": "secret-of-16-chars", "team": "t", "kind": "web"}]}"#,
             "unknown variant `web`",
         ),
         (
             "short-key.json",
             r#"{"sdk_keys": ["short"]}"#,
-            "sdk_keys[0]",
+            "sdk_keys[0]: an SDK key must be at least 16 characters",
+        ),
+        (
+            "short-secret.json",
+            r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t"}]}"#,
+            "apps[0].secret: an app secret must be at least 16 characters",
+        ),
+        (
+            "short-scoped-key.json",
+            r#"{"apps": [{"appid": "wx1", "secret": "secret-of-16-chars", "team": "t"}], "sdk_keys": [{"key": "short", "apps": ["wx1"]}]}"#,
+            "sdk_keys[0]: an SDK key must be at least 16 characters",
+        ),
+        (
+            "scoped-key-unknown-app.json",
+            r#"{"apps": [{"appid": "wx1", "secret": "secret-of-16-chars", "team": "t"}], "sdk_keys": [{"key": "key-for-host-a-0123", "apps": ["wx2"]}]}"#,
+            "sdk_keys[0].apps: \"wx2\" is not one of the apps",
         ),
     ];
     for (name, text, problem) in cases {

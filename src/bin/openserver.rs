@@ -58,8 +58,27 @@ struct ConfigFile {
     #[serde(default)]
     users: Vec<UserEntry>,
     #[serde(default)]
-    sdk_keys: Vec<SdkKey>,
+    sdk_keys: Vec<SdkKeyEntry>,
 }
+
+/// An SDK key: a plain string may act for every app (the first form, kept
+/// for compatibility); `{"key": …, "apps": [...]}` only for those apps.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SdkKeyEntry {
+    AllApps(SdkKey),
+    Scoped(ScopedKey),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopedKey {
+    key: SdkKey,
+    apps: Vec<String>,
+}
+
+/// The shortest app secret or SDK key the config accepts.
+const MIN_SECRET_LEN: usize = 16;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +202,14 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
     }
     let server = builder.build();
     for (i, app) in file.apps.iter().enumerate() {
+        if app.secret.secret().len() < MIN_SECRET_LEN {
+            return Err(Failure::config(
+                shown,
+                format_args!(
+                    "apps[{i}].secret: an app secret must be at least {MIN_SECRET_LEN} characters"
+                ),
+            ));
+        }
         let registration =
             AppRegistration::new(&app.appid, app.secret.clone(), &app.team).with_kind(app.kind);
         server
@@ -213,14 +240,38 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
             .map_err(|e| Failure::config(shown, format_args!("users[{i}]: {}", e.errmsg())))?;
     }
     let mut http = HttpConfig::new();
-    for (i, key) in file.sdk_keys.iter().enumerate() {
-        if key.secret().len() < 16 {
+    for (i, entry) in file.sdk_keys.iter().enumerate() {
+        let key = match entry {
+            SdkKeyEntry::AllApps(key) | SdkKeyEntry::Scoped(ScopedKey { key, .. }) => key,
+        };
+        if key.secret().len() < MIN_SECRET_LEN {
             return Err(Failure::config(
                 shown,
-                format_args!("sdk_keys[{i}]: an SDK key must be at least 16 characters"),
+                format_args!(
+                    "sdk_keys[{i}]: an SDK key must be at least {MIN_SECRET_LEN} characters"
+                ),
             ));
         }
-        http = http.sdk_key(key.clone());
+        http = match entry {
+            SdkKeyEntry::AllApps(key) => http.sdk_key(key.clone()),
+            SdkKeyEntry::Scoped(ScopedKey { key, apps }) => {
+                if apps.is_empty() {
+                    return Err(Failure::config(
+                        shown,
+                        format_args!(
+                            "sdk_keys[{i}].apps: list at least one app (a plain string key acts for all apps)"
+                        ),
+                    ));
+                }
+                if let Some(unknown) = apps.iter().find(|a| server.app_info(a).is_none()) {
+                    return Err(Failure::config(
+                        shown,
+                        format_args!("sdk_keys[{i}].apps: {unknown:?} is not one of the apps"),
+                    ));
+                }
+                http.sdk_key_for_apps(key.clone(), apps.iter().cloned())
+            }
+        };
     }
     Ok((server, http, file))
 }

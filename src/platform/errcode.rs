@@ -43,13 +43,15 @@ pub enum ErrCode {
     ScopeNotGranted,
     /// `46005` the user has no phone number or email to hand out.
     NoSuchUserData,
+    /// `48001` api unauthorized: the SDK key may not act for this app.
+    ApiUnauthorized,
     /// `87009` invalid signature.
     InvalidSignature,
 }
 
 impl ErrCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrCode; 19] = [
+    pub const ALL: [ErrCode; 20] = [
         ErrCode::SystemError,
         ErrCode::Ok,
         ErrCode::InvalidParam,
@@ -68,6 +70,7 @@ impl ErrCode {
         ErrCode::InvalidAuthCode,
         ErrCode::ScopeNotGranted,
         ErrCode::NoSuchUserData,
+        ErrCode::ApiUnauthorized,
         ErrCode::InvalidSignature,
     ];
 
@@ -92,6 +95,7 @@ impl ErrCode {
             ErrCode::InvalidAuthCode => 46003,
             ErrCode::ScopeNotGranted => 46004,
             ErrCode::NoSuchUserData => 46005,
+            ErrCode::ApiUnauthorized => 48001,
             ErrCode::InvalidSignature => 87009,
         }
     }
@@ -122,6 +126,7 @@ impl ErrCode {
             ErrCode::InvalidAuthCode => "invalid authCode",
             ErrCode::ScopeNotGranted => "scope not granted",
             ErrCode::NoSuchUserData => "user has no such data",
+            ErrCode::ApiUnauthorized => "api unauthorized",
             ErrCode::InvalidSignature => "invalid signature",
         }
     }

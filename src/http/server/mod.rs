@@ -45,7 +45,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// ```
 #[derive(Clone)]
 pub struct HttpConfig {
-    sdk_keys: Vec<SdkKey>,
+    /// Each key, and the apps it may act for (`None`: all).
+    sdk_keys: Vec<(SdkKey, Option<Vec<String>>)>,
     body_limit: usize,
 }
 
@@ -60,9 +61,29 @@ impl HttpConfig {
     }
 
     /// Adds a key a host may present as `Authorization: Bearer <key>` on the
-    /// SDK routes. Call it once per host; an empty key never matches.
+    /// SDK routes, for every app. Call it once per host; an empty key never
+    /// matches.
     pub fn sdk_key(mut self, key: SdkKey) -> Self {
-        self.sdk_keys.push(key);
+        self.sdk_keys.push((key, None));
+        self
+    }
+
+    /// Adds a key that may act only for `apps`: used for another app, the
+    /// SDK routes answer `48001` (api unauthorized).
+    ///
+    /// ```
+    /// use superapp_openapi::SdkKey;
+    /// use superapp_openapi::http::HttpConfig;
+    /// let config = HttpConfig::new().sdk_key_for_apps(SdkKey::new("key-of-shop-host"), ["wx-shop"]);
+    /// # let _ = config;
+    /// ```
+    pub fn sdk_key_for_apps<A: Into<String>>(
+        mut self,
+        key: SdkKey,
+        apps: impl IntoIterator<Item = A>,
+    ) -> Self {
+        self.sdk_keys
+            .push((key, Some(apps.into_iter().map(Into::into).collect())));
         self
     }
 

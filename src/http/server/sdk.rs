@@ -12,11 +12,11 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::routing::post;
 use serde_json::Value;
-use subtle::{Choice, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::answer::{Answer, Failure, invalid};
 use super::params::Params;
-use super::state::{ServerState, Shared};
+use super::state::{KnownKey, ServerState, Shared};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
@@ -61,12 +61,15 @@ fn parse_principal(params: &Params) -> Result<Principal, OpenServerError> {
 }
 
 /// `Authorization: Bearer <SDK key>`, compared in constant time against
-/// every configured key.
-fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<(), OpenServerError> {
+/// every configured key; the key that matched.
+fn authenticate<'s>(
+    state: &'s ServerState,
+    headers: &HeaderMap,
+) -> Result<&'s KnownKey, OpenServerError> {
     let refuse = |why: &str| {
         OpenServerError::new(ErrCode::InvalidSecret).with_message(format!("invalid SDK key: {why}"))
     };
-    if state.sdk_key_digests.is_empty() {
+    if state.sdk_keys.is_empty() {
         return Err(refuse(
             "this server has no SDK key configured, so the SDK routes are closed",
         ));
@@ -85,13 +88,16 @@ fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<(), OpenServ
         .ok_or_else(|| refuse("the Authorization header must be Bearer <SDK key>"))?;
     let digest = sha256(presented.as_bytes());
     let mut matched = Choice::from(0);
-    for key in &state.sdk_key_digests {
-        matched |= key.ct_eq(&digest);
+    let mut index = 0u64;
+    for (i, key) in (0u64..).zip(&state.sdk_keys) {
+        let equal = key.digest.ct_eq(&digest);
+        matched |= equal;
+        index = u64::conditional_select(&index, &i, equal);
     }
-    if bool::from(matched) {
-        Ok(())
-    } else {
-        Err(refuse("the key is not one this server knows"))
+    let index = usize::try_from(index).unwrap_or(usize::MAX);
+    match state.sdk_keys.get(index) {
+        Some(key) if bool::from(matched) => Ok(key),
+        _ => Err(refuse("the key is not one this server knows")),
     }
 }
 
@@ -101,11 +107,18 @@ fn sdk_request(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(AppInfo, Principal, Params), OpenServerError> {
-    authenticate(state, headers)?;
+    let key = authenticate(state, headers)?;
     let body = state.body(body)?;
     let params = Params::from_json_body(headers, &body)?;
     let appid = params.required_string("appid")?;
     check_id_len("appid", &appid)?;
+    if key.apps.as_ref().is_some_and(|apps| !apps.contains(&appid)) {
+        return Err(
+            OpenServerError::new(ErrCode::ApiUnauthorized).with_message(format!(
+                "api unauthorized: this SDK key may not act for app {appid}"
+            )),
+        );
+    }
     let principal = parse_principal(&params)?;
     match &principal {
         Principal::Uid(uid) => check_id_len("principal.uid", uid)?,

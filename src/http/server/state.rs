@@ -14,20 +14,35 @@ use crate::secret::SdkKey;
 /// What every handler shares.
 pub(crate) struct ServerState {
     pub(crate) server: OpenServer,
-    /// SHA-256 of each SDK key, so that comparing takes the same time
-    /// whatever the length of what a caller presents.
-    pub(crate) sdk_key_digests: Vec<[u8; 32]>,
+    pub(crate) sdk_keys: Vec<KnownKey>,
     pub(crate) body_limit: usize,
 }
 
+/// An SDK key as the server keeps it: its SHA-256, so that comparing takes
+/// the same time whatever the length of what a caller presents, and the
+/// apps it may act for (`None`: all).
+pub(crate) struct KnownKey {
+    pub(crate) digest: [u8; 32],
+    pub(crate) apps: Option<FastSet<String>>,
+}
+
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 impl ServerState {
-    pub(crate) fn new(server: OpenServer, sdk_keys: &[SdkKey], body_limit: usize) -> Self {
+    pub(crate) fn new(
+        server: OpenServer,
+        sdk_keys: &[(SdkKey, Option<Vec<String>>)],
+        body_limit: usize,
+    ) -> Self {
         ServerState {
             server,
-            sdk_key_digests: sdk_keys
+            sdk_keys: sdk_keys
                 .iter()
-                .filter(|k| !k.is_empty())
-                .map(|k| sha256(k.secret().as_bytes()))
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, apps)| KnownKey {
+                    digest: sha256(k.secret().as_bytes()),
+                    apps: apps.as_ref().map(|apps| apps.iter().cloned().collect()),
+                })
                 .collect(),
             body_limit,
         }
