@@ -120,6 +120,16 @@ fn a_bad_config_is_refused_with_exit_code_2_naming_the_file_and_the_problem() {
             "sdk_keys[0]: an SDK key must be at least 16 characters",
         ),
         (
+            "zero-limit.json",
+            r#"{"limits": {"max_access_tokens_per_day": 0}}"#,
+            "limits.max_access_tokens_per_day must be at least 1",
+        ),
+        (
+            "limit-typo.json",
+            r#"{"limits": {"max_tokens": 5}}"#,
+            "unknown field `max_tokens`",
+        ),
+        (
             "short-secret.json",
             r#"{"apps": [{"appid": "wx1", "secret": "s", "team": "t"}]}"#,
             "apps[0].secret: an app secret must be at least 16 characters",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use superapp_openapi::http::{HttpConfig, router, serve};
-use superapp_openapi::openserver::{AppRegistration, IdSecret, SuperappUser};
+use superapp_openapi::openserver::{AppRegistration, IdSecret, OpenServerConfig, SuperappUser};
 use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 use tracing::level_filters::LevelFilter;
 
@@ -59,6 +59,59 @@ struct ConfigFile {
     users: Vec<UserEntry>,
     #[serde(default)]
     sdk_keys: Vec<SdkKeyEntry>,
+    /// The platform's limits (`docs/openserver.md`); each one optional.
+    #[serde(default)]
+    limits: LimitsEntry,
+}
+
+/// Overrides of `OpenServerConfig`'s limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsEntry {
+    max_outstanding_codes_per_app: Option<usize>,
+    max_outstanding_codes_per_user: Option<usize>,
+    max_access_tokens_per_day: Option<u32>,
+    max_auth_codes_per_user: Option<usize>,
+    rate_limit_per_minute: Option<u32>,
+    sweep_interval_secs: Option<u64>,
+}
+
+impl LimitsEntry {
+    /// The config with these overrides; a zero is refused, naming the key.
+    fn apply(&self, mut config: OpenServerConfig) -> Result<OpenServerConfig, String> {
+        let positive = |name: &str, value: u64| {
+            if value == 0 {
+                Err(format!("limits.{name} must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(n) = self.max_outstanding_codes_per_app {
+            positive("max_outstanding_codes_per_app", n as u64)?;
+            config.max_outstanding_codes_per_app = n;
+        }
+        if let Some(n) = self.max_outstanding_codes_per_user {
+            positive("max_outstanding_codes_per_user", n as u64)?;
+            config.max_outstanding_codes_per_user = n;
+        }
+        if let Some(n) = self.max_access_tokens_per_day {
+            positive("max_access_tokens_per_day", n.into())?;
+            config.max_access_tokens_per_day = n;
+        }
+        if let Some(n) = self.max_auth_codes_per_user {
+            positive("max_auth_codes_per_user", n as u64)?;
+            config.max_auth_codes_per_user = n;
+        }
+        if let Some(n) = self.rate_limit_per_minute {
+            positive("rate_limit_per_minute", n.into())?;
+            config.rate_limit_per_minute = n;
+        }
+        if let Some(n) = self.sweep_interval_secs {
+            positive("sweep_interval_secs", n)?;
+            config.sweep_interval = Duration::from_secs(n);
+        }
+        Ok(config)
+    }
 }
 
 /// An SDK key: a plain string may act for every app (the first form, kept
@@ -193,7 +246,11 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
         }
     };
     let shown = path.unwrap_or(Path::new("(none)"));
-    let mut builder = OpenServer::builder();
+    let config = file
+        .limits
+        .apply(OpenServerConfig::default())
+        .map_err(|e| Failure::config(shown, e))?;
+    let mut builder = OpenServer::builder().config(config);
     if let Some(secret) = &file.id_secret {
         if secret.is_empty() {
             return Err(Failure::config(shown, "id_secret must not be empty"));
