@@ -79,38 +79,55 @@ struct LimitsEntry {
 impl LimitsEntry {
     /// The config with these overrides; a zero is refused, naming the key.
     fn apply(&self, mut config: OpenServerConfig) -> Result<OpenServerConfig, String> {
-        let positive = |name: &str, value: u64| {
-            if value == 0 {
-                Err(format!("limits.{name} must be at least 1"))
-            } else {
-                Ok(())
-            }
-        };
-        if let Some(n) = self.max_outstanding_codes_per_app {
-            positive("max_outstanding_codes_per_app", n as u64)?;
-            config.max_outstanding_codes_per_app = n;
-        }
-        if let Some(n) = self.max_outstanding_codes_per_user {
-            positive("max_outstanding_codes_per_user", n as u64)?;
-            config.max_outstanding_codes_per_user = n;
-        }
-        if let Some(n) = self.max_access_tokens_per_day {
-            positive("max_access_tokens_per_day", n.into())?;
-            config.max_access_tokens_per_day = n;
-        }
-        if let Some(n) = self.max_auth_codes_per_user {
-            positive("max_auth_codes_per_user", n as u64)?;
-            config.max_auth_codes_per_user = n;
-        }
-        if let Some(n) = self.rate_limit_per_minute {
-            positive("rate_limit_per_minute", n.into())?;
-            config.rate_limit_per_minute = n;
-        }
-        if let Some(n) = self.sweep_interval_secs {
-            positive("sweep_interval_secs", n)?;
-            config.sweep_interval = Duration::from_secs(n);
-        }
+        set(
+            "max_outstanding_codes_per_app",
+            self.max_outstanding_codes_per_app,
+            &mut config.max_outstanding_codes_per_app,
+        )?;
+        set(
+            "max_outstanding_codes_per_user",
+            self.max_outstanding_codes_per_user,
+            &mut config.max_outstanding_codes_per_user,
+        )?;
+        set(
+            "max_access_tokens_per_day",
+            self.max_access_tokens_per_day,
+            &mut config.max_access_tokens_per_day,
+        )?;
+        set(
+            "max_auth_codes_per_user",
+            self.max_auth_codes_per_user,
+            &mut config.max_auth_codes_per_user,
+        )?;
+        set(
+            "rate_limit_per_minute",
+            self.rate_limit_per_minute,
+            &mut config.rate_limit_per_minute,
+        )?;
+        let mut sweep_secs = config.sweep_interval.as_secs();
+        set(
+            "sweep_interval_secs",
+            self.sweep_interval_secs,
+            &mut sweep_secs,
+        )?;
+        config.sweep_interval = Duration::from_secs(sweep_secs);
         Ok(config)
+    }
+}
+
+/// Sets `field` to `value` when given; zero is refused, naming the key.
+fn set<T: Copy + Default + PartialEq>(
+    name: &str,
+    value: Option<T>,
+    field: &mut T,
+) -> Result<(), String> {
+    match value {
+        Some(v) if v == T::default() => Err(format!("limits.{name} must be at least 1")),
+        Some(v) => {
+            *field = v;
+            Ok(())
+        }
+        None => Ok(()),
     }
 }
 
