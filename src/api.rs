@@ -222,3 +222,42 @@ impl FromStr for Scope {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{OpenApi, Scope};
+
+    #[test]
+    fn all_lists_every_api_with_the_built_ins_first() {
+        let every = every_variant!(OpenApi {
+            Login,
+            CheckSession,
+            GetPhoneNumber,
+            GetEmail,
+            ChooseAvatar,
+            GetNickName,
+            GetUserInfo,
+            GetUserProfile,
+            RequestPayment,
+            RequestMidasPaymentGameItem,
+            RequestVirtualPayment,
+        });
+        assert_eq!(OpenApi::ALL, every);
+        assert!(
+            OpenApi::ALL
+                .windows(2)
+                .all(|pair| pair[0].has_builtin() || !pair[1].has_builtin())
+        );
+    }
+
+    #[test]
+    fn all_lists_every_scope() {
+        let every = every_variant!(Scope {
+            PhoneNumber,
+            Email,
+            Avatar,
+            Nickname,
+        });
+        assert_eq!(Scope::ALL, every);
+    }
+}

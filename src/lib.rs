@@ -7,6 +7,20 @@
     rust_2018_idioms
 )]
 
+/// The variants of a fieldless enum, named once: the `match` has no wildcard
+/// arm, so a new variant does not compile until it is named here too, and
+/// the names come back as an array for a unit test to compare with the
+/// enum's hand-kept `ALL`.
+#[cfg(test)]
+macro_rules! every_variant {
+    ($enum:ident { $($variant:ident),+ $(,)? }) => {{
+        let _exhaustive = |value: $enum| match value {
+            $($enum::$variant => ()),+
+        };
+        [$($enum::$variant),+]
+    }};
+}
+
 mod api;
 mod app;
 mod builtin;

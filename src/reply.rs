@@ -291,3 +291,34 @@ impl fmt::Debug for Reply {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FailureKind;
+
+    #[test]
+    fn all_lists_every_failure_kind_in_errno_order() {
+        let every = every_variant!(FailureKind {
+            Internal,
+            NotSupported,
+            InvalidParams,
+            NotImplemented,
+            AuthCodeUnsupported,
+            NotLoggedIn,
+            AuthCodeNull,
+            Cancelled,
+            Denied,
+            SessionExpired,
+            HostError,
+            PlatformError,
+            PlatformUnavailable,
+            Timeout,
+        });
+        assert_eq!(FailureKind::ALL, every);
+        assert!(
+            FailureKind::ALL
+                .windows(2)
+                .all(|pair| pair[0].errno() < pair[1].errno())
+        );
+    }
+}

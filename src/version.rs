@@ -120,3 +120,15 @@ pub fn resolve_version(
         (None, None) => (default, VersionSource::Default),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiVersion;
+
+    #[test]
+    fn all_lists_every_version_in_order() {
+        let every = every_variant!(ApiVersion { V1, V2, V3 });
+        assert_eq!(ApiVersion::ALL, every);
+        assert!(ApiVersion::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+}

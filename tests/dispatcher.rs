@@ -16,17 +16,17 @@ use superapp_openapi::{
 };
 use support::*;
 
-const ALL_VERSIONS: [Option<ApiVersion>; 4] = [
-    None,
-    Some(ApiVersion::V1),
-    Some(ApiVersion::V2),
-    Some(ApiVersion::V3),
-];
+/// No version, then every version.
+fn version_or_none() -> Vec<Option<ApiVersion>> {
+    std::iter::once(None)
+        .chain(ApiVersion::ALL.map(Some))
+        .collect()
+}
 
 #[test]
 fn resolution_follows_app_json_then_hook_then_default_for_every_combination() {
-    for app_json in ALL_VERSIONS {
-        for hook in ALL_VERSIONS {
+    for app_json in version_or_none() {
+        for hook in version_or_none() {
             for default in ApiVersion::ALL {
                 let expected = match (app_json, hook) {
                     (Some(v), _) => (v, VersionSource::AppJson),
@@ -45,7 +45,7 @@ fn resolution_follows_app_json_then_hook_then_default_for_every_combination() {
                     None => r#"{"pages":["index"]}"#.to_owned(),
                 };
                 let app = AppInfo::from_app_json("wx-table", &doc).unwrap();
-                let mut handler = RecordingHandler::new();
+                let mut handler = TestHost::new();
                 if let Some(v) = hook {
                     handler = handler.with_version(v);
                 }
@@ -196,7 +196,7 @@ fn host_method(api: OpenApi) -> &'static str {
     }
 }
 
-fn dispatcher(handler: &RecordingHandler, platform: &RecordingPlatform) -> Dispatcher {
+fn dispatcher(handler: &TestHost, platform: &RecordingPlatform) -> Dispatcher {
     Dispatcher::builder(handler.clone())
         .platform(platform.clone())
         .build()
@@ -205,7 +205,7 @@ fn dispatcher(handler: &RecordingHandler, platform: &RecordingPlatform) -> Dispa
 #[tokio::test]
 async fn under_v1_every_api_goes_to_the_host() {
     for api in OpenApi::ALL {
-        let handler = RecordingHandler::new().with_uid("u-1");
+        let handler = TestHost::new().with_uid("u-1");
         let platform = RecordingPlatform::new();
         let app = AppInfo::new("wx-1").with_api_version(ApiVersion::V1);
         let reply = dispatcher(&handler, &platform)
@@ -259,9 +259,7 @@ async fn under_v2_the_six_built_ins_use_the_uid_and_the_rest_go_to_the_host() {
         ),
     ];
     for api in OpenApi::ALL {
-        let handler = RecordingHandler::new()
-            .with_version(ApiVersion::V2)
-            .with_uid("u-7");
+        let handler = TestHost::new().with_version(ApiVersion::V2).with_uid("u-7");
         let platform = RecordingPlatform::new();
         let app = AppInfo::new("wx-1");
         let reply = dispatcher(&handler, &platform)
@@ -292,7 +290,7 @@ async fn under_v2_the_six_built_ins_use_the_uid_and_the_rest_go_to_the_host() {
 async fn under_v3_built_ins_ask_get_auth_code_with_the_api_scope_first() {
     for api in OpenApi::ALL {
         let grant = AuthGrant::from_auth_code(AuthCode::new("ac-9")).granted(Scope::ALL);
-        let handler = RecordingHandler::new()
+        let handler = TestHost::new()
             .with_version(ApiVersion::V3)
             .with_uid("u-7")
             .with_grant(Ok(grant));
@@ -334,7 +332,7 @@ async fn v3_uses_code_when_auth_code_is_empty() {
         code: Some(AuthCode::new("c-1")),
         ..AuthGrant::default()
     };
-    let handler = RecordingHandler::new()
+    let handler = TestHost::new()
         .with_version(ApiVersion::V3)
         .with_grant(Ok(grant));
     let platform = RecordingPlatform::new();
@@ -347,9 +345,7 @@ async fn v3_uses_code_when_auth_code_is_empty() {
 
 #[tokio::test]
 async fn app_json_version_wins_over_the_hook_for_every_api_of_the_call() {
-    let handler = RecordingHandler::new()
-        .with_version(ApiVersion::V2)
-        .with_uid("u-1");
+    let handler = TestHost::new().with_version(ApiVersion::V2).with_uid("u-1");
     let platform = RecordingPlatform::new();
     let app = AppInfo::from_app_json("wx-1", r#"{"apiVersion":"v1"}"#).unwrap();
     let d = dispatcher(&handler, &platform);
@@ -365,9 +361,7 @@ async fn app_json_version_wins_over_the_hook_for_every_api_of_the_call() {
 
 #[tokio::test]
 async fn check_session_fails_with_session_expired_when_the_platform_says_so() {
-    let handler = RecordingHandler::new()
-        .with_version(ApiVersion::V2)
-        .with_uid("u-1");
+    let handler = TestHost::new().with_version(ApiVersion::V2).with_uid("u-1");
     let platform = RecordingPlatform::new();
     platform.set_session_valid(false);
     let reply = dispatcher(&handler, &platform)
@@ -379,7 +373,7 @@ async fn check_session_fails_with_session_expired_when_the_platform_says_so() {
 
 #[tokio::test]
 async fn an_unknown_api_is_not_supported() {
-    let d = Dispatcher::builder(RecordingHandler::new()).build();
+    let d = Dispatcher::builder(TestHost::new()).build();
     let reply = d
         .invoke(&AppInfo::new("wx-1"), "wx.scanCode", json!({}))
         .await;
@@ -395,7 +389,7 @@ async fn an_unknown_api_is_not_supported() {
 
 #[tokio::test]
 async fn params_that_are_not_a_json_object_are_invalid() {
-    let handler = RecordingHandler::new();
+    let handler = TestHost::new();
     let d = Dispatcher::builder(handler.clone()).build();
     let app = AppInfo::new("wx-1");
     for (params, found) in [
@@ -444,7 +438,7 @@ async fn under_v1_an_unimplemented_method_fails_clearly_without_a_built_in_fallb
 
 #[tokio::test]
 async fn under_v2_a_host_with_no_logged_in_user_fails_clearly() {
-    let handler = RecordingHandler::new().with_version(ApiVersion::V2);
+    let handler = TestHost::new().with_version(ApiVersion::V2);
     let platform = RecordingPlatform::new();
     let reply = dispatcher(&handler, &platform)
         .invoke(&AppInfo::new("wx-1"), "login", json!({}))
@@ -478,7 +472,7 @@ async fn under_v3_a_grant_without_auth_code_or_code_fails_with_auth_code_is_null
         AuthGrant::default().granted([Scope::Email]),
         AuthGrant::from_auth_code(AuthCode::new("")).granted([Scope::Email]),
     ] {
-        let handler = RecordingHandler::new()
+        let handler = TestHost::new()
             .with_version(ApiVersion::V3)
             .with_grant(Ok(grant));
         let platform = RecordingPlatform::new();
@@ -496,7 +490,7 @@ async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_re
     let grant = AuthGrant::from_auth_code(AuthCode::new("ac"))
         .granted([Scope::PhoneNumber])
         .refused(Scope::Email, "user declined");
-    let handler = RecordingHandler::new()
+    let handler = TestHost::new()
         .with_version(ApiVersion::V3)
         .with_grant(Ok(grant));
     let platform = RecordingPlatform::new();
@@ -519,7 +513,7 @@ async fn under_v3_a_scope_missing_from_auth_success_scopes_is_denied_with_the_re
 
 #[tokio::test]
 async fn host_errors_become_fail_replies_with_their_errno() {
-    let handler = RecordingHandler::new()
+    let handler = TestHost::new()
         .on("request_payment", Behavior::Fail(HostError::Cancelled))
         .on(
             "get_user_info",
@@ -554,7 +548,7 @@ async fn host_errors_become_fail_replies_with_their_errno() {
 
 #[tokio::test]
 async fn v3_get_auth_code_cancel_and_failure_reach_the_mini_program() {
-    let handler = RecordingHandler::new()
+    let handler = TestHost::new()
         .with_version(ApiVersion::V3)
         .with_grant(Err(HostError::failed("app not login").with_errno(-1001)));
     let d = dispatcher(&handler, &RecordingPlatform::new());
@@ -562,7 +556,7 @@ async fn v3_get_auth_code_cancel_and_failure_reach_the_mini_program() {
     assert_eq!(reply.err_msg(), "login:fail app not login");
     assert_eq!(reply.errno(), Some(-1001));
 
-    let handler = RecordingHandler::new()
+    let handler = TestHost::new()
         .with_version(ApiVersion::V3)
         .with_grant(Err(HostError::Cancelled));
     let d = dispatcher(&handler, &RecordingPlatform::new());
@@ -574,9 +568,7 @@ async fn v3_get_auth_code_cancel_and_failure_reach_the_mini_program() {
 
 #[tokio::test]
 async fn platform_errors_become_fail_replies() {
-    let handler = RecordingHandler::new()
-        .with_version(ApiVersion::V2)
-        .with_uid("u-1");
+    let handler = TestHost::new().with_version(ApiVersion::V2).with_uid("u-1");
     let platform = RecordingPlatform::new();
     platform.fail_with(PlatformError::Api(OpenServerError::new(
         ErrCode::UserInactive,
@@ -604,7 +596,7 @@ async fn platform_errors_become_fail_replies() {
 
 #[tokio::test]
 async fn a_panicking_handler_fails_the_call_and_later_calls_are_served() {
-    let handler = RecordingHandler::new().on("get_user_info", Behavior::Panic);
+    let handler = TestHost::new().on("get_user_info", Behavior::Panic);
     let d = Dispatcher::builder(handler.clone()).build();
     let app = AppInfo::new("wx-1");
     let reply = d.invoke(&app, "getUserInfo", json!({})).await;
@@ -625,7 +617,7 @@ async fn a_panicking_handler_fails_the_call_and_later_calls_are_served() {
 
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_never_answers_times_out_after_the_call_timeout() {
-    let handler = RecordingHandler::new().on("request_payment", Behavior::Hang);
+    let handler = TestHost::new().on("request_payment", Behavior::Hang);
     let d = Dispatcher::builder(handler)
         .call_timeout(Duration::from_secs(3))
         .build();
@@ -643,7 +635,7 @@ async fn a_handler_that_never_answers_times_out_after_the_call_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn wx_login_honours_its_own_timeout_param_in_milliseconds() {
-    let handler = RecordingHandler::new().on("login", Behavior::Hang);
+    let handler = TestHost::new().on("login", Behavior::Hang);
     let d = Dispatcher::builder(handler).build();
     let app = AppInfo::new("wx-1");
     let started = tokio::time::Instant::now();
@@ -674,7 +666,7 @@ async fn wx_login_honours_its_own_timeout_param_in_milliseconds() {
 
 #[test]
 fn explain_says_version_source_and_who_answers() {
-    let handler = RecordingHandler::new().with_version(ApiVersion::V3);
+    let handler = TestHost::new().with_version(ApiVersion::V3);
     let d = Dispatcher::builder(handler).build();
     let app = AppInfo::new("wx-1");
     let e = d.explain(&app, OpenApi::GetPhoneNumber);
@@ -703,7 +695,7 @@ fn explain_says_version_source_and_who_answers() {
 async fn the_dispatcher_is_cheap_to_clone_and_shared_across_tasks() {
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
     assert_send_sync::<Dispatcher>();
-    let d = Dispatcher::builder(RecordingHandler::new()).build();
+    let d = Dispatcher::builder(TestHost::new()).build();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let d = d.clone();
@@ -718,6 +710,8 @@ async fn the_dispatcher_is_cheap_to_clone_and_shared_across_tasks() {
     }
 }
 
+/// `FailureKind::ALL` names every kind: a unit test in `src/reply.rs`
+/// checks it against a `match` with no wildcard arm.
 #[test]
 fn every_failure_kind_has_a_distinct_errno() {
     let mut seen = std::collections::HashSet::new();
@@ -751,7 +745,7 @@ fn user_info_serializes_with_the_seed_field_names() {
 
 #[tokio::test]
 async fn a_reply_serializes_its_fields_with_err_msg_and_the_host_cannot_forge_them() {
-    let handler = RecordingHandler::new().on(
+    let handler = TestHost::new().on(
         "get_user_info",
         Behavior::Answer(object(
             json!({"nickName": "x", "errMsg": "forged", "errno": 7}),

@@ -2,8 +2,12 @@
 //! listens, answers a token request; refuses bad configs with exit code 2.
 #![cfg(feature = "cli")]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+
+use support::TOKEN;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openserver");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/openserver.json");
@@ -62,7 +66,7 @@ async fn the_binary_serves_the_example_config_and_answers_a_token_request() {
         serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
     let app = &config["apps"][0];
     let answer: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/openserver/cgi-bin/token"))
+        .get(format!("{base}{TOKEN}"))
         .query(&[
             ("appid", app["appid"].as_str().unwrap()),
             ("secret", app["secret"].as_str().unwrap()),

@@ -2,13 +2,12 @@
 //! under concurrency and on stale-token answers, and its errors.
 #![cfg(feature = "http")]
 
-mod http_support;
+mod support;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::routing::{get, post};
-use http_support::*;
 use serde_json::json;
 use superapp_openapi::{
     AppSecret, Code,
@@ -16,13 +15,10 @@ use superapp_openapi::{
     openserver::{ErrCode, ManualClock, OpenServerError},
     platform::UserCodeKind,
 };
-
-const TOKEN: &str = "/openserver/cgi-bin/token";
-const CHECKSESSION: &str = "/openserver/wxa/checksession";
-const PHONE: &str = "/openserver/wxa/business/getuserphonenumber";
+use support::*;
 
 fn client_on(t: &TestServer, clock: &ManualClock) -> OpenServerClient {
-    OpenServerClient::builder(&t.base, APP, AppSecret::new(SECRET))
+    OpenServerClient::builder(&t.base, APP_A1, AppSecret::new(SECRET_A1))
         .clock(clock.clone())
         .build()
 }
@@ -75,7 +71,7 @@ async fn a_40014_answer_triggers_exactly_one_refresh_and_retry() {
     let phone = client.get_user_phone_number(&openid, &code).await.unwrap();
     assert_eq!(phone.secret(), ADA_PHONE);
     assert_eq!(t.hits.get(TOKEN), 2);
-    assert_eq!(t.hits.get(PHONE), 2);
+    assert_eq!(t.hits.get(GETUSERPHONENUMBER), 2);
 }
 
 #[tokio::test]
@@ -106,14 +102,14 @@ async fn a_token_the_platform_keeps_refusing_is_retried_only_once() {
             }),
         )
         .route(
-            PHONE,
+            GETUSERPHONENUMBER,
             post(|| async {
                 axum::Json(json!({"errcode": 40014, "errmsg": "invalid access_token", "requestId": "r-40014"}))
             }),
         );
     let hits = Hits::default();
     let served = Served::start(hits.count(platform)).await;
-    let client = OpenServerClient::new(&served.base, APP, AppSecret::new(SECRET));
+    let client = OpenServerClient::new(&served.base, APP_A1, AppSecret::new(SECRET_A1));
     let err = client
         .get_user_phone_number("openid", &Code::new("code"))
         .await
@@ -126,20 +122,20 @@ async fn a_token_the_platform_keeps_refusing_is_retried_only_once() {
         other => panic!("expected Api, got {other:?}"),
     }
     assert_eq!(hits.get(TOKEN), 2);
-    assert_eq!(hits.get(PHONE), 2);
+    assert_eq!(hits.get(GETUSERPHONENUMBER), 2);
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_a_40001_error_after_one_token_request() {
     let t = TestServer::start().await;
-    let client = OpenServerClient::new(&t.base, APP, AppSecret::new("wrong-secret"));
+    let client = OpenServerClient::new(&t.base, APP_A1, AppSecret::new("wrong-secret"));
     let err = client
         .get_user_phone_number("openid", &Code::new("c"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrCode::InvalidSecret));
     assert_eq!(t.hits.get(TOKEN), 1);
-    assert_eq!(t.hits.get(PHONE), 0);
+    assert_eq!(t.hits.get(GETUSERPHONENUMBER), 0);
 }
 
 #[tokio::test]
@@ -169,10 +165,8 @@ async fn client_errors_carry_errcode_errmsg_and_request_id() {
 
 #[tokio::test]
 async fn a_closed_port_is_a_transport_error_that_does_not_show_the_secret() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let client = OpenServerClient::new(&base, APP, AppSecret::new("very-secret-value"));
+    let base = closed_port().await;
+    let client = OpenServerClient::new(&base, APP_A1, AppSecret::new("very-secret-value"));
     let err = client
         .jscode2session(&Code::new("login-code-value"))
         .await
@@ -186,15 +180,8 @@ async fn a_closed_port_is_a_transport_error_that_does_not_show_the_secret() {
 
 #[tokio::test]
 async fn a_silent_platform_is_a_timeout() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let client = OpenServerClient::builder(&base, APP, AppSecret::new(SECRET))
+    let silent = Silent::start().await;
+    let client = OpenServerClient::builder(&silent.base, APP_A1, AppSecret::new(SECRET_A1))
         .timeout(Duration::from_millis(200))
         .build();
     let err = client.access_token().await.unwrap_err();
@@ -202,7 +189,6 @@ async fn a_silent_platform_is_a_timeout() {
         matches!(err, ClientError::Timeout(d) if d == Duration::from_millis(200)),
         "{err:?}"
     );
-    holder.abort();
 }
 
 #[tokio::test]
@@ -213,11 +199,11 @@ async fn answers_that_are_not_the_api_are_bad_responses() {
             get(|| async { axum::Json(json!({"errcode": 0, "access_token": "t"})) }),
         )
         .route(
-            "/openserver/sns/jscode2session",
+            JSCODE2SESSION,
             get(|| async { ([("content-type", "text/html")], "<h1>502 Bad Gateway</h1>") }),
         );
     let served = Served::start(platform).await;
-    let client = OpenServerClient::new(&served.base, APP, AppSecret::new(SECRET));
+    let client = OpenServerClient::new(&served.base, APP_A1, AppSecret::new(SECRET_A1));
     let token = client.access_token().await.unwrap_err();
     assert!(
         matches!(&token, ClientError::BadResponse(why) if why.contains("expires_in")),
@@ -236,7 +222,7 @@ async fn debug_shows_neither_the_secret_nor_the_token() {
     let client = t.client();
     let token = client.access_token().await.unwrap();
     let shown = format!("{client:?}");
-    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(!shown.contains(SECRET_A1), "{shown}");
     assert!(!shown.contains(token.secret()), "{shown}");
     assert!(shown.contains("token_cached: true"), "{shown}");
     let session = client

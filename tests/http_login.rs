@@ -3,23 +3,20 @@
 //! talk to the platform over real sockets.
 #![cfg(feature = "http")]
 
-mod http_support;
+mod support;
 
-use http_support::*;
 use serde_json::json;
 use superapp_openapi::{
     ApiVersion, AppInfo, AppSecret, Code, Dispatcher, Reply, http::OpenServerClient,
     openserver::ErrCode,
 };
+use support::*;
 
 fn dispatcher(t: &TestServer, version: ApiVersion) -> Dispatcher {
-    Dispatcher::builder(TestHost {
-        uid: ADA.into(),
-        server: t.server.clone(),
-    })
-    .platform(t.remote())
-    .default_version(version)
-    .build()
+    Dispatcher::builder(TestHost::new().with_uid(ADA).with_server(t.server.clone()))
+        .platform(t.remote())
+        .default_version(version)
+        .build()
 }
 
 fn code_of(reply: &Reply) -> Code {
@@ -31,7 +28,7 @@ fn code_of(reply: &Reply) -> Code {
 async fn v2_login_over_http_reaches_the_phone_number_and_email() {
     let t = TestServer::start().await;
     let host = dispatcher(&t, ApiVersion::V2);
-    let app = AppInfo::new(APP);
+    let app = AppInfo::new(APP_A1);
     let developer = t.client();
 
     let login = host.invoke(&app, "login", json!({})).await;
@@ -61,10 +58,7 @@ async fn v2_login_over_http_reaches_the_phone_number_and_email() {
     assert_eq!(address.secret(), ADA_EMAIL);
 
     let avatar = host.invoke(&app, "chooseAvatar", json!({})).await;
-    assert_eq!(
-        avatar.get_str("avatarUrl"),
-        Some("https://example.com/ada.png")
-    );
+    assert_eq!(avatar.get_str("avatarUrl"), Some(ADA_AVATAR));
     let nickname = host.invoke(&app, "getNickName", json!({})).await;
     assert_eq!(nickname.get_str("nickName"), Some("Ada"));
 }
@@ -73,7 +67,7 @@ async fn v2_login_over_http_reaches_the_phone_number_and_email() {
 async fn v3_login_over_http_reaches_the_phone_number_with_an_auth_code() {
     let t = TestServer::start().await;
     let host = dispatcher(&t, ApiVersion::V3);
-    let app = AppInfo::new(APP);
+    let app = AppInfo::new(APP_A1);
     let developer = t.client();
 
     let login = host.invoke(&app, "login", json!({})).await;
@@ -104,7 +98,7 @@ async fn v3_login_over_http_reaches_the_phone_number_with_an_auth_code() {
 #[tokio::test]
 async fn the_same_user_has_the_same_openid_in_v2_and_v3_and_a_unionid_across_the_team() {
     let t = TestServer::start().await;
-    let app = AppInfo::new(APP);
+    let app = AppInfo::new(APP_A1);
     let developer = t.client();
     let v2 = dispatcher(&t, ApiVersion::V2)
         .invoke(&app, "login", json!({}))
@@ -116,11 +110,11 @@ async fn the_same_user_has_the_same_openid_in_v2_and_v3_and_a_unionid_across_the
     let b = developer.jscode2session(&code_of(&v3)).await.unwrap();
     assert_eq!(a.openid, b.openid);
 
-    let other_app = AppInfo::new(OTHER_APP);
+    let other_app = AppInfo::new(APP_A2);
     let other = dispatcher(&t, ApiVersion::V2)
         .invoke(&other_app, "login", json!({}))
         .await;
-    let c = OpenServerClient::new(&t.base, OTHER_APP, AppSecret::new(OTHER_SECRET))
+    let c = OpenServerClient::new(&t.base, APP_A2, AppSecret::new(SECRET_A2))
         .jscode2session(&code_of(&other))
         .await
         .unwrap();
@@ -132,7 +126,7 @@ async fn the_same_user_has_the_same_openid_in_v2_and_v3_and_a_unionid_across_the
 async fn a_new_login_makes_the_previous_session_key_fail_checksession_with_87009() {
     let t = TestServer::start().await;
     let host = dispatcher(&t, ApiVersion::V2);
-    let app = AppInfo::new(APP);
+    let app = AppInfo::new(APP_A1);
     let developer = t.client();
     let first = developer
         .jscode2session(&code_of(&host.invoke(&app, "login", json!({})).await))
@@ -157,7 +151,7 @@ async fn a_new_login_makes_the_previous_session_key_fail_checksession_with_87009
 async fn a_login_code_exchanged_twice_over_http_is_a_40163_client_error() {
     let t = TestServer::start().await;
     let host = dispatcher(&t, ApiVersion::V2);
-    let code = code_of(&host.invoke(&AppInfo::new(APP), "login", json!({})).await);
+    let code = code_of(&host.invoke(&AppInfo::new(APP_A1), "login", json!({})).await);
     let developer = t.client();
     developer.jscode2session(&code).await.unwrap();
     let err = developer.jscode2session(&code).await.unwrap_err();
@@ -168,14 +162,15 @@ async fn a_login_code_exchanged_twice_over_http_is_a_40163_client_error() {
 #[tokio::test]
 async fn a_platform_error_reaches_the_mini_program_as_errno_401() {
     let t = TestServer::start().await;
-    let host = Dispatcher::builder(TestHost {
-        uid: "u-nobody".into(),
-        server: t.server.clone(),
-    })
+    let host = Dispatcher::builder(
+        TestHost::new()
+            .with_uid("u-nobody")
+            .with_server(t.server.clone()),
+    )
     .platform(t.remote())
     .default_version(ApiVersion::V2)
     .build();
-    let reply = host.invoke(&AppInfo::new(APP), "login", json!({})).await;
+    let reply = host.invoke(&AppInfo::new(APP_A1), "login", json!({})).await;
     assert_eq!(reply.errno(), Some(401), "{}", reply.err_msg());
     assert!(reply.err_msg().contains("46001"), "{}", reply.err_msg());
 }

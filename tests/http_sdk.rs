@@ -2,27 +2,22 @@
 //! platforms that are down, slow or not speaking the API.
 #![cfg(feature = "http")]
 
-mod http_support;
+mod support;
 
 use std::time::Duration;
 
 use axum::routing::post;
-use http_support::*;
 use serde_json::{Value, json};
 use superapp_openapi::{
-    ApiVersion, AppInfo, Dispatcher, OpenServer, Scope, SdkKey,
+    ApiVersion, AppInfo, Dispatcher, Scope, SdkKey,
     http::{HttpConfig, RemotePlatform},
     openserver::OpenServerConfig,
     platform::{Platform, PlatformError, Principal, UserCodeKind},
 };
-
-const LOGIN_CODE: &str = "/openserver/sdk/login_code";
-const CHECK_SESSION: &str = "/openserver/sdk/check_session";
-const USER_CODE: &str = "/openserver/sdk/user_code";
-const PROFILE: &str = "/openserver/sdk/profile";
+use support::*;
 
 fn app() -> AppInfo {
-    AppInfo::new(APP)
+    AppInfo::new(APP_A1)
 }
 
 fn ada() -> Principal {
@@ -36,9 +31,9 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
 
     let login = t
         .post_sdk(
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": principal}),
+            &json!({"appid": APP_A1, "principal": principal}),
         )
         .await;
     assert_eq!(login.error(), (0, "ok".into()));
@@ -47,18 +42,18 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
 
     let before = t
         .post_sdk(
-            CHECK_SESSION,
+            SDK_CHECK_SESSION,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": principal}),
+            &json!({"appid": APP_A1, "principal": principal}),
         )
         .await;
     assert_eq!(before.json["valid"], false);
     t.session(ADA).await;
     let after = t
         .post_sdk(
-            CHECK_SESSION,
+            SDK_CHECK_SESSION,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": principal}),
+            &json!({"appid": APP_A1, "principal": principal}),
         )
         .await;
     assert_eq!(after.json["valid"], true);
@@ -66,23 +61,20 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
     for kind in ["phone_number", "email"] {
         let code = t
             .post_sdk(
-                USER_CODE,
+                SDK_USER_CODE,
                 Some(SDK_KEY),
-                &json!({"appid": APP, "principal": principal, "kind": kind}),
+                &json!({"appid": APP_A1, "principal": principal, "kind": kind}),
             )
             .await;
         assert_eq!(code.errcode(), 0, "{kind}: {}", code.json);
         assert_eq!(code.str("code").len(), 32);
     }
-    for (field, value) in [
-        ("avatar", "https://example.com/ada.png"),
-        ("nickname", "Ada"),
-    ] {
+    for (field, value) in [("avatar", ADA_AVATAR), ("nickname", "Ada")] {
         let p = t
             .post_sdk(
-                PROFILE,
+                SDK_PROFILE,
                 Some(SDK_KEY),
-                &json!({"appid": APP, "principal": principal, "field": field}),
+                &json!({"appid": APP_A1, "principal": principal, "field": field}),
             )
             .await;
         assert_eq!(p.errcode(), 0);
@@ -92,13 +84,13 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
     // v3: an authCode stands for the user, with the scopes it grants.
     let auth = t
         .server
-        .issue_auth_code(APP, ADA, [Scope::PhoneNumber])
+        .issue_auth_code(APP_A1, ADA, [Scope::PhoneNumber])
         .unwrap();
     let code = t
         .post_sdk(
-            USER_CODE,
+            SDK_USER_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": {"authCode": auth.secret()}, "kind": "phone_number"}),
+            &json!({"appid": APP_A1, "principal": {"authCode": auth.secret()}, "kind": "phone_number"}),
         )
         .await;
     assert_eq!(code.errcode(), 0, "{}", code.json);
@@ -107,8 +99,8 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
 #[tokio::test]
 async fn sdk_routes_refuse_a_missing_or_wrong_key_with_40001() {
     let t = TestServer::start().await;
-    let body = json!({"appid": APP, "principal": {"uid": ADA}});
-    let missing = t.post_sdk(LOGIN_CODE, None, &body).await;
+    let body = json!({"appid": APP_A1, "principal": {"uid": ADA}});
+    let missing = t.post_sdk(SDK_LOGIN_CODE, None, &body).await;
     assert_eq!(
         missing.error(),
         (
@@ -116,7 +108,7 @@ async fn sdk_routes_refuse_a_missing_or_wrong_key_with_40001() {
             "invalid SDK key: send the header Authorization: Bearer <SDK key>".into()
         )
     );
-    let wrong = t.post_sdk(LOGIN_CODE, Some("not-the-key"), &body).await;
+    let wrong = t.post_sdk(SDK_LOGIN_CODE, Some("not-the-key"), &body).await;
     assert_eq!(
         wrong.error(),
         (
@@ -124,12 +116,14 @@ async fn sdk_routes_refuse_a_missing_or_wrong_key_with_40001() {
             "invalid SDK key: the key is not one this server knows".into()
         )
     );
-    let prefix = t.post_sdk(LOGIN_CODE, Some(&SDK_KEY[..10]), &body).await;
+    let prefix = t
+        .post_sdk(SDK_LOGIN_CODE, Some(&SDK_KEY[..10]), &body)
+        .await;
     assert_eq!(prefix.errcode(), 40001);
     let basic = t
         .send(
             t.raw()
-                .post(t.url(LOGIN_CODE))
+                .post(t.url(SDK_LOGIN_CODE))
                 .basic_auth("host", Some(SDK_KEY))
                 .json(&body),
         )
@@ -143,9 +137,9 @@ async fn sdk_routes_refuse_a_missing_or_wrong_key_with_40001() {
     );
     // The key is checked before anything else, so a stranger learns nothing
     // about the body it sent.
-    let malformed = t.post_sdk(PROFILE, Some("nope"), &json!([1])).await;
+    let malformed = t.post_sdk(SDK_PROFILE, Some("nope"), &json!([1])).await;
     assert_eq!(malformed.errcode(), 40001);
-    for path in [CHECK_SESSION, USER_CODE, PROFILE] {
+    for path in [SDK_CHECK_SESSION, SDK_USER_CODE, SDK_PROFILE] {
         assert_eq!(
             t.post_sdk(path, None, &body).await.errcode(),
             40001,
@@ -159,9 +153,9 @@ async fn sdk_routes_are_closed_when_no_key_is_configured() {
     let t = TestServer::start_with(OpenServerConfig::default(), HttpConfig::new()).await;
     let a = t
         .post_sdk(
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             Some(""),
-            &json!({"appid": APP, "principal": {"uid": ADA}}),
+            &json!({"appid": APP_A1, "principal": {"uid": ADA}}),
         )
         .await;
     assert_eq!(a.errcode(), 40001);
@@ -177,58 +171,62 @@ async fn sdk_routes_name_malformed_fields_with_10002() {
     let t = TestServer::start().await;
     let cases = [
         (
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             json!({"principal": {"uid": ADA}}),
             "appid is missing",
         ),
         (
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             json!({"appid": 7, "principal": {"uid": ADA}}),
             "appid must be a string, found a number",
         ),
-        (LOGIN_CODE, json!({"appid": APP}), "principal is missing"),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": "u"}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1}),
+            "principal is missing",
+        ),
+        (
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": "u"}),
             "principal must be an object, found a string",
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {}}),
             "principal must have uid or authCode",
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"uid": ADA, "authCode": "x"}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": ADA, "authCode": "x"}}),
             "principal must have exactly one of uid and authCode",
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"uid": 1}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": 1}}),
             "principal.uid must be a string, found a number",
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"authCode": ""}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"authCode": ""}}),
             "principal.authCode is missing",
         ),
         (
-            USER_CODE,
-            json!({"appid": APP, "principal": {"uid": ADA}}),
+            SDK_USER_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": ADA}}),
             "kind is missing",
         ),
         (
-            USER_CODE,
-            json!({"appid": APP, "principal": {"uid": ADA}, "kind": "address"}),
+            SDK_USER_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": ADA}, "kind": "address"}),
             "kind must be phone_number or email",
         ),
         (
-            PROFILE,
-            json!({"appid": APP, "principal": {"uid": ADA}, "field": "age"}),
+            SDK_PROFILE,
+            json!({"appid": APP_A1, "principal": {"uid": ADA}, "field": "age"}),
             "field must be avatar or nickname",
         ),
         (
-            CHECK_SESSION,
+            SDK_CHECK_SESSION,
             json!([]),
             "the body must be a JSON object, found an array",
         ),
@@ -245,7 +243,7 @@ async fn sdk_routes_name_malformed_fields_with_10002() {
     let not_json = t
         .send(
             t.raw()
-                .post(t.url(LOGIN_CODE))
+                .post(t.url(SDK_LOGIN_CODE))
                 .bearer_auth(SDK_KEY)
                 .header("content-type", "application/json")
                 .body("{"),
@@ -259,28 +257,28 @@ async fn platform_errors_pass_through_the_sdk_routes() {
     let t = TestServer::start().await;
     let cases = [
         (
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             json!({"appid": "wx-nope", "principal": {"uid": ADA}}),
             40013,
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"uid": "u-nobody"}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": "u-nobody"}}),
             46001,
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"uid": GONE}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": GONE}}),
             46002,
         ),
         (
-            LOGIN_CODE,
-            json!({"appid": APP, "principal": {"authCode": "0123"}}),
+            SDK_LOGIN_CODE,
+            json!({"appid": APP_A1, "principal": {"authCode": "0123"}}),
             46003,
         ),
         (
-            USER_CODE,
-            json!({"appid": APP, "principal": {"uid": BOB}, "kind": "phone_number"}),
+            SDK_USER_CODE,
+            json!({"appid": APP_A1, "principal": {"uid": BOB}, "kind": "phone_number"}),
             46005,
         ),
     ];
@@ -290,12 +288,15 @@ async fn platform_errors_pass_through_the_sdk_routes() {
         assert!(a.json.get("code").is_none());
     }
     // An authCode without the scope is refused.
-    let auth = t.server.issue_auth_code(APP, ADA, [Scope::Email]).unwrap();
+    let auth = t
+        .server
+        .issue_auth_code(APP_A1, ADA, [Scope::Email])
+        .unwrap();
     let a = t
         .post_sdk(
-            USER_CODE,
+            SDK_USER_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": {"authCode": auth.secret()}, "kind": "phone_number"}),
+            &json!({"appid": APP_A1, "principal": {"authCode": auth.secret()}, "kind": "phone_number"}),
         )
         .await;
     assert_eq!(a.errcode(), 46004);
@@ -319,10 +320,7 @@ async fn remote_platform_answers_every_platform_call_over_http() {
         .await
         .unwrap();
     assert_ne!(phone, email);
-    assert_eq!(
-        remote.avatar_url(&app(), &ada()).await.unwrap(),
-        "https://example.com/ada.png"
-    );
+    assert_eq!(remote.avatar_url(&app(), &ada()).await.unwrap(), ADA_AVATAR);
     assert_eq!(remote.nickname(&app(), &ada()).await.unwrap(), "Ada");
 }
 
@@ -353,14 +351,6 @@ async fn remote_platform_reports_platform_errors_with_errcode_and_request_id() {
     );
 }
 
-/// A port nothing listens on.
-async fn closed_port() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
-}
-
 #[tokio::test]
 async fn remote_platform_against_a_closed_port_is_unreachable_and_login_fails_with_errno_402() {
     let base = closed_port().await;
@@ -376,13 +366,10 @@ async fn remote_platform_against_a_closed_port_is_unreachable_and_login_fails_wi
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
-    let dispatcher = Dispatcher::builder(TestHost {
-        uid: ADA.into(),
-        server: OpenServer::new(),
-    })
-    .platform(RemotePlatform::new(&base, SdkKey::new(SDK_KEY)))
-    .default_version(ApiVersion::V2)
-    .build();
+    let dispatcher = Dispatcher::builder(TestHost::new().with_uid(ADA))
+        .platform(RemotePlatform::new(&base, SdkKey::new(SDK_KEY)))
+        .default_version(ApiVersion::V2)
+        .build();
     let reply = dispatcher.invoke(&app(), "login", json!({})).await;
     assert!(!reply.is_ok());
     assert_eq!(reply.errno(), Some(402), "{}", reply.err_msg());
@@ -416,19 +403,19 @@ async fn remote_platform_against_a_server_answering_html_is_a_bad_response() {
 async fn remote_platform_against_a_failing_or_off_spec_server_is_a_bad_response() {
     let odd = axum::Router::new()
         .route(
-            LOGIN_CODE,
+            SDK_LOGIN_CODE,
             post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
         )
         .route(
-            CHECK_SESSION,
+            SDK_CHECK_SESSION,
             post(|| async { axum::Json(json!({"errcode": 0, "valid": "yes"})) }),
         )
         .route(
-            USER_CODE,
+            SDK_USER_CODE,
             post(|| async { axum::Json(json!({"errcode": "0", "code": "c"})) }),
         )
         .route(
-            PROFILE,
+            SDK_PROFILE,
             post(|| async { axum::Json(json!({"errcode": 0})) }),
         );
     let served = Served::start(odd).await;
@@ -452,30 +439,18 @@ async fn remote_platform_against_a_failing_or_off_spec_server_is_a_bad_response(
 
 #[tokio::test]
 async fn remote_platform_against_a_silent_server_times_out_and_login_fails_with_errno_408() {
-    // Accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let remote = RemotePlatform::builder(&base, SdkKey::new(SDK_KEY))
+    let silent = Silent::start().await;
+    let remote = RemotePlatform::builder(&silent.base, SdkKey::new(SDK_KEY))
         .timeout(Duration::from_millis(200))
         .build();
     let err = remote.issue_login_code(&app(), &ada()).await.unwrap_err();
     assert!(matches!(err, PlatformError::Timeout), "{err:?}");
-    let dispatcher = Dispatcher::builder(TestHost {
-        uid: ADA.into(),
-        server: OpenServer::new(),
-    })
-    .platform(remote)
-    .default_version(ApiVersion::V2)
-    .build();
+    let dispatcher = Dispatcher::builder(TestHost::new().with_uid(ADA))
+        .platform(remote)
+        .default_version(ApiVersion::V2)
+        .build();
     let reply = dispatcher.invoke(&app(), "login", json!({})).await;
     assert_eq!(reply.errno(), Some(408), "{}", reply.err_msg());
-    holder.abort();
 }
 
 #[tokio::test]
@@ -491,7 +466,7 @@ async fn the_auth_code_route_plays_the_superapp_server_for_a_remote_v3_host() {
     let t = TestServer::start().await;
     let remote = t.remote();
     let code = remote
-        .issue_auth_code(APP, ADA, &[Scope::PhoneNumber])
+        .issue_auth_code(APP_A1, ADA, &[Scope::PhoneNumber])
         .await
         .unwrap();
     assert_eq!(code.secret().len(), 32);
@@ -506,18 +481,18 @@ async fn the_auth_code_route_plays_the_superapp_server_for_a_remote_v3_host() {
         .await
         .unwrap_err();
     assert_eq!(again.errcode(), Some(46003));
-    let narrow = Principal::AuthCode(remote.issue_auth_code(APP, ADA, &[]).await.unwrap());
+    let narrow = Principal::AuthCode(remote.issue_auth_code(APP_A1, ADA, &[]).await.unwrap());
     let err = remote.nickname(&app(), &narrow).await.unwrap_err();
     assert_eq!(err.errcode(), Some(46004));
 
-    let err = remote.issue_auth_code(APP, GONE, &[]).await.unwrap_err();
+    let err = remote.issue_auth_code(APP_A1, GONE, &[]).await.unwrap_err();
     assert_eq!(err.errcode(), Some(46002));
 
     let bad = t
         .post_sdk(
-            "/openserver/sdk/auth_code",
+            SDK_AUTH_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": {"uid": ADA}, "scopes": ["SCOPE_PHONE", 3]}),
+            &json!({"appid": APP_A1, "principal": {"uid": ADA}, "scopes": ["SCOPE_PHONE", 3]}),
         )
         .await;
     assert_eq!(bad.errcode(), 10002);
@@ -529,9 +504,9 @@ async fn the_auth_code_route_plays_the_superapp_server_for_a_remote_v3_host() {
     );
     let bad = t
         .post_sdk(
-            "/openserver/sdk/auth_code",
+            SDK_AUTH_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": {"authCode": "x"}}),
+            &json!({"appid": APP_A1, "principal": {"authCode": "x"}}),
         )
         .await;
     assert_eq!(
@@ -539,7 +514,7 @@ async fn the_auth_code_route_plays_the_superapp_server_for_a_remote_v3_host() {
         "invalid param: principal must be a uid: authCodes are issued for a super-app user"
     );
     let refused = t
-        .post_sdk("/openserver/sdk/auth_code", None, &json!({"appid": APP}))
+        .post_sdk(SDK_AUTH_CODE, None, &json!({"appid": APP_A1}))
         .await;
     assert_eq!(refused.errcode(), 40001);
 }

@@ -1,22 +1,19 @@
 //! The developer-server routes over real sockets: every route, every error
-//! code, malformed requests, headers and logs.
+//! code, malformed requests and headers; what the router answers itself
+//! (unknown paths, wrong methods, the headers of every answer) in process.
 #![cfg(feature = "http")]
 
-mod http_support;
+mod support;
 
 use std::time::Duration;
 
-use http_support::*;
+use axum::http::Method;
 use serde_json::{Value, json};
 use superapp_openapi::{
-    SdkKey, http::HttpConfig, openserver::OpenServerConfig, platform::UserCodeKind,
+    Code, SdkKey, SessionKey, http::HttpConfig, openserver::OpenServerConfig,
+    platform::UserCodeKind,
 };
-
-const JSCODE2SESSION: &str = "/openserver/sns/jscode2session";
-const TOKEN: &str = "/openserver/cgi-bin/token";
-const CHECKSESSION: &str = "/openserver/wxa/checksession";
-const PHONE: &str = "/openserver/wxa/business/getuserphonenumber";
-const EMAIL: &str = "/openserver/wxa/business/getemailaddress";
+use support::*;
 
 fn is_request_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -25,16 +22,7 @@ fn is_request_id(s: &str) -> bool {
 #[tokio::test]
 async fn token_is_issued_over_http_without_caching() {
     let t = TestServer::start().await;
-    let a = t
-        .get(
-            TOKEN,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("grant_type", "client_credential"),
-            ],
-        )
-        .await;
+    let a = t.token().await;
     assert_eq!(a.status, 200);
     assert_eq!(a.error(), (0, "ok".into()));
     assert_eq!(a.str("access_token").len(), 64);
@@ -47,17 +35,7 @@ async fn token_is_issued_over_http_without_caching() {
 async fn jscode2session_over_http_answers_openid_session_key_and_unionid_without_caching() {
     let t = TestServer::start().await;
     let code = t.login_code(ADA).await;
-    let a = t
-        .get(
-            JSCODE2SESSION,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("js_code", code.secret()),
-                ("grant_type", "authorization_code"),
-            ],
-        )
-        .await;
+    let a = t.jscode2session(&code).await;
     assert_eq!(a.error(), (0, "ok".into()));
     assert_eq!(a.str("openid").len(), 64);
     assert!(!a.str("session_key").is_empty());
@@ -70,14 +48,8 @@ async fn jscode2session_over_http_answers_openid_session_key_and_unionid_without
 async fn reused_code_is_rejected_with_40163_over_http() {
     let t = TestServer::start().await;
     let code = t.login_code(ADA).await;
-    let query = [
-        ("appid", APP),
-        ("secret", SECRET),
-        ("js_code", code.secret()),
-        ("grant_type", "authorization_code"),
-    ];
-    assert_eq!(t.get(JSCODE2SESSION, &query).await.errcode(), 0);
-    let again = t.get(JSCODE2SESSION, &query).await;
+    assert_eq!(t.jscode2session(&code).await.errcode(), 0);
+    let again = t.jscode2session(&code).await;
     assert_eq!(again.error(), (40163, "code been used".into()));
 }
 
@@ -85,15 +57,7 @@ async fn reused_code_is_rejected_with_40163_over_http() {
 async fn unknown_js_code_is_rejected_with_40029_keeping_the_empty_fields_of_the_seed() {
     let t = TestServer::start().await;
     let a = t
-        .get(
-            JSCODE2SESSION,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("js_code", "0123456789abcdef0123456789abcdef"),
-                ("grant_type", "authorization_code"),
-            ],
-        )
+        .jscode2session(&Code::new("0123456789abcdef0123456789abcdef"))
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.error(), (40029, "invalid js_code".into()));
@@ -108,15 +72,7 @@ async fn another_apps_code_is_rejected_with_40029_over_http() {
     let t = TestServer::start().await;
     let code = t.login_code(ADA).await;
     let a = t
-        .get(
-            JSCODE2SESSION,
-            &[
-                ("appid", OTHER_APP),
-                ("secret", OTHER_SECRET),
-                ("js_code", code.secret()),
-                ("grant_type", "authorization_code"),
-            ],
-        )
+        .jscode2session_with(&code, &[("appid", APP_A2), ("secret", SECRET_A2)])
         .await;
     assert_eq!(a.errcode(), 40029);
 }
@@ -124,26 +80,26 @@ async fn another_apps_code_is_rejected_with_40029_over_http() {
 #[tokio::test]
 async fn missing_parameters_are_named_with_10002_over_http() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case<'_>> = vec![
         (JSCODE2SESSION, vec![], "appid"),
-        (JSCODE2SESSION, vec![("appid", APP)], "secret"),
+        (JSCODE2SESSION, vec![("appid", APP_A1)], "secret"),
         (
             JSCODE2SESSION,
-            vec![("appid", APP), ("secret", SECRET)],
+            vec![("appid", APP_A1), ("secret", SECRET_A1)],
             "js_code",
         ),
         (
             JSCODE2SESSION,
-            vec![("appid", APP), ("secret", SECRET), ("js_code", "x")],
+            vec![("appid", APP_A1), ("secret", SECRET_A1), ("js_code", "x")],
             "grant_type",
         ),
-        (TOKEN, vec![("secret", SECRET)], "appid"),
-        (TOKEN, vec![("appid", APP)], "secret"),
+        (TOKEN, vec![("secret", SECRET_A1)], "appid"),
+        (TOKEN, vec![("appid", APP_A1)], "secret"),
         (
             TOKEN,
-            vec![("appid", APP), ("secret", SECRET)],
+            vec![("appid", APP_A1), ("secret", SECRET_A1)],
             "grant_type",
         ),
         (CHECKSESSION, vec![], "access_token"),
@@ -163,7 +119,7 @@ async fn missing_parameters_are_named_with_10002_over_http() {
             "sig_method",
         ),
         // An empty value counts as missing.
-        (TOKEN, vec![("appid", ""), ("secret", SECRET)], "appid"),
+        (TOKEN, vec![("appid", ""), ("secret", SECRET_A1)], "appid"),
     ];
     for (path, query, field) in cases {
         let a = t.get(path, &query).await;
@@ -175,13 +131,25 @@ async fn missing_parameters_are_named_with_10002_over_http() {
         );
     }
     let posts: Vec<(&str, Value, &str)> = vec![
-        (PHONE, json!({}), "access_token"),
-        (PHONE, json!({"access_token": token}), "openid"),
-        (PHONE, json!({"access_token": token, "openid": "o"}), "code"),
-        (EMAIL, json!({"openid": "o", "code": "c"}), "access_token"),
-        (EMAIL, json!({"access_token": token, "code": "c"}), "openid"),
+        (GETUSERPHONENUMBER, json!({}), "access_token"),
+        (GETUSERPHONENUMBER, json!({"access_token": token}), "openid"),
         (
-            EMAIL,
+            GETUSERPHONENUMBER,
+            json!({"access_token": token, "openid": "o"}),
+            "code",
+        ),
+        (
+            GETEMAILADDRESS,
+            json!({"openid": "o", "code": "c"}),
+            "access_token",
+        ),
+        (
+            GETEMAILADDRESS,
+            json!({"access_token": token, "code": "c"}),
+            "openid",
+        ),
+        (
+            GETEMAILADDRESS,
             json!({"access_token": token, "openid": null, "code": "c"}),
             "openid",
         ),
@@ -204,7 +172,7 @@ async fn wrong_secret_is_rejected_with_40001_over_http() {
             .get(
                 path,
                 &[
-                    ("appid", APP),
+                    ("appid", APP_A1),
                     ("secret", "not-the-secret"),
                     ("js_code", "c"),
                     ("grant_type", "client_credential"),
@@ -218,27 +186,10 @@ async fn wrong_secret_is_rejected_with_40001_over_http() {
 #[tokio::test]
 async fn wrong_grant_type_is_rejected_with_40002_over_http() {
     let t = TestServer::start().await;
-    let token = t
-        .get(
-            TOKEN,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("grant_type", "authorization_code"),
-            ],
-        )
-        .await;
+    let token = t.token_with(&[("grant_type", "authorization_code")]).await;
     assert_eq!(token.errcode(), 40002);
     let session = t
-        .get(
-            JSCODE2SESSION,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("js_code", "c"),
-                ("grant_type", "client_credential"),
-            ],
-        )
+        .jscode2session_with(&Code::new("c"), &[("grant_type", "client_credential")])
         .await;
     assert_eq!(session.errcode(), 40002);
 }
@@ -246,23 +197,15 @@ async fn wrong_grant_type_is_rejected_with_40002_over_http() {
 #[tokio::test]
 async fn unknown_openid_is_rejected_with_40003_over_http() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     let a = t
-        .get(
-            CHECKSESSION,
-            &[
-                ("access_token", &token),
-                ("openid", "nobody"),
-                ("signature", &signature("k")),
-                ("sig_method", "hmac_sha256"),
-            ],
-        )
+        .checksession(&token, "nobody", &session_signature(&SessionKey::new("k")))
         .await;
     assert_eq!(a.errcode(), 40003);
     let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
     let phone = t
         .post(
-            PHONE,
+            GETUSERPHONENUMBER,
             &json!({"access_token": token, "openid": "nobody", "code": code.secret()}),
         )
         .await;
@@ -272,16 +215,7 @@ async fn unknown_openid_is_rejected_with_40003_over_http() {
 #[tokio::test]
 async fn unknown_appid_is_rejected_with_40013_over_http() {
     let t = TestServer::start().await;
-    let a = t
-        .get(
-            TOKEN,
-            &[
-                ("appid", "wx-nope"),
-                ("secret", SECRET),
-                ("grant_type", "client_credential"),
-            ],
-        )
-        .await;
+    let a = t.token_with(&[("appid", "wx-nope")]).await;
     assert_eq!(a.errcode(), 40013);
 }
 
@@ -290,20 +224,12 @@ async fn unknown_access_token_is_rejected_with_40014_over_http() {
     let t = TestServer::start().await;
     let (openid, key) = t.session(ADA).await;
     let a = t
-        .get(
-            CHECKSESSION,
-            &[
-                ("access_token", "not-a-token"),
-                ("openid", &openid),
-                ("signature", &signature(&key)),
-                ("sig_method", "hmac_sha256"),
-            ],
-        )
+        .checksession("not-a-token", &openid, &session_signature(&key))
         .await;
     assert_eq!(a.errcode(), 40014);
     let b = t
         .post(
-            EMAIL,
+            GETEMAILADDRESS,
             &json!({"access_token": "not-a-token", "openid": openid, "code": "c"}),
         )
         .await;
@@ -314,18 +240,10 @@ async fn unknown_access_token_is_rejected_with_40014_over_http() {
 async fn expired_access_token_is_rejected_with_42001_over_http() {
     let t = TestServer::start().await;
     let (openid, key) = t.session(ADA).await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     t.clock.advance(Duration::from_secs(7201));
     let a = t
-        .get(
-            CHECKSESSION,
-            &[
-                ("access_token", &token),
-                ("openid", &openid),
-                ("signature", &signature(&key)),
-                ("sig_method", "hmac_sha256"),
-            ],
-        )
+        .checksession(&token, &openid, &session_signature(&key))
         .await;
     assert_eq!(a.error(), (42001, "access_token expired".into()));
 }
@@ -333,40 +251,34 @@ async fn expired_access_token_is_rejected_with_42001_over_http() {
 #[tokio::test]
 async fn checksession_accepts_the_current_session_key_and_rejects_others_with_87009_over_http() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     let (openid, key) = t.session(ADA).await;
     let check = |sig: String| {
         let (token, openid) = (token.clone(), openid.clone());
         let t = &t;
-        async move {
-            t.get(
-                CHECKSESSION,
-                &[
-                    ("access_token", token.as_str()),
-                    ("openid", openid.as_str()),
-                    ("signature", sig.as_str()),
-                    ("sig_method", "hmac_sha256"),
-                ],
-            )
-            .await
-        }
+        async move { t.checksession(&token, &openid, &sig).await }
     };
-    assert_eq!(check(signature(&key)).await.error(), (0, "ok".into()));
-    assert_eq!(check(signature("wrong-key")).await.errcode(), 87009);
+    assert_eq!(
+        check(session_signature(&key)).await.error(),
+        (0, "ok".into())
+    );
+    assert_eq!(
+        check(session_signature(&SessionKey::new("wrong-key")))
+            .await
+            .errcode(),
+        87009
+    );
     assert_eq!(check("not-hex".into()).await.errcode(), 87009);
     // A new login replaces the session key.
     let (_, newer) = t.session(ADA).await;
-    assert_eq!(check(signature(&key)).await.errcode(), 87009);
-    assert_eq!(check(signature(&newer)).await.errcode(), 0);
+    assert_eq!(check(session_signature(&key)).await.errcode(), 87009);
+    assert_eq!(check(session_signature(&newer)).await.errcode(), 0);
     let wrong_method = t
-        .get(
-            CHECKSESSION,
-            &[
-                ("access_token", &token),
-                ("openid", &openid),
-                ("signature", &signature(&newer)),
-                ("sig_method", "md5"),
-            ],
+        .checksession_with(
+            &token,
+            &openid,
+            &session_signature(&newer),
+            &[("sig_method", "md5")],
         )
         .await;
     assert_eq!(wrong_method.errcode(), 10002);
@@ -380,17 +292,7 @@ async fn too_many_exchanges_are_rejected_with_45011_over_http() {
     t.session(ADA).await;
     t.session(ADA).await;
     let code = t.login_code(ADA).await;
-    let a = t
-        .get(
-            JSCODE2SESSION,
-            &[
-                ("appid", APP),
-                ("secret", SECRET),
-                ("js_code", code.secret()),
-                ("grant_type", "authorization_code"),
-            ],
-        )
-        .await;
+    let a = t.jscode2session(&code).await;
     assert_eq!(a.errcode(), 45011, "{}", a.json);
     // The next minute has room again.
     t.clock.advance(Duration::from_secs(60));
@@ -400,12 +302,12 @@ async fn too_many_exchanges_are_rejected_with_45011_over_http() {
 #[tokio::test]
 async fn phone_number_and_email_are_redeemed_over_http() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     let (openid, _) = t.session(ADA).await;
     let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
     let a = t
         .post(
-            PHONE,
+            GETUSERPHONENUMBER,
             &json!({"access_token": token, "openid": openid, "code": code.secret()}),
         )
         .await;
@@ -414,7 +316,7 @@ async fn phone_number_and_email_are_redeemed_over_http() {
     assert!(is_request_id(a.str("requestId")));
     let again = t
         .post(
-            PHONE,
+            GETUSERPHONENUMBER,
             &json!({"access_token": token, "openid": openid, "code": code.secret()}),
         )
         .await;
@@ -423,7 +325,7 @@ async fn phone_number_and_email_are_redeemed_over_http() {
     let code = t.user_code(ADA, UserCodeKind::Email).await;
     let b = t
         .post(
-            EMAIL,
+            GETEMAILADDRESS,
             &json!({"access_token": token, "openid": openid, "code": code.secret()}),
         )
         .await;
@@ -434,12 +336,12 @@ async fn phone_number_and_email_are_redeemed_over_http() {
 #[tokio::test]
 async fn a_phone_code_is_not_an_email_code_and_answers_40029() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     let (openid, _) = t.session(ADA).await;
     let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
     let a = t
         .post(
-            EMAIL,
+            GETEMAILADDRESS,
             &json!({"access_token": token, "openid": openid, "code": code.secret()}),
         )
         .await;
@@ -449,11 +351,11 @@ async fn a_phone_code_is_not_an_email_code_and_answers_40029() {
 #[tokio::test]
 async fn access_token_in_the_query_string_is_accepted_and_the_body_wins() {
     let t = TestServer::start().await;
-    let token = t.token().await;
+    let token = t.access_token().await;
     let (openid, _) = t.session(ADA).await;
 
     let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
-    let url = format!("{}?access_token={token}", t.url(PHONE));
+    let url = format!("{}?access_token={token}", t.url(GETUSERPHONENUMBER));
     let a = t
         .send(
             t.raw()
@@ -477,7 +379,7 @@ async fn access_token_in_the_query_string_is_accepted_and_the_body_wins() {
     let c = t
         .send(
             t.raw()
-                .post(format!("{}?access_token=bad", t.url(PHONE)))
+                .post(format!("{}?access_token=bad", t.url(GETUSERPHONENUMBER)))
                 .json(&json!({"access_token": token, "openid": openid, "code": code.secret()})),
         )
         .await;
@@ -515,7 +417,7 @@ async fn a_field_of_the_wrong_type_is_named_with_10002() {
         ),
     ];
     for (body, field, found) in cases {
-        for path in [PHONE, EMAIL] {
+        for path in [GETUSERPHONENUMBER, GETEMAILADDRESS] {
             let a = t.post(path, &body).await;
             assert_eq!(a.status, 200);
             assert_eq!(
@@ -578,7 +480,7 @@ async fn malformed_bodies_are_answered_with_10002_never_500() {
         ),
     ];
     for (content_type, body, expected) in cases {
-        for path in [PHONE, EMAIL] {
+        for path in [GETUSERPHONENUMBER, GETEMAILADDRESS] {
             let mut request = t.raw().post(t.url(path)).body(body.clone());
             if let Some(ct) = content_type {
                 request = request.header("content-type", ct);
@@ -600,7 +502,7 @@ async fn malformed_bodies_are_answered_with_10002_never_500() {
 async fn a_body_over_the_limit_is_answered_with_10002_request_body_too_large() {
     let t = TestServer::start().await;
     let huge = json!({"access_token": "t", "openid": "o", "code": "c".repeat(100 * 1024)});
-    let a = t.post(PHONE, &huge).await;
+    let a = t.post(GETUSERPHONENUMBER, &huge).await;
     assert_eq!(a.status, 200);
     assert_eq!(a.errcode(), 10002);
     assert!(
@@ -619,9 +521,9 @@ async fn a_body_over_the_limit_is_answered_with_10002_request_body_too_large() {
     .await;
     let b = small
         .post_sdk(
-            "/openserver/sdk/login_code",
+            SDK_LOGIN_CODE,
             Some(SDK_KEY),
-            &json!({"appid": APP, "principal": {"uid": ADA}, "padding": "x".repeat(100)}),
+            &json!({"appid": APP_A1, "principal": {"uid": ADA}, "padding": "x".repeat(100)}),
         )
         .await;
     assert_eq!(b.errcode(), 10002);
@@ -638,7 +540,7 @@ async fn a_repeated_or_malformed_query_parameter_is_answered_with_10002() {
     let t = TestServer::start().await;
     let a = t
         .send(t.raw().get(format!(
-            "{}?appid={APP}&appid=wx-other&secret={SECRET}&grant_type=client_credential",
+            "{}?appid={APP_A1}&appid=wx-other&secret={SECRET_A1}&grant_type=client_credential",
             t.url(TOKEN)
         )))
         .await;
@@ -657,28 +559,26 @@ async fn a_repeated_or_malformed_query_parameter_is_answered_with_10002() {
     assert_ne!(b.errcode(), 0);
 }
 
+// ---- what the router answers itself, called in process
+
 #[tokio::test]
 async fn a_wrong_method_is_answered_405_with_json_and_allow() {
-    let t = TestServer::start().await;
+    let r = TestRouter::new();
     let cases = [
-        (reqwest::Method::POST, TOKEN, "GET"),
-        (reqwest::Method::DELETE, JSCODE2SESSION, "GET"),
-        (reqwest::Method::PUT, CHECKSESSION, "GET"),
-        (reqwest::Method::GET, PHONE, "POST"),
-        (reqwest::Method::GET, EMAIL, "POST"),
-        (reqwest::Method::GET, "/openserver/sdk/login_code", "POST"),
-        (
-            reqwest::Method::GET,
-            "/openserver/sdk/check_session",
-            "POST",
-        ),
-        (reqwest::Method::GET, "/openserver/sdk/user_code", "POST"),
-        (reqwest::Method::GET, "/openserver/sdk/profile", "POST"),
-        (reqwest::Method::GET, "/openserver/sdk/auth_code", "POST"),
-        (reqwest::Method::PUT, "/openserver/sdk/auth_code", "POST"),
+        (Method::POST, TOKEN, "GET"),
+        (Method::DELETE, JSCODE2SESSION, "GET"),
+        (Method::PUT, CHECKSESSION, "GET"),
+        (Method::GET, GETUSERPHONENUMBER, "POST"),
+        (Method::GET, GETEMAILADDRESS, "POST"),
+        (Method::GET, SDK_LOGIN_CODE, "POST"),
+        (Method::GET, SDK_CHECK_SESSION, "POST"),
+        (Method::GET, SDK_USER_CODE, "POST"),
+        (Method::GET, SDK_PROFILE, "POST"),
+        (Method::GET, SDK_AUTH_CODE, "POST"),
+        (Method::PUT, SDK_AUTH_CODE, "POST"),
     ];
     for (method, path, allowed) in cases {
-        let a = t.send(t.raw().request(method.clone(), t.url(path))).await;
+        let a = r.request(method.clone(), path, &[]).await;
         assert_eq!(a.status, 405, "{method} {path}");
         assert_eq!(a.errcode(), 10002);
         assert_eq!(
@@ -691,36 +591,34 @@ async fn a_wrong_method_is_answered_405_with_json_and_allow() {
 
 #[tokio::test]
 async fn head_is_refused_on_every_get_route_and_issues_nothing() {
-    let t = TestServer::start().await;
-    // A HEAD answer has no body: read the status and headers only.
-    let head = |path: &str| t.raw().head(t.url(path));
+    let r = TestRouter::new();
     for path in [TOKEN, JSCODE2SESSION, CHECKSESSION] {
-        let a = head(path).send().await.unwrap();
-        assert_eq!(a.status(), 405, "HEAD {path}");
-        assert_eq!(a.headers()["allow"], "GET", "HEAD {path}");
+        let a = r.head(path, &[]).await;
+        assert_eq!(a.status, 405, "HEAD {path}");
+        assert_eq!(a.headers["allow"], "GET", "HEAD {path}");
     }
     // HEAD with a valid token request: refused, so no token was issued and
     // the next token is the app's first (no previous one to overlap).
     let query = [
-        ("appid", APP),
-        ("secret", SECRET),
+        ("appid", APP_A1),
+        ("secret", SECRET_A1),
         ("grant_type", "client_credential"),
     ];
-    let a = head(TOKEN).query(&query).send().await.unwrap();
-    assert_eq!(a.status(), 405);
-    assert_eq!(t.server.access_tokens(), 0);
+    let a = r.head(TOKEN, &query).await;
+    assert_eq!(a.status, 405);
+    assert_eq!(r.server.access_tokens(), 0);
 }
 
 #[tokio::test]
 async fn an_unknown_path_is_answered_404_with_json() {
-    let t = TestServer::start().await;
+    let r = TestRouter::new();
     for path in [
         "/",
         "/openserver",
         "/openserver/sns/jscode2session/extra",
         "/nope?secret=x",
     ] {
-        let a = t.send(t.raw().get(t.url(path))).await;
+        let a = r.get(path, &[]).await;
         assert_eq!(a.status, 404, "{path}");
         assert_eq!(a.errcode(), 10002);
         assert!(
@@ -738,16 +636,16 @@ async fn an_unknown_path_is_answered_404_with_json() {
 
 #[tokio::test]
 async fn every_answer_is_json_with_no_store() {
-    let t = TestServer::start().await;
+    let r = TestRouter::new();
+    // Reading an answer checks that it is JSON, as application/json.
     let answers = [
-        t.get(TOKEN, &[]).await,
-        t.get(JSCODE2SESSION, &[]).await,
-        t.get(CHECKSESSION, &[]).await,
-        t.post(PHONE, &json!({})).await,
-        t.post(EMAIL, &json!({})).await,
-        t.post_sdk("/openserver/sdk/profile", None, &json!({}))
-            .await,
-        t.get("/unknown", &[]).await,
+        r.get(TOKEN, &[]).await,
+        r.get(JSCODE2SESSION, &[]).await,
+        r.get(CHECKSESSION, &[]).await,
+        r.post(GETUSERPHONENUMBER, &json!({})).await,
+        r.post(GETEMAILADDRESS, &json!({})).await,
+        r.post_sdk(SDK_PROFILE, None, &json!({})).await,
+        r.get("/unknown", &[]).await,
     ];
     for a in answers {
         assert_eq!(a.header("cache-control"), Some("no-store"), "{}", a.json);

@@ -3,11 +3,9 @@
 
 mod support;
 
-use async_trait::async_trait;
 use serde_json::json;
 use superapp_openapi::{
-    AccessToken, ApiVersion, AppInfo, AppSecret, AuthCodeRequest, AuthGrant, Code, Dispatcher,
-    HostError, OpenApiHandler, OpenServer, Scope,
+    AccessToken, ApiVersion, AppInfo, AppSecret, Code, Dispatcher, OpenServer, Scope,
     openserver::{
         AppRegistration, CheckSessionRequest, Jscode2SessionRequest, SuperappUser, TokenRequest,
         UserCodeRequest,
@@ -15,38 +13,13 @@ use superapp_openapi::{
 };
 use support::*;
 
-/// A host whose user `u-1` is logged in, and whose super-app server issues
-/// authCodes for the scopes the user consents to.
-struct Host {
-    server: OpenServer,
-    consented: Vec<Scope>,
-}
-
-#[async_trait]
-impl OpenApiHandler for Host {
-    async fn get_auth_code(
-        &self,
-        app: &AppInfo,
-        request: AuthCodeRequest,
-    ) -> Result<AuthGrant, HostError> {
-        let (granted, refused): (Vec<Scope>, Vec<Scope>) = request
-            .scopes
-            .iter()
-            .partition(|s| self.consented.contains(s));
-        let code = self
-            .server
-            .issue_auth_code(app.app_id(), "u-1", granted.clone())
-            .map_err(|e| HostError::failed(e.to_string()))?;
-        let mut grant = AuthGrant::from_auth_code(code).granted(granted);
-        for scope in refused {
-            grant = grant.refused(scope, "the user said no");
-        }
-        Ok(grant)
-    }
-
-    fn app_uid(&self, _app: &AppInfo) -> Option<String> {
-        Some("u-1".into())
-    }
+/// A host whose user Ada is logged in, and whose super-app server issues
+/// authCodes for the scopes she consents to.
+fn host(server: &OpenServer, consent: impl IntoIterator<Item = Scope>) -> TestHost {
+    TestHost::new()
+        .with_uid(ADA)
+        .with_server(server.clone())
+        .with_consent(consent)
 }
 
 async fn developer_server_login(server: &OpenServer, app_id: &str, code: &str) -> (String, String) {
@@ -78,11 +51,7 @@ async fn developer_server_login(server: &OpenServer, app_id: &str, code: &str) -
 
 async fn login_story(version: ApiVersion) {
     let (server, _) = open_server();
-    let host = Host {
-        server: server.clone(),
-        consented: vec![Scope::PhoneNumber, Scope::Nickname],
-    };
-    let dispatcher = Dispatcher::builder(host)
+    let dispatcher = Dispatcher::builder(host(&server, [Scope::PhoneNumber, Scope::Nickname]))
         .platform(server.clone())
         .default_version(version)
         .build();
@@ -116,7 +85,7 @@ async fn login_story(version: ApiVersion) {
         ))
         .await
         .wire();
-    assert_eq!(p.phone_info.unwrap().phone_number.secret(), PHONE);
+    assert_eq!(p.phone_info.unwrap().phone_number.secret(), ADA_PHONE);
 
     let reply = dispatcher.invoke(&app, "wx.getNickName", json!({})).await;
     assert_eq!(reply.get_str("nickName"), Some("Ada"));
@@ -127,10 +96,7 @@ async fn login_story(version: ApiVersion) {
             reply.err_msg(),
             "chooseAvatar:fail auth deny: SCOPE_AVATAR was not granted (the user said no)"
         ),
-        _ => assert_eq!(
-            reply.get_str("avatarUrl"),
-            Some("https://avatars.test/ada.png")
-        ),
+        _ => assert_eq!(reply.get_str("avatarUrl"), Some(ADA_AVATAR)),
     }
 }
 
@@ -146,13 +112,7 @@ async fn a_v3_login_runs_from_wx_login_to_the_phone_number() {
 
 #[tokio::test]
 async fn the_default_dispatcher_works_offline_on_its_embedded_server() {
-    struct UidHost;
-    impl OpenApiHandler for UidHost {
-        fn app_uid(&self, _app: &AppInfo) -> Option<String> {
-            Some("u-9".into())
-        }
-    }
-    let dispatcher = Dispatcher::builder(UidHost)
+    let dispatcher = Dispatcher::builder(TestHost::new().with_uid("u-9"))
         .default_version(ApiVersion::V2)
         .build();
     let server = dispatcher.open_server().unwrap();
@@ -178,11 +138,7 @@ async fn the_default_dispatcher_works_offline_on_its_embedded_server() {
 #[tokio::test]
 async fn an_unregistered_app_or_unknown_user_fails_with_the_platform_reason() {
     let (server, _) = open_server();
-    let host = Host {
-        server: server.clone(),
-        consented: vec![],
-    };
-    let dispatcher = Dispatcher::builder(host)
+    let dispatcher = Dispatcher::builder(host(&server, []))
         .platform(server)
         .default_version(ApiVersion::V2)
         .build();

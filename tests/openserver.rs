@@ -79,7 +79,7 @@ async fn login_codes_are_128_bit_random_hex_and_never_repeat() {
     let mut seen = HashSet::new();
     // Two users: each may hold 1,000 outstanding codes.
     for i in 0..2000 {
-        let user = if i % 2 == 0 { "u-1" } else { "u-3" };
+        let user = if i % 2 == 0 { ADA } else { BOB };
         let code = login_code(&server, APP_A1, user).await;
         assert_eq!(code.secret().len(), 32);
         assert!(is_hex(code.secret()));
@@ -90,7 +90,7 @@ async fn login_codes_are_128_bit_random_hex_and_never_repeat() {
 #[tokio::test]
 async fn a_login_code_exchanges_for_openid_session_key_and_unionid() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     assert_eq!(s.errmsg, "ok");
     assert_eq!(s.openid.len(), 64);
     assert!(is_hex(&s.openid));
@@ -102,7 +102,7 @@ async fn a_login_code_exchanges_for_openid_session_key_and_unionid() {
 #[tokio::test]
 async fn reused_code_is_rejected_with_40163() {
     let (server, _) = open_server();
-    let code = login_code(&server, APP_A1, "u-1").await;
+    let code = login_code(&server, APP_A1, ADA).await;
     assert_eq!(exchange(&server, APP_A1, code.clone()).await.errcode, 0);
     let again = exchange(&server, APP_A1, code).await;
     assert_eq!(
@@ -114,8 +114,8 @@ async fn reused_code_is_rejected_with_40163() {
 #[tokio::test]
 async fn a_login_code_expires_after_five_minutes_with_40029() {
     let (server, clock) = open_server();
-    let fresh = login_code(&server, APP_A1, "u-1").await;
-    let stale = login_code(&server, APP_A1, "u-1").await;
+    let fresh = login_code(&server, APP_A1, ADA).await;
+    let stale = login_code(&server, APP_A1, ADA).await;
     clock.advance(Duration::from_secs(299));
     assert_eq!(exchange(&server, APP_A1, fresh).await.errcode, 0);
     clock.advance(Duration::from_secs(1));
@@ -126,7 +126,7 @@ async fn a_login_code_expires_after_five_minutes_with_40029() {
 #[tokio::test]
 async fn a_login_code_works_only_for_the_app_it_was_issued_to() {
     let (server, _) = open_server();
-    let code = login_code(&server, APP_A1, "u-1").await;
+    let code = login_code(&server, APP_A1, ADA).await;
     assert_eq!(exchange(&server, APP_A2, code.clone()).await.errcode, 40029);
     // The failed attempt did not spend it.
     assert_eq!(exchange(&server, APP_A1, code).await.errcode, 0);
@@ -144,7 +144,7 @@ async fn unknown_or_malformed_codes_are_rejected_with_40029() {
 #[tokio::test]
 async fn jscode2session_checks_appid_secret_and_grant_type() {
     let (server, _) = open_server();
-    let code = login_code(&server, APP_A1, "u-1").await;
+    let code = login_code(&server, APP_A1, ADA).await;
     let mut req = Jscode2SessionRequest::new(APP_A1, AppSecret::new("wrong"), code.clone());
     assert_eq!(server.jscode2session(&req).await.wire().errcode, 40001);
     req.appid = Some("wx-nope".into());
@@ -194,15 +194,15 @@ async fn a_missing_parameter_is_10002_naming_it() {
 #[tokio::test]
 async fn openid_is_stable_per_app_and_user_and_differs_across_apps_and_users() {
     let (server, _) = open_server();
-    let a = session(&server, APP_A1, "u-1").await.openid;
-    let again = session(&server, APP_A1, "u-1").await.openid;
-    let other_app = session(&server, APP_A2, "u-1").await.openid;
-    let other_user = session(&server, APP_A1, "u-3").await.openid;
+    let a = session(&server, APP_A1, ADA).await.openid;
+    let again = session(&server, APP_A1, ADA).await.openid;
+    let other_app = session(&server, APP_A2, ADA).await.openid;
+    let other_user = session(&server, APP_A1, BOB).await.openid;
     assert_eq!(a, again);
     assert_ne!(a, other_app);
     assert_ne!(a, other_user);
     assert!(
-        !a.contains("u-1") && !a.contains(APP_A1),
+        !a.contains(ADA) && !a.contains(APP_A1),
         "openid must be opaque"
     );
 }
@@ -210,10 +210,10 @@ async fn openid_is_stable_per_app_and_user_and_differs_across_apps_and_users() {
 #[tokio::test]
 async fn unionid_is_the_same_across_a_team_and_differs_across_teams() {
     let (server, _) = open_server();
-    let a1 = session(&server, APP_A1, "u-1").await.unionid;
-    let a2 = session(&server, APP_A2, "u-1").await.unionid;
-    let b1 = session(&server, APP_B1, "u-1").await.unionid;
-    let other_user = session(&server, APP_A1, "u-3").await.unionid;
+    let a1 = session(&server, APP_A1, ADA).await.unionid;
+    let a2 = session(&server, APP_A2, ADA).await.unionid;
+    let b1 = session(&server, APP_B1, ADA).await.unionid;
+    let other_user = session(&server, APP_A1, BOB).await.unionid;
     assert_eq!(a1, a2);
     assert_ne!(a1, b1);
     assert_ne!(a1, other_user);
@@ -225,11 +225,11 @@ async fn ids_are_stable_across_restarts_given_the_same_id_secret() {
         let s = OpenServer::builder().id_secret(b"fixed".to_vec()).build();
         s.register_app(AppRegistration::new(APP_A1, secret_of(APP_A1), TEAM_A))
             .unwrap();
-        s.add_user(SuperappUser::new("u-1")).unwrap();
+        s.add_user(SuperappUser::new(ADA)).unwrap();
         s
     };
-    let one = session(&build(), APP_A1, "u-1").await;
-    let two = session(&build(), APP_A1, "u-1").await;
+    let one = session(&build(), APP_A1, ADA).await;
+    let two = session(&build(), APP_A1, ADA).await;
     assert_eq!((one.openid, one.unionid), (two.openid, two.unionid));
 }
 
@@ -238,7 +238,7 @@ async fn ids_are_stable_across_restarts_given_the_same_id_secret() {
 #[tokio::test]
 async fn checksession_accepts_the_signature_of_the_current_session_key() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A1).await;
     let r = server
         .checksession(&CheckSessionRequest::new(
@@ -254,8 +254,8 @@ async fn checksession_accepts_the_signature_of_the_current_session_key() {
 #[tokio::test]
 async fn each_exchange_issues_a_new_session_key_and_the_old_one_stops_verifying() {
     let (server, _) = open_server();
-    let first = session(&server, APP_A1, "u-1").await;
-    let second = session(&server, APP_A1, "u-1").await;
+    let first = session(&server, APP_A1, ADA).await;
+    let second = session(&server, APP_A1, ADA).await;
     assert_ne!(first.session_key, second.session_key);
     let t = token(&server, APP_A1).await;
     assert_eq!(
@@ -283,7 +283,7 @@ async fn each_exchange_issues_a_new_session_key_and_the_old_one_stops_verifying(
 #[tokio::test]
 async fn wrong_or_malformed_signatures_are_rejected_with_87009() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A1).await;
     let good = session_signature(&s.session_key);
 
@@ -327,7 +327,7 @@ async fn wrong_or_malformed_signatures_are_rejected_with_87009() {
 #[tokio::test]
 async fn checksession_with_another_sig_method_is_10002() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let mut req = CheckSessionRequest::new(
         token(&server, APP_A1).await,
         &s.openid,
@@ -344,7 +344,7 @@ async fn checksession_with_another_sig_method_is_10002() {
 #[tokio::test]
 async fn an_unknown_openid_or_another_apps_openid_is_40003() {
     let (server, _) = open_server();
-    let other = session(&server, APP_A2, "u-1").await;
+    let other = session(&server, APP_A2, ADA).await;
     let t = token(&server, APP_A1).await;
     let sig = session_signature(&other.session_key);
     assert_eq!(check(&server, &t, &other.openid, &sig).await, 40003);
@@ -354,7 +354,7 @@ async fn an_unknown_openid_or_another_apps_openid_is_40003() {
 #[tokio::test]
 async fn a_session_expires_after_the_session_ttl() {
     let (server, clock) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let sig = session_signature(&s.session_key);
     clock.advance(server.config().session_ttl - Duration::from_secs(1));
     let t = token(&server, APP_A1).await;
@@ -375,7 +375,7 @@ async fn an_access_token_lives_7200_seconds_then_answers_42001() {
     assert_eq!(r.expires_in, Some(7200));
     assert_eq!(r.access_token.as_ref().unwrap().secret().len(), 64);
     let t = r.access_token.unwrap();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let sig = session_signature(&s.session_key);
     clock.advance(Duration::from_secs(7199));
     assert_eq!(check(&server, &t, &s.openid, &sig).await, 0);
@@ -393,7 +393,7 @@ async fn an_access_token_lives_7200_seconds_then_answers_42001() {
 #[tokio::test]
 async fn a_new_token_leaves_the_previous_one_valid_for_five_more_minutes() {
     let (server, clock) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let sig = session_signature(&s.session_key);
     let old = token(&server, APP_A1).await;
     clock.advance(Duration::from_secs(600));
@@ -410,7 +410,7 @@ async fn a_new_token_leaves_the_previous_one_valid_for_five_more_minutes() {
 #[tokio::test]
 async fn an_unknown_access_token_is_40014_and_the_token_endpoint_checks_its_input() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let r = server
         .checksession(&CheckSessionRequest::new(
             AccessToken::new("nope"),
@@ -438,7 +438,7 @@ async fn an_unknown_access_token_is_40014_and_the_token_endpoint_checks_its_inpu
 #[tokio::test]
 async fn a_token_of_one_app_cannot_read_another_apps_users() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A2).await;
     assert_eq!(
         check(&server, &t, &s.openid, &session_signature(&s.session_key)).await,
@@ -458,13 +458,13 @@ async fn phone_code(server: &OpenServer, app: &str, user: &str) -> Code {
 #[tokio::test]
 async fn a_phone_code_reads_the_phone_number_once() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A1).await;
-    let code = phone_code(&server, APP_A1, "u-1").await;
+    let code = phone_code(&server, APP_A1, ADA).await;
     let req = UserCodeRequest::new(t, &s.openid, code);
     let r = server.getuserphonenumber(&req).await.wire();
     assert_eq!(r.errcode, 0);
-    assert_eq!(r.phone_info.unwrap().phone_number.secret(), PHONE);
+    assert_eq!(r.phone_info.unwrap().phone_number.secret(), ADA_PHONE);
     let again = server.getuserphonenumber(&req).await.wire();
     assert_eq!(
         (again.errcode, again.errmsg.as_str()),
@@ -476,23 +476,23 @@ async fn a_phone_code_reads_the_phone_number_once() {
 #[tokio::test]
 async fn an_email_code_reads_the_email_address_and_a_phone_code_cannot() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A1).await;
-    let phone = phone_code(&server, APP_A1, "u-1").await;
+    let phone = phone_code(&server, APP_A1, ADA).await;
     let r = server
         .getemailaddress(&UserCodeRequest::new(t.clone(), &s.openid, phone))
         .await
         .wire();
     assert_eq!((r.errcode, r.errmsg.as_str()), (40029, "invalid code"));
     let email = server
-        .issue_user_code(&AppInfo::new(APP_A1), &uid("u-1"), UserCodeKind::Email)
+        .issue_user_code(&AppInfo::new(APP_A1), &uid(ADA), UserCodeKind::Email)
         .await
         .unwrap();
     let r = server
         .getemailaddress(&UserCodeRequest::new(t.clone(), &s.openid, email.clone()))
         .await
         .wire();
-    assert_eq!(r.email_address.unwrap().email_address.secret(), EMAIL);
+    assert_eq!(r.email_address.unwrap().email_address.secret(), ADA_EMAIL);
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t, &s.openid, email))
         .await
@@ -503,9 +503,9 @@ async fn an_email_code_reads_the_email_address_and_a_phone_code_cannot() {
 #[tokio::test]
 async fn a_phone_code_expires_after_five_minutes() {
     let (server, clock) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     let t = token(&server, APP_A1).await;
-    let code = phone_code(&server, APP_A1, "u-1").await;
+    let code = phone_code(&server, APP_A1, ADA).await;
     clock.advance(Duration::from_secs(300));
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t, &s.openid, code))
@@ -520,9 +520,9 @@ async fn a_phone_code_is_bound_to_its_user_and_app() {
     server
         .add_user(SuperappUser::new("u-4").with_phone_number("+10"))
         .unwrap();
-    let s1 = session(&server, APP_A1, "u-1").await;
+    let s1 = session(&server, APP_A1, ADA).await;
     let s4 = session(&server, APP_A1, "u-4").await;
-    let code = phone_code(&server, APP_A1, "u-1").await;
+    let code = phone_code(&server, APP_A1, ADA).await;
     let t1 = token(&server, APP_A1).await;
     // Another user's openid in the same app.
     let r = server
@@ -531,7 +531,7 @@ async fn a_phone_code_is_bound_to_its_user_and_app() {
         .wire();
     assert_eq!(r.errcode, 40029);
     // The same user in another app of the team.
-    let s1_other = session(&server, APP_A2, "u-1").await;
+    let s1_other = session(&server, APP_A2, ADA).await;
     let t2 = token(&server, APP_A2).await;
     let r = server
         .getuserphonenumber(&UserCodeRequest::new(t2, &s1_other.openid, code.clone()))
@@ -550,11 +550,7 @@ async fn a_phone_code_is_bound_to_its_user_and_app() {
 async fn a_user_without_a_phone_number_gets_no_phone_code() {
     let (server, _) = open_server();
     let err = server
-        .issue_user_code(
-            &AppInfo::new(APP_A1),
-            &uid("u-3"),
-            UserCodeKind::PhoneNumber,
-        )
+        .issue_user_code(&AppInfo::new(APP_A1), &uid(BOB), UserCodeKind::PhoneNumber)
         .await
         .unwrap_err();
     assert_eq!(
@@ -571,9 +567,9 @@ async fn jscode2session_is_rate_limited_per_user_per_minute_with_45011() {
     config.rate_limit_per_minute = 3;
     let (server, clock) = open_server_with(config);
     for _ in 0..3 {
-        session(&server, APP_A1, "u-1").await;
+        session(&server, APP_A1, ADA).await;
     }
-    let code = login_code(&server, APP_A1, "u-1").await;
+    let code = login_code(&server, APP_A1, ADA).await;
     let r = exchange(&server, APP_A1, code.clone()).await;
     assert_eq!(r.errcode, 45011);
     assert_eq!(
@@ -581,7 +577,7 @@ async fn jscode2session_is_rate_limited_per_user_per_minute_with_45011() {
         "rate limit: at most 3 jscode2session calls per user per minute"
     );
     // Another user is not limited by u-1's calls.
-    session(&server, APP_A1, "u-3").await;
+    session(&server, APP_A1, BOB).await;
     // The next minute, the refused code is still good.
     clock.advance(Duration::from_secs(60));
     assert_eq!(exchange(&server, APP_A1, code).await.errcode, 0);
@@ -603,13 +599,10 @@ async fn unknown_or_inactive_users_get_no_login_code() {
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), 46001);
-    let err = server
-        .issue_login_code(&app, &uid("u-2"))
-        .await
-        .unwrap_err();
+    let err = server.issue_login_code(&app, &uid(GONE)).await.unwrap_err();
     assert_eq!((err.errcode(), err.errmsg()), (46002, "user inactive"));
     let err = server
-        .issue_login_code(&AppInfo::new("wx-nope"), &uid("u-1"))
+        .issue_login_code(&AppInfo::new("wx-nope"), &uid(ADA))
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), 40013);
@@ -619,14 +612,14 @@ async fn unknown_or_inactive_users_get_no_login_code() {
 async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
     let (server, clock) = open_server();
     let app = AppInfo::new(APP_A1);
-    let ac = server.issue_auth_code(APP_A1, "u-1", []).unwrap();
+    let ac = server.issue_auth_code(APP_A1, ADA, []).unwrap();
     let principal = Principal::AuthCode(ac);
     let code = server.issue_login_code(&app, &principal).await.unwrap();
     assert_eq!(exchange(&server, APP_A1, code).await.errcode, 0);
     let err = server.issue_login_code(&app, &principal).await.unwrap_err();
     assert_eq!((err.errcode(), err.errmsg()), (46003, "invalid authCode"));
 
-    let other_app = Principal::AuthCode(server.issue_auth_code(APP_A2, "u-1", []).unwrap());
+    let other_app = Principal::AuthCode(server.issue_auth_code(APP_A2, ADA, []).unwrap());
     assert_eq!(
         server
             .issue_login_code(&app, &other_app)
@@ -636,7 +629,7 @@ async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
         46003
     );
 
-    let stale = Principal::AuthCode(server.issue_auth_code(APP_A1, "u-1", []).unwrap());
+    let stale = Principal::AuthCode(server.issue_auth_code(APP_A1, ADA, []).unwrap());
     clock.advance(AUTH_CODE_TTL);
     assert_eq!(
         server
@@ -649,7 +642,7 @@ async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
 
     assert_eq!(
         server
-            .issue_auth_code(APP_A1, "u-2", [])
+            .issue_auth_code(APP_A1, GONE, [])
             .unwrap_err()
             .errcode(),
         46002
@@ -663,7 +656,7 @@ async fn a_v3_auth_code_reads_only_the_scopes_it_grants() {
     let ac = || {
         Principal::AuthCode(
             server
-                .issue_auth_code(APP_A1, "u-1", [Scope::Nickname])
+                .issue_auth_code(APP_A1, ADA, [Scope::Nickname])
                 .unwrap(),
         )
     };
@@ -693,17 +686,17 @@ async fn a_v3_auth_code_reads_only_the_scopes_it_grants() {
 async fn check_session_is_true_only_after_an_exchange_and_until_expiry() {
     let (server, clock) = open_server();
     let app = AppInfo::new(APP_A1);
-    assert!(!server.has_valid_session(&app, &uid("u-1")).await.unwrap());
-    session(&server, APP_A1, "u-1").await;
-    assert!(server.has_valid_session(&app, &uid("u-1")).await.unwrap());
+    assert!(!server.has_valid_session(&app, &uid(ADA)).await.unwrap());
+    session(&server, APP_A1, ADA).await;
+    assert!(server.has_valid_session(&app, &uid(ADA)).await.unwrap());
     assert!(
         !server
-            .has_valid_session(&AppInfo::new(APP_A2), &uid("u-1"))
+            .has_valid_session(&AppInfo::new(APP_A2), &uid(ADA))
             .await
             .unwrap()
     );
     clock.advance(server.config().session_ttl);
-    assert!(!server.has_valid_session(&app, &uid("u-1")).await.unwrap());
+    assert!(!server.has_valid_session(&app, &uid(ADA)).await.unwrap());
 }
 
 // ---- bounded memory
@@ -714,13 +707,10 @@ async fn outstanding_codes_per_app_are_capped_with_a_clear_error_and_freed_on_ex
     config.max_outstanding_codes_per_app = 10;
     let (server, clock) = open_server_with(config);
     for _ in 0..10 {
-        login_code(&server, APP_A1, "u-1").await;
+        login_code(&server, APP_A1, ADA).await;
     }
     let app = AppInfo::new(APP_A1);
-    let err = server
-        .issue_login_code(&app, &uid("u-1"))
-        .await
-        .unwrap_err();
+    let err = server.issue_login_code(&app, &uid(ADA)).await.unwrap_err();
     assert_eq!(err.errcode(), 45009);
     assert_eq!(
         err.errmsg(),
@@ -729,27 +719,27 @@ async fn outstanding_codes_per_app_are_capped_with_a_clear_error_and_freed_on_ex
     // Phone codes count too; other apps are not affected.
     assert_eq!(
         server
-            .issue_user_code(&app, &uid("u-1"), UserCodeKind::PhoneNumber)
+            .issue_user_code(&app, &uid(ADA), UserCodeKind::PhoneNumber)
             .await
             .unwrap_err()
             .errcode(),
         45009
     );
-    login_code(&server, APP_A2, "u-1").await;
+    login_code(&server, APP_A2, ADA).await;
     assert_eq!(server.outstanding_codes(), 11);
 
     clock.advance(Duration::from_secs(300));
     // A refusal never sweeps: the expired ten count until a sweep frees them.
     assert_eq!(
         server
-            .issue_login_code(&app, &uid("u-1"))
+            .issue_login_code(&app, &uid(ADA))
             .await
             .unwrap_err()
             .errcode(),
         45009
     );
     server.sweep();
-    login_code(&server, APP_A1, "u-1").await;
+    login_code(&server, APP_A1, ADA).await;
     assert_eq!(server.outstanding_codes(), 1);
 }
 
@@ -757,10 +747,10 @@ async fn outstanding_codes_per_app_are_capped_with_a_clear_error_and_freed_on_ex
 async fn sweep_removes_expired_codes_tokens_and_sessions() {
     let (server, clock) = open_server();
     for _ in 0..5 {
-        login_code(&server, APP_A1, "u-1").await;
+        login_code(&server, APP_A1, ADA).await;
     }
-    phone_code(&server, APP_A1, "u-1").await;
-    session(&server, APP_A1, "u-1").await;
+    phone_code(&server, APP_A1, ADA).await;
+    session(&server, APP_A1, ADA).await;
     token(&server, APP_A1).await;
     assert_eq!(server.sweep(), SweepReport::default());
     clock.advance(server.config().session_ttl);
@@ -782,13 +772,13 @@ async fn sweep_removes_expired_codes_tokens_and_sessions() {
 async fn the_background_sweeper_removes_expired_codes_every_sweep_interval() {
     let (server, clock) = open_server();
     for _ in 0..100 {
-        login_code(&server, APP_A1, "u-1").await;
+        login_code(&server, APP_A1, ADA).await;
     }
     // The first code started the sweeper: let it take its first tick.
     tokio::task::yield_now().await;
     clock.advance(Duration::from_secs(301));
     // Issuing sweeps nothing itself.
-    login_code(&server, APP_A1, "u-1").await;
+    login_code(&server, APP_A1, ADA).await;
     assert_eq!(server.outstanding_codes(), 101);
     // The sweeper started with the first code runs every sweep_interval.
     tokio::time::advance(server.config().sweep_interval).await;
@@ -806,7 +796,7 @@ async fn the_background_sweeper_removes_expired_codes_every_sweep_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_tasks_racing_to_exchange_one_code_produce_exactly_one_success() {
     let (server, _) = open_server();
-    let code = login_code(&server, APP_A1, "u-1").await;
+    let code = login_code(&server, APP_A1, ADA).await;
     let barrier = Arc::new(tokio::sync::Barrier::new(64));
     let tasks: Vec<_> = (0..64)
         .map(|_| {
@@ -862,7 +852,7 @@ fn keys(v: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn successful_responses_have_exactly_the_seed_fields() {
     let (server, _) = open_server();
-    let s = session(&server, APP_A1, "u-1").await;
+    let s = session(&server, APP_A1, ADA).await;
     assert_eq!(
         keys(&serde_json::to_value(&s).unwrap()),
         [
@@ -901,16 +891,16 @@ async fn successful_responses_have_exactly_the_seed_fields() {
         keys(&serde_json::to_value(&c).unwrap()),
         ["errcode", "errmsg", "requestId"]
     );
-    let code = phone_code(&server, APP_A1, "u-1").await;
+    let code = phone_code(&server, APP_A1, ADA).await;
     let p = server
         .getuserphonenumber(&UserCodeRequest::new(token.clone(), &s.openid, code))
         .await
         .wire();
     let v = serde_json::to_value(&p).unwrap();
     assert_eq!(keys(&v), ["errcode", "errmsg", "phone_info", "requestId"]);
-    assert_eq!(v["phone_info"], json!({"phoneNumber": PHONE}));
+    assert_eq!(v["phone_info"], json!({"phoneNumber": ADA_PHONE}));
     let code = server
-        .issue_user_code(&AppInfo::new(APP_A1), &uid("u-1"), UserCodeKind::Email)
+        .issue_user_code(&AppInfo::new(APP_A1), &uid(ADA), UserCodeKind::Email)
         .await
         .unwrap();
     let e = server
@@ -922,7 +912,7 @@ async fn successful_responses_have_exactly_the_seed_fields() {
         keys(&v),
         ["email_address", "errcode", "errmsg", "requestId"]
     );
-    assert_eq!(v["email_address"], json!({"emailAddress": EMAIL}));
+    assert_eq!(v["email_address"], json!({"emailAddress": ADA_EMAIL}));
 }
 
 #[test]
@@ -965,6 +955,8 @@ fn registering_an_app_twice_or_with_empty_fields_is_refused() {
     assert_eq!(server.app_info(APP_A1).unwrap().team_id(), Some(TEAM_A));
 }
 
+/// `ErrCode::ALL` names every code: a unit test in
+/// `src/platform/errcode.rs` checks it against a `match` with no wildcard arm.
 #[test]
 fn every_errcode_has_a_distinct_number() {
     let mut seen = HashSet::new();
@@ -978,18 +970,15 @@ fn every_errcode_has_a_distinct_number() {
 async fn a_user_deactivated_in_the_directory_gets_no_more_codes() {
     let (server, _) = open_server();
     let app = AppInfo::new(APP_A1);
-    login_code(&server, APP_A1, "u-1").await;
+    login_code(&server, APP_A1, ADA).await;
     let directory = server.memory_directory().unwrap();
-    assert!(directory.set_active("u-1", false));
+    assert!(directory.set_active(ADA, false));
     assert!(!directory.set_active("nobody", false));
-    let err = server
-        .issue_login_code(&app, &uid("u-1"))
-        .await
-        .unwrap_err();
+    let err = server.issue_login_code(&app, &uid(ADA)).await.unwrap_err();
     assert_eq!(err.errcode(), 46002);
-    assert!(directory.set_active("u-1", true));
-    assert!(server.issue_login_code(&app, &uid("u-1")).await.is_ok());
-    assert_eq!(directory.get("u-1").unwrap().nickname, "Ada");
+    assert!(directory.set_active(ADA, true));
+    assert!(server.issue_login_code(&app, &uid(ADA)).await.is_ok());
+    assert_eq!(directory.get(ADA).unwrap().nickname, "Ada");
 }
 
 #[tokio::test]
@@ -999,24 +988,21 @@ async fn a_large_cap_counted_in_shards_still_stops_at_the_cap_for_one_issuer() {
     let (server, _) = open_server_with(config);
     let app = AppInfo::new(APP_A1);
     for _ in 0..40 {
-        login_code(&server, APP_A1, "u-1").await;
+        login_code(&server, APP_A1, ADA).await;
     }
     for _ in 0..24 {
-        phone_code(&server, APP_A1, "u-1").await;
+        phone_code(&server, APP_A1, ADA).await;
     }
     assert_eq!(server.outstanding_codes(), 64);
-    let err = server
-        .issue_login_code(&app, &uid("u-1"))
-        .await
-        .unwrap_err();
+    let err = server.issue_login_code(&app, &uid(ADA)).await.unwrap_err();
     assert_eq!(err.errcode(), 45009);
     let err = server
-        .issue_user_code(&app, &uid("u-1"), UserCodeKind::PhoneNumber)
+        .issue_user_code(&app, &uid(ADA), UserCodeKind::PhoneNumber)
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), 45009);
     // Another app has a cap of its own.
-    login_code(&server, APP_A2, "u-1").await;
+    login_code(&server, APP_A2, ADA).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1035,10 +1021,10 @@ async fn racing_issuers_get_exactly_the_cap_and_no_more() {
                 for i in 0..500 / 8 {
                     let result = if (t + i) % 3 == 0 {
                         server
-                            .issue_user_code(&app, &uid("u-1"), UserCodeKind::Email)
+                            .issue_user_code(&app, &uid(ADA), UserCodeKind::Email)
                             .await
                     } else {
-                        server.issue_login_code(&app, &uid("u-1")).await
+                        server.issue_login_code(&app, &uid(ADA)).await
                     };
                     match result {
                         Ok(_) => issued += 1,

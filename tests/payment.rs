@@ -1,15 +1,18 @@
 //! Payment helpers: known-answer signatures, signature checks, signData and
 //! the typed params of the payment APIs.
 
+mod support;
+
 use serde_json::{Value, json};
 use superapp_openapi::{
-    HostError, JsonObject, SessionKey,
+    HostError, SessionKey,
     payment::{
         AppKey, PaymentApi, PaymentEnv, PaymentMode, PaymentParamsProblem, PaymentResult,
         RequestPaymentParams, SignData, SignType, SignatureError, SignatureKind,
         VirtualPaymentParams, pay_sig, user_signature, verify_pay_sig, verify_user_signature,
     },
 };
+use support::*;
 
 /// WeChat's documented example signData for wx.requestVirtualPayment.
 const SIGN_DATA: &str = r#"{"offerId":"123","buyQuantity":1,"env":0,"currencyType":"CNY","productId":"testproductId","goodsPrice":10,"outTradeNo":"xxxxxx","attach":"testdata"}"#;
@@ -51,13 +54,6 @@ fn app_key() -> AppKey {
 
 fn session_key() -> SessionKey {
     SessionKey::new(SESSION_KEY)
-}
-
-fn object(value: Value) -> JsonObject {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("not an object: {other}"),
-    }
 }
 
 // --- known answers ----------------------------------------------------------

@@ -2,80 +2,31 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
 use serde_json::json;
 use superapp_openapi::{
-    ApiVersion, AppInfo, AuthCode, AuthCodeRequest, AuthGrant, Code, Dispatcher, HostError,
-    OpenApiHandler, OpenServer, SessionKey,
+    ApiVersion, AppInfo, AuthCode, AuthGrant, Code, Dispatcher, SessionKey,
     openserver::{Jscode2SessionRequest, SuperappUser, TokenRequest, UserCodeRequest},
     platform::Principal,
 };
 use support::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Host {
-    server: OpenServer,
-    issued: Arc<Mutex<Vec<String>>>,
-}
-
-#[async_trait]
-impl OpenApiHandler for Host {
-    async fn get_auth_code(
-        &self,
-        app: &AppInfo,
-        request: AuthCodeRequest,
-    ) -> Result<AuthGrant, HostError> {
-        let code = self
-            .server
-            .issue_auth_code(app.app_id(), "u-1", request.scopes.clone())
-            .unwrap();
-        self.issued.lock().unwrap().push(code.secret().to_owned());
-        Ok(AuthGrant::from_auth_code(code).granted(request.scopes))
-    }
-
-    fn app_uid(&self, _app: &AppInfo) -> Option<String> {
-        Some("u-1".into())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn tracing_output_and_debug_strings_carry_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start(tracing::Level::TRACE);
 
     let (server, _) = open_server();
-    let issued = Arc::new(Mutex::new(Vec::new()));
-    let host = Host {
-        server: server.clone(),
-        issued: issued.clone(),
-    };
+    let host = TestHost::new().with_uid(ADA).with_server(server.clone());
     let v2 = AppInfo::new(APP_A1).with_api_version(ApiVersion::V2);
     let v3 = AppInfo::new(APP_A2).with_api_version(ApiVersion::V3);
-    let dispatcher = Dispatcher::builder(host).platform(server.clone()).build();
+    let dispatcher = Dispatcher::builder(host.clone())
+        .platform(server.clone())
+        .build();
 
-    let mut secrets: Vec<String> =
-        vec![PHONE.into(), EMAIL.into(), secret_of(APP_A1).into_secret()];
+    let mut secrets: Vec<String> = vec![
+        ADA_PHONE.into(),
+        ADA_EMAIL.into(),
+        secret_of(APP_A1).into_secret(),
+    ];
     let mut debug_strings = vec![format!("{dispatcher:?}"), format!("{server:?}")];
     for app in [&v2, &v3] {
         for api in ["login", "getPhoneNumber", "getEmail", "scanCode"] {
@@ -108,11 +59,12 @@ async fn tracing_output_and_debug_strings_carry_no_secret() {
     let token = t.access_token.clone().unwrap();
     secrets.push(s.session_key.secret().to_owned());
     secrets.push(token.secret().to_owned());
-    secrets.extend(issued.lock().unwrap().iter().cloned());
+    let issued = host.issued_auth_codes();
+    secrets.extend(issued.iter().cloned());
     let user = SuperappUser::new("u-x")
-        .with_phone_number(PHONE)
-        .with_email(EMAIL);
-    let grant = AuthGrant::from_auth_code(AuthCode::new(issued.lock().unwrap()[0].clone()));
+        .with_phone_number(ADA_PHONE)
+        .with_email(ADA_EMAIL);
+    let grant = AuthGrant::from_auth_code(AuthCode::new(issued[0].clone()));
     debug_strings.extend([
         format!("{s:?}"),
         format!("{t:?}"),
@@ -128,7 +80,7 @@ async fn tracing_output_and_debug_strings_carry_no_secret() {
         ),
         format!(
             "{:?}",
-            Principal::AuthCode(AuthCode::new(issued.lock().unwrap()[0].clone()))
+            Principal::AuthCode(AuthCode::new(issued[0].clone()))
         ),
         format!("{:?}", SessionKey::new(s.session_key.secret())),
     ]);
@@ -139,7 +91,7 @@ async fn tracing_output_and_debug_strings_carry_no_secret() {
         "every secret was collected"
     );
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("openapi.invoke"), "{logs}");
     assert!(
         logs.contains("api.name=\"getPhoneNumber\"") || logs.contains("api.name=getPhoneNumber"),

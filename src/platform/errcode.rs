@@ -224,3 +224,40 @@ impl From<OpenServerError> for crate::platform::PlatformError {
         crate::platform::PlatformError::Api(err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ErrCode;
+
+    #[test]
+    fn all_lists_every_errcode_in_numeric_order() {
+        let every = every_variant!(ErrCode {
+            SystemError,
+            Ok,
+            InvalidParam,
+            InvalidSecret,
+            InvalidGrantType,
+            InvalidOpenid,
+            InvalidAppid,
+            InvalidAccessToken,
+            InvalidCode,
+            CodeUsed,
+            AccessTokenExpired,
+            TooManyCodes,
+            RateLimited,
+            UserNotFound,
+            UserInactive,
+            InvalidAuthCode,
+            ScopeNotGranted,
+            NoSuchUserData,
+            ApiUnauthorized,
+            InvalidSignature,
+        });
+        assert_eq!(ErrCode::ALL, every);
+        assert!(
+            ErrCode::ALL
+                .windows(2)
+                .all(|pair| pair[0].code() < pair[1].code())
+        );
+    }
+}
