@@ -64,3 +64,17 @@ impl From<PaymentApi> for OpenApi {
         api.open_api()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PaymentApi;
+
+    #[test]
+    fn all_lists_every_payment_api() {
+        let every = every_variant!(PaymentApi {
+            MidasPaymentGameItem,
+            VirtualPayment,
+        });
+        assert_eq!(PaymentApi::ALL, every);
+    }
+}

@@ -197,3 +197,14 @@ impl PaymentResult {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SignType;
+
+    #[test]
+    fn all_lists_every_sign_type() {
+        let every = every_variant!(SignType { Md5, HmacSha256, Rsa });
+        assert_eq!(SignType::ALL, every);
+    }
+}
