@@ -88,7 +88,11 @@ impl std::fmt::Debug for ForeignHost {
 
 /// One API method of the foreign delegate, called with JSON text and its
 /// result read back as an object.
-async fn call<F, Fut>(app: &openapi::AppInfo, params: openapi::JsonObject, f: F) -> openapi::HandlerResult
+async fn call<F, Fut>(
+    app: &openapi::AppInfo,
+    params: openapi::JsonObject,
+    f: F,
+) -> openapi::HandlerResult
 where
     F: FnOnce(AppInfo, JsonText) -> Fut,
     Fut: std::future::Future<Output = Result<JsonText, HostError>>,
@@ -99,7 +103,11 @@ where
 
 #[async_trait]
 impl openapi::OpenApiHandler for ForeignHost {
-    async fn login(&self, app: &openapi::AppInfo, params: openapi::JsonObject) -> openapi::HandlerResult {
+    async fn login(
+        &self,
+        app: &openapi::AppInfo,
+        params: openapi::JsonObject,
+    ) -> openapi::HandlerResult {
         call(app, params, |a, p| self.0.login(a, p)).await
     }
 
@@ -119,7 +127,11 @@ impl openapi::OpenApiHandler for ForeignHost {
         call(app, params, |a, p| self.0.get_phone_number(a, p)).await
     }
 
-    async fn get_email(&self, app: &openapi::AppInfo, params: openapi::JsonObject) -> openapi::HandlerResult {
+    async fn get_email(
+        &self,
+        app: &openapi::AppInfo,
+        params: openapi::JsonObject,
+    ) -> openapi::HandlerResult {
         call(app, params, |a, p| self.0.get_email(a, p)).await
     }
 
@@ -168,7 +180,10 @@ impl openapi::OpenApiHandler for ForeignHost {
         app: &openapi::AppInfo,
         params: openapi::JsonObject,
     ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.request_midas_payment_game_item(a, p)).await
+        call(app, params, |a, p| {
+            self.0.request_midas_payment_game_item(a, p)
+        })
+        .await
     }
 
     async fn request_virtual_payment(

@@ -81,8 +81,7 @@ impl Dispatcher {
         base_url: String,
         sdk_key: String,
     ) -> Arc<Self> {
-        let platform =
-            openapi::http::RemotePlatform::new(base_url, openapi::SdkKey::new(sdk_key));
+        let platform = openapi::http::RemotePlatform::new(base_url, openapi::SdkKey::new(sdk_key));
         let inner = builder(handler, default_version, call_timeout_ms)
             .platform(platform)
             .build();
@@ -114,11 +113,11 @@ impl Dispatcher {
     /// [`OpenApiError::InvalidArgument`] for a name that is not one of the
     /// eleven wx APIs.
     pub fn explain(&self, app: AppInfo, api: String) -> Result<Explanation, OpenApiError> {
-        let parsed: openapi::OpenApi = api
-            .parse()
-            .map_err(|err: openapi::UnknownApi| OpenApiError::InvalidArgument {
-                detail: err.to_string(),
-            })?;
+        let parsed: openapi::OpenApi =
+            api.parse()
+                .map_err(|err: openapi::UnknownApi| OpenApiError::InvalidArgument {
+                    detail: err.to_string(),
+                })?;
         let explanation = self.inner.explain(&openapi::AppInfo::from(app), parsed);
         Ok(Explanation::from(explanation))
     }

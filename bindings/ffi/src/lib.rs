@@ -39,7 +39,7 @@ mod types;
 pub use delegate::{OpenApiHandler, host_round_trip};
 pub use dispatcher::{Dispatcher, Explanation, Responder, VersionSource};
 pub use openserver::{
-    Jscode2SessionAnswer, OpenServer, PhoneNumberAnswer, EmailAddressAnswer, StatusAnswer,
+    EmailAddressAnswer, Jscode2SessionAnswer, OpenServer, PhoneNumberAnswer, StatusAnswer,
     SuperappUser, TokenAnswer, session_signature,
 };
 pub use types::{

@@ -351,7 +351,9 @@ impl OpenServer {
         runtime::run(async move {
             let request = os::UserCodeRequest::new(token, openid, openapi::Code::new(code));
             let answer = server.getemailaddress(&request).await?;
-            let info = answer.email_address.ok_or_else(|| missing("email_address"))?;
+            let info = answer
+                .email_address
+                .ok_or_else(|| missing("email_address"))?;
             Ok(EmailAddressAnswer {
                 email_address: Secret::wrap(info.email_address.into_secret()),
                 request_id: answer.request_id,

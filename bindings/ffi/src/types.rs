@@ -191,10 +191,11 @@ impl From<&openapi::AppInfo> for AppInfo {
 /// a JSON object, or any other `apiVersion`.
 #[uniffi::export]
 pub fn app_info_from_app_json(app_id: String, app_json: String) -> Result<AppInfo, OpenApiError> {
-    let info = openapi::AppInfo::from_app_json(app_id, &app_json)
-        .map_err(|err| OpenApiError::InvalidArgument {
+    let info = openapi::AppInfo::from_app_json(app_id, &app_json).map_err(|err| {
+        OpenApiError::InvalidArgument {
             detail: err.to_string(),
-        })?;
+        }
+    })?;
     Ok(AppInfo::from(&info))
 }
 
