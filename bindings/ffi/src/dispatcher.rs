@@ -70,27 +70,6 @@ impl Dispatcher {
         })
     }
 
-    /// A dispatcher whose built-in flows talk to a remote platform (an
-    /// `openserver` at `base_url`, e.g. `http://10.0.2.2:8080`) with the
-    /// host's SDK key.
-    #[uniffi::constructor]
-    pub fn from_remote_platform(
-        handler: Arc<dyn OpenApiHandler>,
-        default_version: ApiVersion,
-        call_timeout_ms: u64,
-        base_url: String,
-        sdk_key: String,
-    ) -> Arc<Self> {
-        let platform = openapi::http::RemotePlatform::new(base_url, openapi::SdkKey::new(sdk_key));
-        let inner = builder(handler, default_version, call_timeout_ms)
-            .platform(platform)
-            .build();
-        Arc::new(Dispatcher {
-            inner,
-            open_server: None,
-        })
-    }
-
     /// Answers one call: `api` is the wx name (`"wx.login"` or `"login"`),
     /// `params` the call's JSON object text (`"null"` counts as `{}`); the
     /// answer is the reply's JSON text. Cancelling the call on the host's
@@ -125,6 +104,34 @@ impl Dispatcher {
     /// The embedded platform this dispatcher uses, if it uses one.
     pub fn open_server(&self) -> Option<Arc<OpenServer>> {
         self.open_server.clone()
+    }
+}
+
+// Its own block: UniFFI's export does not take a `cfg` on one method.
+#[cfg(feature = "remote-platform")]
+#[uniffi::export]
+impl Dispatcher {
+    /// A dispatcher whose built-in flows talk to a remote platform (an
+    /// `openserver` at `base_url`, e.g. `http://10.0.2.2:8080`) with the
+    /// host's SDK key.
+    ///
+    /// (Feature `remote-platform`, on by default.)
+    #[uniffi::constructor]
+    pub fn from_remote_platform(
+        handler: Arc<dyn OpenApiHandler>,
+        default_version: ApiVersion,
+        call_timeout_ms: u64,
+        base_url: String,
+        sdk_key: String,
+    ) -> Arc<Self> {
+        let platform = openapi::http::RemotePlatform::new(base_url, openapi::SdkKey::new(sdk_key));
+        let inner = builder(handler, default_version, call_timeout_ms)
+            .platform(platform)
+            .build();
+        Arc::new(Dispatcher {
+            inner,
+            open_server: None,
+        })
     }
 }
 

@@ -367,5 +367,7 @@ impl OpenServer {
 /// hex(hmac_sha256(key = session_key, message = "")).
 #[uniffi::export]
 pub fn session_signature(session_key: Arc<Secret>) -> String {
-    openapi::http::OpenServerClient::signature(&openapi::SessionKey::new(session_key.value()))
+    // The user-state signature of an empty signData is the checksession
+    // signature (and needs no HTTP client).
+    openapi::payment::user_signature(&openapi::SessionKey::new(session_key.value()), "")
 }
