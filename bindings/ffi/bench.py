@@ -29,8 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen
 import superapp_openapi_ffi as ffi  # noqa: E402
 from superapp_openapi_ffi import uniffi_set_event_loop  # noqa: E402
 
-CALLS_PER_ROUND = 2_000
-ROUNDS = 7
+CALLS_PER_ROUND = 500
+ROUNDS = 21
 CONCURRENT = 1_000
 CONCURRENT_ROUNDS = 5
 RESULT = json.dumps({"userInfo": {"nickName": "xcode", "gender": 1, "language": "zh_CN"}})

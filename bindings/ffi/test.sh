@@ -5,13 +5,14 @@
 #
 # 1. builds superapp-openapi-ffi and generates the Python, Kotlin and Swift
 #    bindings from it (generate.sh; the Swift delegate is checked there);
-# 2. builds the shipped library (profile release-ffi: opt-level "s", LTO,
+# 2. runs the adapter's Rust tests (cargo test -p superapp-openapi-ffi);
+# 3. builds the shipped library (profile release-ffi: opt-level "s", LTO,
 #    stripped) and reports its size; everything below runs against it;
-# 3. runs the Python suite (pytest, in bindings/ffi/.venv);
-# 4. compiles and runs the Kotlin suite on the JVM over JNA (kotlinc from
+# 4. runs the Python suite (pytest, in bindings/ffi/.venv);
+# 5. compiles and runs the Kotlin suite on the JVM over JNA (kotlinc from
 #    the npm package kotlin-compiler into bindings/ffi/.tools, JNA from
 #    Debian's libjna-java);
-# 5. runs the Python example host (examples/host.py) and the bench
+# 6. runs the Python example host (examples/host.py) and the bench
 #    (bench.py).
 #
 # It installs what it needs: libjna-java with apt-get when missing, kotlinc
@@ -36,6 +37,9 @@ done
 
 step "generate the bindings (bindings/ffi/generate.sh)"
 bash "$here/generate.sh"
+
+step "the adapter from Rust (cargo test -p superapp-openapi-ffi)"
+cargo test --quiet -p superapp-openapi-ffi
 
 step "build the shipped library (profile release-ffi)"
 cargo build --quiet -p superapp-openapi-ffi --lib --profile release-ffi

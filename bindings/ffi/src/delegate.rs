@@ -218,8 +218,8 @@ impl openapi::OpenApiHandler for ForeignHost {
 }
 
 /// The bench's baseline (`bindings/ffi/bench.py`): awaits the host's
-/// `get_user_info` once, on the library's runtime as `Dispatcher.invoke`
-/// does, and returns its result text (or the error's text) with no
+/// `get_user_info` once, with the library's runtime entered as
+/// `Dispatcher.invoke` does, and returns its result text (or the error's text) with no
 /// dispatching around it. `invoke` against this is the dispatcher's share
 /// of an FFI round trip.
 #[uniffi::export]

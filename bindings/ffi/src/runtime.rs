@@ -1,23 +1,29 @@
 //! The one tokio runtime the library owns, and how an exported async call
-//! runs on it.
+//! runs with it.
 //!
-//! The foreign side (asyncio, a Kotlin coroutine, a Swift task) polls the
-//! exported future; that future only waits for a task spawned here, so the
-//! dispatcher's timers, the built-ins and the HTTP client all run on this
-//! runtime whatever thread the host calls from. Dropping the exported
-//! future (the host cancelled its call) aborts the task, which drops the
-//! host call under it: UniFFI then tells the host to cancel its side.
+//! The host's executor (asyncio, a Kotlin coroutine, a Swift task) polls an
+//! exported future through UniFFI; each poll enters this runtime's context,
+//! so the dispatcher's timers, the remote platform's sockets and anything
+//! spawned belong to this runtime and are driven by its threads, whatever
+//! thread the host polls from. Polling on the host's thread (rather than
+//! spawning a task and waiting for it) keeps the host's own calls — its
+//! async methods and its sync hooks — on the thread it polls from: for a
+//! Python host that is the event loop's thread, so a call into the host
+//! needs no handover of the GIL (BENCHMARKS.md, "Native hosts").
+//!
+//! Dropping the exported future (the host cancelled its call) drops the
+//! dispatch and the host call under it: UniFFI then tells the host to
+//! cancel its side.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
-use tokio::runtime::Runtime;
-use tokio::task::JoinHandle;
+use tokio::runtime::{Handle, Runtime};
 
-/// Worker threads: enough for a phone; the work is mostly waiting on the
-/// host and the platform.
+/// Worker threads: they drive the timers and sockets and run what the core
+/// spawns; the dispatching itself runs where the host polls.
 const WORKER_THREADS: usize = 2;
 
 fn runtime() -> &'static Runtime {
@@ -34,38 +40,30 @@ fn runtime() -> &'static Runtime {
     })
 }
 
-/// Runs `future` as a task on the library's runtime and waits for it;
-/// dropping the returned future aborts the task.
+/// `future`, polled with the library's runtime entered.
 pub(crate) fn run<F>(future: F) -> impl Future<Output = F::Output> + Send
 where
     F: Future + Send + 'static,
-    F::Output: Send + 'static,
 {
-    AbortOnDrop(runtime().spawn(future))
-}
-
-/// A task handle that aborts its task when dropped before it finished.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match Pin::new(&mut self.0).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(output)) => Poll::Ready(output),
-            // The task panicked (the core catches a handler's panic, so
-            // this is a bug): carry the panic to the exported function,
-            // whose UniFFI wrapper turns it into a foreign exception.
-            Poll::Ready(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            // Cancelled: only `Drop` below aborts, and then nobody polls.
-            Poll::Ready(Err(_)) => Poll::Pending,
-        }
+    InRuntime {
+        future: Box::pin(future),
+        handle: runtime().handle().clone(),
     }
 }
 
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
+/// A future that enters a runtime's context around each poll. Boxed, so
+/// that it needs no pin projection (and no unsafe code).
+struct InRuntime<F> {
+    future: Pin<Box<F>>,
+    handle: Handle,
+}
+
+impl<F: Future> Future for InRuntime<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _entered = this.handle.enter();
+        this.future.as_mut().poll(cx)
     }
 }
