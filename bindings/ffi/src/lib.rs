@@ -26,7 +26,12 @@
 // than forbidden (as it is in the core crate) so that UniFFI's generated
 // items may allow it. Nothing written by hand here is unsafe.
 #![deny(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
 
 uniffi::setup_scaffolding!();
 

@@ -144,7 +144,7 @@ impl TryFrom<openapi::Scope> for Scope {
 pub struct AppInfo {
     /// The app id (`wx…`).
     pub app_id: String,
-    /// Mini program or mini game.
+    /// Mini program or mini game (`None`: a mini program).
     #[uniffi(default = None)]
     pub kind: Option<AppKind>,
     /// The team the app belongs to, if known.
