@@ -272,6 +272,26 @@ def test_a_host_method_that_raises_is_a_fail_reply_errno_301():
     run(scenario)
 
 
+def test_a_host_that_answers_the_wrong_type_fails_the_call_not_the_process():
+    class Wrong(Host):
+        async def get_user_info(self, app, params):
+            return {"userInfo": {}}  # a dict, not JSON text
+
+        def app_uid(self, app):
+            return 42  # not a string
+
+    async def scenario():
+        d = dispatcher(Wrong(), V2)
+        populate(d.open_server())
+        info = await invoke(d, SHOP_APP, "wx.getUserInfo")
+        assert info["errno"] == 301
+        assert info["errMsg"].startswith("getUserInfo:fail the host raised AttributeError")
+        login = await invoke(d, SHOP_APP, "wx.login")
+        assert login["errno"] == 105
+
+    run(scenario)
+
+
 def test_params_that_are_not_a_json_object_never_reach_the_host():
     async def scenario():
         d = dispatcher(V1Host())
