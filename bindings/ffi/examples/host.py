@@ -108,7 +108,7 @@ class V3Host(V2Host):
         asked = ", ".join(s.name for s in request.scopes)
         print(f"[host] get_auth_code for {request.api} (scopes asked: [{asked}]) "
               "-> the super-app server issues an authCode")
-        code = self.server.issue_auth_code(app.app_id, USER, granted)
+        code = await self.server.issue_auth_code(app.app_id, USER, granted)
         for scope in refused:
             print(f"[user] refuses to share {scope.name}")
         return ffi.AuthGrant(

@@ -210,16 +210,21 @@ impl OpenServer {
     ///
     /// `40013` for an unknown app, `46001`/`46002` for an unknown or
     /// inactive user, `45009` past the user's outstanding authCodes.
-    pub fn issue_auth_code(
+    pub async fn issue_auth_code(
         &self,
         app_id: String,
         user_id: String,
         scopes: Vec<Scope>,
     ) -> Result<Arc<Secret>, OpenApiError> {
-        let code =
-            self.inner
-                .issue_auth_code(&app_id, &user_id, scopes.into_iter().map(Into::into))?;
-        Ok(Secret::wrap(code.into_secret()))
+        // Async as a super-app server's call is (and as the platform's
+        // store makes it): the host awaits it in its own get_auth_code.
+        let server = self.inner.clone();
+        runtime::run(async move {
+            let code =
+                server.issue_auth_code(&app_id, &user_id, scopes.into_iter().map(Into::into))?;
+            Ok(Secret::wrap(code.into_secret()))
+        })
+        .await
     }
 
     /// `sns/jscode2session`: exchanges a login code (the `code` of a

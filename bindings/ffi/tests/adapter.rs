@@ -99,6 +99,7 @@ impl OpenApiHandler for RustHost {
             request.scopes.iter().partition(|s| **s != Scope::Email);
         let code = server
             .issue_auth_code(app.app_id, "u-1".into(), granted.clone())
+            .await
             .map_err(|e| HostError::Failed {
                 detail: e.to_string(),
                 errno: None,

@@ -79,7 +79,6 @@ open class V2Host : BaseHost() {
 /** v3: an authCode from the super-app server; the user refuses the email. */
 class V3Host(private val server: OpenServer) : V2Host() {
     override suspend fun getAuthCode(app: AppInfo, request: AuthCodeRequest): AuthGrant {
-        yield() // a real host awaits its super-app server here
         val granted = request.scopes.filter { it != Scope.EMAIL }
         val refused = request.scopes.filter { it == Scope.EMAIL }.associateWith { "the user declined to share their email" }
         val code = server.issueAuthCode(app.appId, USER, granted)

@@ -1,7 +1,6 @@
 """Python hosts: each implements the delegate (``OpenApiHandler``) the way a
 super app would, in Python, with ``async def`` methods."""
 
-import asyncio
 import json
 
 import superapp_openapi_ffi as ffi
@@ -106,11 +105,10 @@ class V3Host(V2Host):
 
     async def get_auth_code(self, app, request):
         self.requests.append((request.api, list(request.scopes)))
-        await asyncio.sleep(0)  # a real host awaits its super-app server here
         granted = [s for s in request.scopes if s != ffi.Scope.EMAIL]
         refused = {s: "the user declined to share their email" for s in request.scopes
                    if s == ffi.Scope.EMAIL}
-        code = self.server.issue_auth_code(app.app_id, USER, granted)
+        code = await self.server.issue_auth_code(app.app_id, USER, granted)
         return ffi.AuthGrant(
             auth_code=code.reveal(),
             auth_success_scopes=granted,

@@ -414,7 +414,7 @@ def test_no_secret_in_any_repr():
         token = await server.token(SHOP, SHOP_SECRET)
         phone = await invoke(d, SHOP_APP, "wx.getPhoneNumber")
         number = await server.getuserphonenumber(token.access_token, session.openid, phone["code"])
-        auth_code = server.issue_auth_code(SHOP, USER, [ffi.Scope.PHONE_NUMBER])
+        auth_code = await server.issue_auth_code(SHOP, USER, [ffi.Scope.PHONE_NUMBER])
         grant = ffi.AuthGrant(auth_code=auth_code.reveal(), code="other-code-123",
                               auth_success_scopes=[ffi.Scope.PHONE_NUMBER])
         user = ffi.SuperappUser(id=USER, phone_number=PHONE, email=EMAIL)
