@@ -204,7 +204,11 @@ mod tests {
 
     #[test]
     fn all_lists_every_sign_type() {
-        let every = every_variant!(SignType { Md5, HmacSha256, Rsa });
+        let every = every_variant!(SignType {
+            Md5,
+            HmacSha256,
+            Rsa
+        });
         assert_eq!(SignType::ALL, every);
     }
 }

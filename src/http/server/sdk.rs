@@ -202,7 +202,10 @@ async fn auth_code(
         ));
     };
     let scopes = params.scopes("scopes")?;
-    let code = state.server.issue_auth_code(app.app_id(), &uid, scopes)?;
+    let code = state
+        .server
+        .issue_auth_code(app.app_id(), &uid, scopes)
+        .await?;
     Ok(Answer(SdkResponse {
         auth_code: Some(code.into_secret()),
         ..SdkResponse::ok()
