@@ -900,7 +900,12 @@ async fn successful_responses_have_exactly_the_seed_fields() {
         .wire();
     let v = serde_json::to_value(&p).unwrap();
     assert_eq!(keys(&v), ["errcode", "errmsg", "phone_info", "requestId"]);
-    assert_eq!(v["phone_info"], json!({"phoneNumber": ADA_PHONE}));
+    // The seed's phoneNumber, and WeChat's two forms beside it
+    // (docs/openserver.md, "Beyond the seed").
+    assert_eq!(
+        v["phone_info"],
+        json!({"phoneNumber": ADA_PHONE, "purePhoneNumber": "13800138000", "countryCode": "86"})
+    );
     let code = server
         .issue_user_code(&AppInfo::new(APP_A1), &uid(ADA), UserCodeKind::Email)
         .await

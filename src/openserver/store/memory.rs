@@ -205,23 +205,33 @@ impl Store for MemoryStore {
     async fn redeem_user_code(
         &self,
         app: &Arc<AppState>,
-        openid: &str,
+        openid: Option<&str>,
         key: Option<CodeKey>,
         kind: CodeKind,
         now: u64,
     ) -> Result<String, StoreError> {
-        let subject = app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?;
+        let named = match openid {
+            Some(openid) => Some(app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?),
+            None => None,
+        };
         let key = key.ok_or(Refused::InvalidCode)?;
         let mut shard = self.codes.shard(&key);
         let entry = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
-        if entry.expires_at <= now || entry.kind != kind || !Arc::ptr_eq(&entry.subject, &subject) {
+        let other_user = named
+            .as_ref()
+            .is_some_and(|s| !Arc::ptr_eq(&entry.subject, s));
+        if entry.expires_at <= now
+            || entry.kind != kind
+            || !Arc::ptr_eq(&entry.subject.app, &app.record)
+            || other_user
+        {
             return Err(Refused::InvalidCode.into());
         }
         if entry.used {
             return Err(Refused::CodeUsed.into());
         }
         entry.used = true;
-        Ok(subject.user_id.clone())
+        Ok(entry.subject.user_id.clone())
     }
 
     async fn replace_session(

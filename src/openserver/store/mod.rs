@@ -122,13 +122,14 @@ pub(crate) trait Store: Send + Sync {
         rate_limit: u32,
     ) -> Result<Redeemed, StoreError>;
 
-    /// Redeems a phone/email code of `app` issued to the user with `openid`
-    /// (`key` is `None` when the text is no code the platform issues: the
-    /// openid is still checked first).
+    /// Redeems a phone/email code of `app`, issued to the user with
+    /// `openid` when one is given (WeChat's clients send none: the code
+    /// names its user); `key` is `None` when the text is no code the
+    /// platform issues (a given openid is still checked first). The user's id.
     async fn redeem_user_code(
         &self,
         app: &Arc<AppState>,
-        openid: &str,
+        openid: Option<&str>,
         key: Option<CodeKey>,
         kind: CodeKind,
         now: u64,
@@ -230,7 +231,7 @@ impl StoreRef {
     pub(crate) async fn redeem_user_code(
         &self,
         app: &Arc<AppState>,
-        openid: &str,
+        openid: Option<&str>,
         key: Option<CodeKey>,
         kind: CodeKind,
         now: u64,
