@@ -27,4 +27,4 @@ mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
-pub use server::{DEFAULT_BODY_LIMIT, HttpConfig, router, serve};
+pub use server::{DEFAULT_BODY_LIMIT, HttpConfig, OPENAPI_PATH, openapi_json, router, serve};

@@ -51,6 +51,7 @@ impl Jscode2SessionRequest {
 /// The answer of jscode2session; on error the string fields are empty, as
 /// the seed shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Jscode2SessionResponse {
     /// `errcode`, 0 on success.
     #[serde(default)]
@@ -99,6 +100,7 @@ impl TokenRequest {
 
 /// The answer of the token endpoint (`access_token` and `expires_in` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// `access_token`
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +150,7 @@ impl CheckSessionRequest {
 
 /// An answer with only the status fields (checksession, and errors).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     /// `errcode`
     #[serde(default)]
@@ -162,6 +165,7 @@ pub struct StatusResponse {
 
 /// `POST /openserver/wxa/business/getuserphonenumber` and `.../getemailaddress`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct UserCodeRequest {
     /// `access_token`
     #[serde(default)]
@@ -199,6 +203,7 @@ impl UserCodeRequest {
 /// WeChat's `purePhoneNumber` and `countryCode` beside it (derived from the
 /// stored number by [`PhoneInfo::from_number`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct PhoneInfo {
     /// `phoneNumber`: the number as the super app stores it.
     #[serde(rename = "phoneNumber")]
@@ -261,6 +266,7 @@ impl PhoneInfo {
 
 /// The answer of getuserphonenumber (`phone_info` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct PhoneNumberResponse {
     /// `errcode`
     #[serde(default)]
@@ -278,6 +284,7 @@ pub struct PhoneNumberResponse {
 
 /// `email_address` of getemailaddress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct EmailInfo {
     /// `emailAddress`
     #[serde(rename = "emailAddress")]
@@ -286,6 +293,7 @@ pub struct EmailInfo {
 
 /// The answer of getemailaddress (`email_address` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct EmailAddressResponse {
     /// `errcode`
     #[serde(default)]

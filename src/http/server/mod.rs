@@ -10,6 +10,7 @@
 mod answer;
 mod developer;
 mod log;
+mod openapi;
 mod params;
 mod refusals;
 mod sdk;
@@ -27,6 +28,11 @@ use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
 use self::state::ServerState;
 use crate::openserver::OpenServer;
 use crate::secret::SdkKey;
+
+/// Where the server serves its OpenAPI document.
+pub const OPENAPI_PATH: &str = "/openserver/openapi.json";
+
+pub use self::openapi::openapi_json;
 
 /// The default request-body limit: 64 KiB, far above any request of the API.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -136,6 +142,7 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
     let routes = Router::new()
         .merge(developer::routes())
         .merge(sdk::routes())
+        .route(OPENAPI_PATH, axum::routing::get(openapi::serve_document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
