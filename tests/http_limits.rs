@@ -183,7 +183,7 @@ impl Client {
     /// none has arrived.
     async fn answer(&mut self) -> Option<Answer> {
         self.settle().await;
-        Answer::parse(&self.received, self.closed)
+        Answer::parse(&self.received)
     }
 
     fn received_text(&self) -> String {
@@ -200,10 +200,10 @@ struct Answer {
 }
 
 impl Answer {
-    /// The first final response in `bytes` (interim `100 Continue` skipped),
-    /// when it is complete: its whole `Content-Length`, or the connection
-    /// closed after it.
-    fn parse(bytes: &[u8], closed: bool) -> Option<Answer> {
+    /// The first final response in `bytes` (an interim `100 Continue`
+    /// skipped), once all of it has arrived: its head and `Content-Length`
+    /// bytes of body (none without the header, as in hyper's own answers).
+    fn parse(bytes: &[u8]) -> Option<Answer> {
         let mut rest = bytes;
         loop {
             let end = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
@@ -221,16 +221,12 @@ impl Answer {
                         .then(|| value.trim().parse::<usize>().ok())?
                 })
                 .unwrap_or(0);
-            let body = rest.get(end..end + length);
-            return match body {
-                Some(body) => Some(Answer {
-                    status,
-                    head,
-                    body: String::from_utf8_lossy(body).into_owned(),
-                }),
-                None if closed => None,
-                None => None,
-            };
+            let body = rest.get(end..end + length)?;
+            return Some(Answer {
+                status,
+                head,
+                body: String::from_utf8_lossy(body).into_owned(),
+            });
         }
     }
 
@@ -368,8 +364,8 @@ async fn with_two_connections_at_most_a_third_waits_until_one_closes() {
     let answer = third.answer().await.expect("served once a slot is free");
     assert_eq!(answer.status, 200, "{answer:?}");
     // The second connection is still served as well.
-    second.send(get(TOKEN).as_bytes()).await;
     second.received.clear();
+    second.send(get(TOKEN).as_bytes()).await;
     assert_eq!(second.answer().await.map(|a| a.status), Some(200));
 }
 
