@@ -4,27 +4,34 @@
 //! The router here is the parent: each child owns its routes
 //! (`developer`, `sdk`) and they share only `state` (what every route
 //! reads), `params` (request parameters) and `answer` (how every route
-//! answers, errors included). The clients never import this module: what
+//! answers, errors included). `serve` runs a router on a listener under
+//! the `limits`. The clients never import this module: what
 //! both sides share is in [`wire`](super::wire).
 
 mod answer;
 mod developer;
+mod limits;
 mod log;
 mod openapi;
 mod params;
 mod refusals;
 mod sdk;
+mod serve;
 mod state;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
 
+pub use self::limits::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
+};
 use self::log::log_request;
 use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+pub use self::serve::{serve, serve_with_limits};
 use self::state::ServerState;
 use crate::openserver::OpenServer;
 use crate::secret::SdkKey;
@@ -153,40 +160,4 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         .fallback_service(routes)
         .layer(middleware::map_response(name_allowed_methods))
         .layer(middleware::from_fn(log_request))
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish.
-///
-/// # Errors
-///
-/// What the listener reports when accepting fails for good.
-///
-/// ```
-/// use superapp_openapi::OpenServer;
-/// use superapp_openapi::http::{HttpConfig, router, serve};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let addr = listener.local_addr()?;
-/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let task = tokio::spawn(serve(listener, router(OpenServer::new(), HttpConfig::new()), async {
-///     let _ = stopped.await;
-/// }));
-/// println!("listening on http://{addr}");
-/// let _ = stop.send(());
-/// task.await.expect("server task")?;
-/// # Ok(()) }
-/// ```
-pub async fn serve<F>(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
