@@ -93,6 +93,9 @@ impl OpenServer {
         let refused = match err {
             StoreError::Refused(refused) => refused,
             StoreError::Unavailable(why) => {
+                self.inner
+                    .store_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(reason = %why, "the platform store did not answer");
                 return OpenServerError::new(ErrCode::SystemError)
                     .with_message("system error: the platform store is unavailable; try again");

@@ -21,7 +21,7 @@ mod sweep;
 mod wire;
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -116,6 +116,8 @@ struct Inner {
     store: StoreRef,
     /// Whether the background sweeper runs (`sweep.rs`).
     sweeper_running: AtomicBool,
+    /// Store operations that found the store unavailable.
+    store_errors: AtomicU64,
 }
 
 /// Builds an [`OpenServer`]; see [`OpenServer::builder`].
@@ -178,6 +180,7 @@ impl OpenServerBuilder {
                 registering: Mutex::default(),
                 store: StoreRef::Memory(MemoryStore::new()),
                 sweeper_running: AtomicBool::new(false),
+                store_errors: AtomicU64::new(0),
             }),
         }
     }
@@ -304,6 +307,22 @@ impl OpenServer {
     /// apps. (In-memory store; 0 with another.)
     pub fn access_tokens(&self) -> usize {
         self.inner.store.memory().map_or(0, |m| m.access_tokens())
+    }
+
+    /// Users with a session that has not expired, across all apps.
+    /// (In-memory store, counted when asked; 0 with another.)
+    pub fn live_sessions(&self) -> usize {
+        let Some(memory) = self.inner.store.memory() else {
+            return 0;
+        };
+        let apps: Vec<_> = self.inner.apps.load().values().cloned().collect();
+        memory.live_sessions(&apps, self.now())
+    }
+
+    /// Store operations that found the store unavailable (answered `-1`)
+    /// since the server started.
+    pub fn store_errors(&self) -> u64 {
+        self.inner.store_errors.load(Ordering::Relaxed)
     }
 
     /// Whether the platform's store answers (readiness).

@@ -12,6 +12,7 @@ mod answer;
 mod developer;
 mod limits;
 mod log;
+mod metrics;
 mod openapi;
 mod params;
 mod refusals;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
+use axum::routing::get;
 
 pub use self::limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
@@ -149,15 +151,18 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
     let routes = Router::new()
         .merge(developer::routes())
         .merge(sdk::routes())
-        .route(OPENAPI_PATH, axum::routing::get(openapi::serve_document))
+        .route(OPENAPI_PATH, get(openapi::serve_document))
+        .route(metrics::HEALTHZ, get(metrics::healthz))
+        .route(metrics::READYZ, get(metrics::readyz))
+        .route(metrics::METRICS, get(metrics::metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
-        .with_state(state);
+        .with_state(state.clone());
     // The router sets `Allow` on a 405 after its routes have answered, so
     // the layers that read it wrap the whole router, not each route.
     Router::new()
         .fallback_service(routes)
         .layer(middleware::map_response(name_allowed_methods))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state, log_request))
 }

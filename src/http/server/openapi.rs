@@ -8,7 +8,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use super::{developer, sdk};
+use super::{developer, metrics, sdk};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,9 +31,13 @@ use super::{developer, sdk};
         sdk::user_code,
         sdk::profile,
         sdk::auth_code,
+        metrics::healthz,
+        metrics::readyz,
+        metrics::metrics,
     ),
     tags(
         (name = "developer server", description = "what a mini program's developer server calls (seed 000)"),
+        (name = "operations", description = "liveness, readiness and metrics"),
         (name = "sdk", description = "what a host on another machine asks its platform, with `Authorization: Bearer <SDK key>`"),
     )
 )]

@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use tower_http::timeout::TimeoutError;
 
 use super::answer::invalid;
+use super::metrics::Metrics;
 use crate::digest::sha256;
 use crate::openserver::{OpenServer, OpenServerError};
 use crate::secret::SdkKey;
@@ -15,6 +16,7 @@ use crate::secret::SdkKey;
 /// What every handler shares.
 pub(crate) struct ServerState {
     pub(crate) server: OpenServer,
+    pub(crate) metrics: Metrics,
     pub(crate) sdk_keys: Vec<KnownKey>,
     pub(crate) body_limit: usize,
 }
@@ -37,6 +39,7 @@ impl ServerState {
     ) -> Self {
         ServerState {
             server,
+            metrics: Metrics::new(),
             sdk_keys: sdk_keys
                 .iter()
                 .filter(|(k, _)| !k.is_empty())

@@ -83,6 +83,23 @@ impl MemoryStore {
         lock(&self.grants).by_code.len()
     }
 
+    /// Subjects whose session has not expired.
+    pub(crate) fn live_sessions(&self, apps: &[Arc<AppState>], now: u64) -> usize {
+        let mut live = 0;
+        for app in apps {
+            app.by_user.for_each(|subject| {
+                if lock(&subject.state)
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.expires_at > now)
+                {
+                    live += 1;
+                }
+            });
+        }
+        live
+    }
+
     /// Removes expired codes (freeing their users' quota), sessions,
     /// tokens expired for longer than `grace`, and expired authCodes.
     pub(crate) fn sweep(&self, apps: &[Arc<AppState>], now: u64, grace: u64) -> SweepReport {
