@@ -24,13 +24,19 @@
 mod client;
 mod remote;
 mod server;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
+#[cfg(feature = "rustls")]
+pub use server::serve_tls;
 pub use server::{
     DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_DEADLINE, HttpConfig, OPENAPI_PATH, ServerLimits,
     openapi_json, router, serve, serve_with_limits,
 };
+#[cfg(feature = "rustls")]
+pub use tls::{TlsConfig, TlsError};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::transport::{Failure, Transport};
+use super::transport::{Failure, TlsRoots, Transport};
 use super::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_name, paths};
 use crate::api::Scope;
 use crate::app::AppInfo;
@@ -56,6 +56,7 @@ pub struct RemotePlatformBuilder {
     base_url: String,
     sdk_key: SdkKey,
     timeout: Duration,
+    tls: TlsRoots,
 }
 
 impl RemotePlatformBuilder {
@@ -66,10 +67,20 @@ impl RemotePlatformBuilder {
         self
     }
 
+    /// Trusts the certificate authority in `pem` (PEM, one or more
+    /// certificates) besides the platform's roots, for an https platform
+    /// whose certificate a private CA signed. A PEM that does not parse
+    /// makes every call fail as unreachable, saying why.
+    #[cfg(feature = "rustls")]
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.add_pem(pem.into());
+        self
+    }
+
     /// Builds the platform client.
     pub fn build(self) -> RemotePlatform {
         RemotePlatform {
-            transport: Transport::new(&self.base_url, self.timeout),
+            transport: Transport::new(&self.base_url, self.timeout, &self.tls),
             sdk_key: self.sdk_key,
         }
     }
@@ -109,6 +120,7 @@ impl RemotePlatform {
             base_url: base_url.into(),
             sdk_key,
             timeout: DEFAULT_PLATFORM_TIMEOUT,
+            tls: TlsRoots::default(),
         }
     }
 

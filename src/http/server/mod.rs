@@ -33,6 +33,8 @@ pub use self::limits::{
 };
 use self::log::log_request;
 use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+#[cfg(feature = "rustls")]
+pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_with_limits};
 use self::state::ServerState;
 use crate::openserver::OpenServer;

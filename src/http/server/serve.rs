@@ -115,6 +115,48 @@ pub async fn serve_with_limits<F>(
 where
     F: Future<Output = ()>,
 {
+    serve_loop(listener, router, limits, Handshake::Plain, shutdown).await
+}
+
+/// [`serve_with_limits`] over HTTPS: each accepted connection completes a
+/// TLS handshake with `tls` (within `header_read_timeout`, else it is
+/// closed, logged at `debug`) before its first request is read.
+///
+/// # Errors
+///
+/// As [`serve_with_limits`].
+#[cfg(feature = "rustls")]
+pub async fn serve_tls<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    tls: crate::http::tls::TlsConfig,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()>,
+{
+    serve_loop(listener, router, limits, Handshake::Tls(tls), shutdown).await
+}
+
+/// What a connection does before HTTP.
+#[derive(Clone)]
+enum Handshake {
+    Plain,
+    #[cfg(feature = "rustls")]
+    Tls(crate::http::tls::TlsConfig),
+}
+
+async fn serve_loop<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    handshake: Handshake,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()>,
+{
     let mut http = http1::Builder::new();
     // hyper starts this timer whenever the connection waits for a request
     // head: on accept, and after each answer on a keep-alive connection
@@ -165,14 +207,46 @@ where
             RequestBodyTimeout::new(router.clone(), limits.body_read_timeout),
             ConnectInfo(peer),
         ));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        connections.spawn(async move {
-            let served = connection.await;
-            drop(permit);
-            if let Err(e) = served {
-                log_connection_error(&e, peer);
+        match &handshake {
+            Handshake::Plain => {
+                let connection =
+                    graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                connections.spawn(async move {
+                    let served = connection.await;
+                    drop(permit);
+                    if let Err(e) = served {
+                        log_connection_error(&e, peer);
+                    }
+                });
             }
-        });
+            #[cfg(feature = "rustls")]
+            Handshake::Tls(tls) => {
+                let acceptor = tls.acceptor().clone();
+                let (http, watcher) = (http.clone(), graceful.watcher());
+                let timeout = limits.header_read_timeout;
+                connections.spawn(async move {
+                    let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let served = watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await;
+                    drop(permit);
+                    if let Err(e) = served {
+                        log_connection_error(&e, peer);
+                    }
+                });
+            }
+        }
     }
 
     drop(listener);
