@@ -140,7 +140,7 @@ impl RemotePlatform {
         scopes: &[Scope],
     ) -> Result<AuthCode, PlatformError> {
         let request = SdkRequest {
-            scopes: Some(scopes.iter().map(|s| s.as_str().to_owned()).collect()),
+            scopes: Some(scopes.to_vec()),
             ..SdkRequest::new(app_id, &Principal::Uid(user_id.to_owned()))
         };
         let answer = self.call(paths::SDK_AUTH_CODE, &request).await?;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::Scope;
 use crate::openserver::{ApiResponse, OpenServerError, request_id};
 use crate::platform::{Principal, UserCodeKind};
 
@@ -50,13 +51,15 @@ pub(crate) struct SdkRequest {
     pub(crate) principal: PrincipalBody,
     /// `user_code`: `phone_number` or `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(phone_number|email)$")]
     pub(crate) kind: Option<String>,
     /// `profile`: `avatar` or `nickname`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(avatar|nickname)$")]
     pub(crate) field: Option<String>,
-    /// `auth_code`: the scopes the user granted (`SCOPE_PHONE_NUMBER`, …).
+    /// `auth_code`: the scopes the user granted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<Scope>>,
 }
 
 /// `principal`: exactly one of `uid` (v2) and `authCode` (v3).

@@ -137,7 +137,7 @@ fn sdk_request(
     path = paths::SDK_LOGIN_CODE,
     tag = "sdk",
     params(
-        ("Authorization" = String, Header, description = "Bearer <SDK key>"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
     ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
@@ -166,7 +166,7 @@ async fn login_code(
     path = paths::SDK_CHECK_SESSION,
     tag = "sdk",
     params(
-        ("Authorization" = String, Header, description = "Bearer <SDK key>"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
     ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
@@ -195,7 +195,7 @@ async fn check_session(
     path = paths::SDK_USER_CODE,
     tag = "sdk",
     params(
-        ("Authorization" = String, Header, description = "Bearer <SDK key>"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
     ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
@@ -226,7 +226,7 @@ async fn user_code(
     path = paths::SDK_PROFILE,
     tag = "sdk",
     params(
-        ("Authorization" = String, Header, description = "Bearer <SDK key>"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
     ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
@@ -264,7 +264,7 @@ async fn profile(
     path = paths::SDK_AUTH_CODE,
     tag = "sdk",
     params(
-        ("Authorization" = String, Header, description = "Bearer <SDK key>"),
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
     ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
