@@ -136,6 +136,7 @@ impl Platforms {
         match self {
             Platforms::Embedded(server) => server
                 .issue_auth_code(app_id, USER, scopes.iter().copied())
+                .await
                 .map_err(|e| e.to_string()),
             Platforms::Remote(url) => RemotePlatform::new(url, SdkKey::new(SDK_KEY))
                 .issue_auth_code(app_id, USER, scopes)

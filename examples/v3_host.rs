@@ -27,7 +27,7 @@ struct SuperappServer {
 }
 
 impl SuperappServer {
-    fn get_auth_code(
+    async fn get_auth_code(
         &self,
         token: &str,
         app_id: &str,
@@ -41,6 +41,7 @@ impl SuperappServer {
         let code = self
             .platform
             .issue_auth_code(app_id, user, granted.clone())
+            .await
             .map_err(|e| HostError::failed(e.errmsg()))?;
         let mut grant = AuthGrant::from_auth_code(code).granted(granted);
         for scope in refused {
@@ -73,7 +74,8 @@ impl OpenApiHandler for V3Host {
         let token = self.token.lock().map(|t| t.clone()).unwrap_or_default();
         let grant = self
             .server
-            .get_auth_code(&token, app.app_id(), &request.scopes);
+            .get_auth_code(&token, app.app_id(), &request.scopes)
+            .await;
         if let Ok(grant) = &grant {
             println!(
                 "  get_auth_code for {}: asked [{}], granted [{}], refused [{}]",

@@ -158,6 +158,7 @@ impl FromStr for OpenApi {
 
 /// A v3 authorization scope: what a user lets a mini program read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum Scope {
     /// `SCOPE_PHONE_NUMBER`, for wx.getPhoneNumber.

@@ -53,6 +53,17 @@ macro_rules! secret_string {
             }
         }
 
+        /// A string in the OpenAPI document.
+        #[cfg(feature = "http")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <String as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        #[cfg(feature = "http")]
+        impl utoipa::ToSchema for $name {}
+
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(concat!(stringify!($name), "([redacted])"))

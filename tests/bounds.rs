@@ -146,6 +146,7 @@ async fn an_auth_code_for_an_unknown_app_is_40013() {
     let (server, _) = server_with(OpenServerConfig::default());
     let err = server
         .issue_auth_code("wx-nope", "u-a", [Scope::PhoneNumber])
+        .await
         .unwrap_err();
     assert_eq!(err.errcode(), 40013);
 }
@@ -156,32 +157,31 @@ async fn auth_codes_are_capped_per_user_and_expired_ones_are_swept() {
     config.max_auth_codes_per_user = 3;
     let (server, clock) = server_with(config);
     for _ in 0..3 {
-        server.issue_auth_code(APP, "u-a", []).unwrap();
+        server.issue_auth_code(APP, "u-a", []).await.unwrap();
     }
-    let err = server.issue_auth_code(APP, "u-a", []).unwrap_err();
+    let err = server.issue_auth_code(APP, "u-a", []).await.unwrap_err();
     assert_eq!(err.errcode(), 45009);
     // Another user is not affected.
-    let code = server.issue_auth_code(APP, "u-b", []).unwrap();
+    let code = server.issue_auth_code(APP, "u-b", []).await.unwrap();
     // Redeeming frees a place.
     let app = AppInfo::new(APP);
     server
         .issue_login_code(&app, &Principal::AuthCode(code))
         .await
         .unwrap();
-    server.issue_auth_code(APP, "u-b", []).unwrap();
-    let directory = server.memory_directory().unwrap();
-    assert_eq!(directory.outstanding_auth_codes(), 4);
+    server.issue_auth_code(APP, "u-b", []).await.unwrap();
+    assert_eq!(server.outstanding_auth_codes(), 4);
     clock.advance(Duration::from_secs(301));
     assert_eq!(server.sweep().auth_codes, 4);
-    assert_eq!(directory.outstanding_auth_codes(), 0);
-    server.issue_auth_code(APP, "u-a", []).unwrap();
+    assert_eq!(server.outstanding_auth_codes(), 0);
+    server.issue_auth_code(APP, "u-a", []).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_id_past_128_bytes_is_10002_naming_the_field_and_the_limit() {
     let (server, _) = server_with(OpenServerConfig::default());
     let long = "u".repeat(129);
-    let err = server.issue_auth_code(APP, &long, []).unwrap_err();
+    let err = server.issue_auth_code(APP, &long, []).await.unwrap_err();
     assert_eq!(
         (err.errcode(), err.errmsg()),
         (10002, "invalid param: user id is longer than 128 bytes")

@@ -182,3 +182,108 @@ fn bad_arguments_exit_with_2_and_help_exits_with_0() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("--listen ADDR"), "{stdout}");
 }
+
+/// Writes `text` as a config file of its own in the temp folder (not in
+/// the folder the bad-config test removes when it ends); returns its path.
+fn config_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("openserver-limits-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_server_limit_out_of_range_is_refused_naming_the_key() {
+    let cases = [
+        (
+            r#"{"server": {"max_connections": 0}}"#,
+            "server.max_connections is 0: use a whole number of connections of at least 1",
+        ),
+        (
+            r#"{"server": {"header_read_timeout_secs": 0}}"#,
+            "server.header_read_timeout_secs is 0: use a whole number of seconds from 1 to 86400",
+        ),
+        (
+            r#"{"server": {"shutdown_deadline_secs": 86401}}"#,
+            "server.shutdown_deadline_secs is 86401",
+        ),
+        (
+            r#"{"server": {"body_read_timeout": 5}}"#,
+            "unknown field `body_read_timeout`",
+        ),
+    ];
+    for (i, (text, problem)) in cases.into_iter().enumerate() {
+        let path = config_file(&format!("limits-{i}.json"), text);
+        let (code, _, stderr) = run(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{text}: {stderr}");
+        assert!(stderr.contains(problem), "{text}: {stderr}");
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_with_a_stalled_request_body_exits_0_at_the_shutdown_deadline() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    let path = config_file(
+        "stalled-shutdown.json",
+        r#"{"server": {"shutdown_deadline_secs": 1, "body_read_timeout_secs": 30}}"#,
+    );
+    let (mut running, base) = start(&["--config", path.to_str().unwrap()]);
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    client
+        .write_all(
+            b"POST /openserver/wxa/business/getuserphonenumber HTTP/1.1\r\nHost: test\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\
+              Expect: 100-continue\r\n\r\n",
+        )
+        .unwrap();
+    // The route is reading the body once the server says to go on.
+    let mut interim = [0u8; 64];
+    let n = client.read(&mut interim).unwrap();
+    assert!(
+        interim[..n].starts_with(b"HTTP/1.1 100 Continue"),
+        "{:?}",
+        String::from_utf8_lossy(&interim[..n])
+    );
+    client.write_all(br#"{"openid":"#).unwrap(); // 10 of the 100 bytes
+
+    let sent = Instant::now();
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(8),
+            "still running 8 s after SIGTERM (deadline 1 s)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let waited = sent.elapsed();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "the request in flight was not waited for: {waited:?}"
+    );
+    let _ = std::fs::remove_file(&path);
+}

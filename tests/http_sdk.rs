@@ -85,6 +85,7 @@ async fn sdk_routes_issue_codes_check_sessions_and_read_profiles_over_http() {
     let auth = t
         .server
         .issue_auth_code(APP_A1, ADA, [Scope::PhoneNumber])
+        .await
         .unwrap();
     let code = t
         .post_sdk(
@@ -291,6 +292,7 @@ async fn platform_errors_pass_through_the_sdk_routes() {
     let auth = t
         .server
         .issue_auth_code(APP_A1, ADA, [Scope::Email])
+        .await
         .unwrap();
     let a = t
         .post_sdk(

@@ -132,7 +132,8 @@ async fn missing_parameters_are_named_with_10002_over_http() {
     }
     let posts: Vec<(&str, Value, &str)> = vec![
         (GETUSERPHONENUMBER, json!({}), "access_token"),
-        (GETUSERPHONENUMBER, json!({"access_token": token}), "openid"),
+        // openid is optional (WeChat's clients send none): code is next.
+        (GETUSERPHONENUMBER, json!({"access_token": token}), "code"),
         (
             GETUSERPHONENUMBER,
             json!({"access_token": token, "openid": "o"}),
@@ -145,13 +146,8 @@ async fn missing_parameters_are_named_with_10002_over_http() {
         ),
         (
             GETEMAILADDRESS,
-            json!({"access_token": token, "code": "c"}),
-            "openid",
-        ),
-        (
-            GETEMAILADDRESS,
-            json!({"access_token": token, "openid": null, "code": "c"}),
-            "openid",
+            json!({"access_token": token, "openid": "o", "code": null}),
+            "code",
         ),
     ];
     for (path, body, field) in posts {
@@ -210,6 +206,67 @@ async fn unknown_openid_is_rejected_with_40003_over_http() {
         )
         .await;
     assert_eq!(phone.errcode(), 40003);
+}
+
+#[tokio::test]
+async fn getuserphonenumber_in_wechats_form_takes_the_code_alone() {
+    // wechatpy 2.x's get_phone_number(code): access_token in the query,
+    // only {"code": …} in the body.
+    let t = TestServer::start().await;
+    let token = t.access_token().await;
+    let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
+    let a = t
+        .post(
+            &format!("{GETUSERPHONENUMBER}?access_token={token}"),
+            &json!({"code": code.secret()}),
+        )
+        .await;
+    assert_eq!(a.errcode(), 0, "{}", a.json);
+    assert_eq!(a.json["phone_info"]["phoneNumber"], ADA_PHONE);
+    assert_eq!(a.json["phone_info"]["purePhoneNumber"], "13800138000");
+    assert_eq!(a.json["phone_info"]["countryCode"], "86");
+    // The same code again: used.
+    let again = t
+        .post(
+            &format!("{GETUSERPHONENUMBER}?access_token={token}"),
+            &json!({"code": code.secret()}),
+        )
+        .await;
+    assert_eq!(again.errcode(), 40163);
+    // An email code without openid names its user too.
+    let email = t.user_code(ADA, UserCodeKind::Email).await;
+    let a = t
+        .post(
+            GETEMAILADDRESS,
+            &json!({"access_token": token, "openid": null, "code": email.secret()}),
+        )
+        .await;
+    assert_eq!(a.json["email_address"]["emailAddress"], ADA_EMAIL);
+}
+
+#[tokio::test]
+async fn an_openid_that_is_not_the_codes_user_is_refused() {
+    let t = TestServer::start().await;
+    let token = t.access_token().await;
+    // Bob has logged in, so his openid is known to the app.
+    let (bob, _) = t.session(BOB).await;
+    let code = t.user_code(ADA, UserCodeKind::PhoneNumber).await;
+    let a = t
+        .post(
+            GETUSERPHONENUMBER,
+            &json!({"access_token": token, "openid": bob, "code": code.secret()}),
+        )
+        .await;
+    assert_eq!(a.error(), (40029, "invalid code".into()));
+    // Refused, not spent: Ada's code still works with her own openid.
+    let (ada, _) = t.session(ADA).await;
+    let a = t
+        .post(
+            GETUSERPHONENUMBER,
+            &json!({"access_token": token, "openid": ada, "code": code.secret()}),
+        )
+        .await;
+    assert_eq!(a.errcode(), 0, "{}", a.json);
 }
 
 #[tokio::test]

@@ -612,14 +612,14 @@ async fn unknown_or_inactive_users_get_no_login_code() {
 async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
     let (server, clock) = open_server();
     let app = AppInfo::new(APP_A1);
-    let ac = server.issue_auth_code(APP_A1, ADA, []).unwrap();
+    let ac = server.issue_auth_code(APP_A1, ADA, []).await.unwrap();
     let principal = Principal::AuthCode(ac);
     let code = server.issue_login_code(&app, &principal).await.unwrap();
     assert_eq!(exchange(&server, APP_A1, code).await.errcode, 0);
     let err = server.issue_login_code(&app, &principal).await.unwrap_err();
     assert_eq!((err.errcode(), err.errmsg()), (46003, "invalid authCode"));
 
-    let other_app = Principal::AuthCode(server.issue_auth_code(APP_A2, ADA, []).unwrap());
+    let other_app = Principal::AuthCode(server.issue_auth_code(APP_A2, ADA, []).await.unwrap());
     assert_eq!(
         server
             .issue_login_code(&app, &other_app)
@@ -629,7 +629,7 @@ async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
         46003
     );
 
-    let stale = Principal::AuthCode(server.issue_auth_code(APP_A1, ADA, []).unwrap());
+    let stale = Principal::AuthCode(server.issue_auth_code(APP_A1, ADA, []).await.unwrap());
     clock.advance(AUTH_CODE_TTL);
     assert_eq!(
         server
@@ -643,6 +643,7 @@ async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
     assert_eq!(
         server
             .issue_auth_code(APP_A1, GONE, [])
+            .await
             .unwrap_err()
             .errcode(),
         46002
@@ -653,22 +654,23 @@ async fn a_v3_auth_code_is_single_use_bound_to_its_app_and_short_lived() {
 async fn a_v3_auth_code_reads_only_the_scopes_it_grants() {
     let (server, _) = open_server();
     let app = AppInfo::new(APP_A1);
-    let ac = || {
+    let ac = || async {
         Principal::AuthCode(
             server
                 .issue_auth_code(APP_A1, ADA, [Scope::Nickname])
+                .await
                 .unwrap(),
         )
     };
     assert_eq!(
         server
-            .profile_field(&app, &ac(), Scope::Nickname)
+            .profile_field(&app, &ac().await, Scope::Nickname)
             .await
             .unwrap(),
         "Ada"
     );
     let err = server
-        .profile_field(&app, &ac(), Scope::Avatar)
+        .profile_field(&app, &ac().await, Scope::Avatar)
         .await
         .unwrap_err();
     assert_eq!(
@@ -676,7 +678,7 @@ async fn a_v3_auth_code_reads_only_the_scopes_it_grants() {
         (46004, "scope not granted: SCOPE_AVATAR")
     );
     let err = server
-        .issue_user_code(&app, &ac(), UserCodeKind::PhoneNumber)
+        .issue_user_code(&app, &ac().await, UserCodeKind::PhoneNumber)
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), 46004);
@@ -898,7 +900,12 @@ async fn successful_responses_have_exactly_the_seed_fields() {
         .wire();
     let v = serde_json::to_value(&p).unwrap();
     assert_eq!(keys(&v), ["errcode", "errmsg", "phone_info", "requestId"]);
-    assert_eq!(v["phone_info"], json!({"phoneNumber": ADA_PHONE}));
+    // The seed's phoneNumber, and WeChat's two forms beside it
+    // (docs/openserver.md, "Beyond the seed").
+    assert_eq!(
+        v["phone_info"],
+        json!({"phoneNumber": ADA_PHONE, "purePhoneNumber": "13800138000", "countryCode": "86"})
+    );
     let code = server
         .issue_user_code(&AppInfo::new(APP_A1), &uid(ADA), UserCodeKind::Email)
         .await

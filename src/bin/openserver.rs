@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Deserialize;
-use superapp_openapi::http::{HttpConfig, router, serve};
+use superapp_openapi::http::{HttpConfig, ServerLimits, router, serve_with_limits};
 use superapp_openapi::openserver::{AppRegistration, IdSecret, OpenServerConfig, SuperappUser};
 use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 use tracing::level_filters::LevelFilter;
@@ -53,6 +53,9 @@ struct ConfigFile {
     /// Keeps openids and unionids stable across restarts.
     #[serde(default)]
     id_secret: Option<IdSecret>,
+    /// The server's limits (timeouts, connection cap, shutdown deadline).
+    #[serde(default)]
+    server: ServerSection,
     #[serde(default)]
     apps: Vec<AppEntry>,
     #[serde(default)]
@@ -178,6 +181,59 @@ struct UserEntry {
 
 fn yes() -> bool {
     true
+}
+
+/// The `server` section: `ServerLimits` in whole seconds and connections.
+/// Every key is optional and keeps its default when absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    #[serde(default)]
+    header_read_timeout_secs: Option<u64>,
+    #[serde(default)]
+    body_read_timeout_secs: Option<u64>,
+    #[serde(default)]
+    max_connections: Option<usize>,
+    #[serde(default)]
+    shutdown_deadline_secs: Option<u64>,
+}
+
+/// The longest timeout the `server` section takes, in seconds: a day.
+const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
+impl ServerSection {
+    /// The limits the section describes; a value out of range is refused
+    /// with a message naming its key and what is allowed.
+    fn limits(&self) -> Result<ServerLimits, String> {
+        let seconds = |key: &str, value: Option<u64>| match value {
+            None => Ok(None),
+            Some(secs @ 1..=MAX_TIMEOUT_SECS) => Ok(Some(Duration::from_secs(secs))),
+            Some(secs) => Err(format!(
+                "server.{key} is {secs}: use a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}"
+            )),
+        };
+        let mut limits = ServerLimits::new();
+        if let Some(timeout) = seconds("header_read_timeout_secs", self.header_read_timeout_secs)? {
+            limits = limits.header_read_timeout(timeout);
+        }
+        if let Some(timeout) = seconds("body_read_timeout_secs", self.body_read_timeout_secs)? {
+            limits = limits.body_read_timeout(timeout);
+        }
+        if let Some(deadline) = seconds("shutdown_deadline_secs", self.shutdown_deadline_secs)? {
+            limits = limits.shutdown_deadline(deadline);
+        }
+        match self.max_connections {
+            None => {}
+            Some(0) => {
+                return Err(
+                    "server.max_connections is 0: use a whole number of connections of at least 1"
+                        .to_owned(),
+                );
+            }
+            Some(connections) => limits = limits.max_connections(connections),
+        }
+        Ok(limits)
+    }
 }
 
 /// What went wrong before serving, and the exit code that says so.
@@ -386,6 +442,10 @@ fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Failur
 
 async fn run(args: Args) -> Result<(), Failure> {
     let (server, http, file) = load(args.config.as_deref())?;
+    let limits = file
+        .server
+        .limits()
+        .map_err(|e| Failure::config(args.config.as_deref().unwrap_or(Path::new("(none)")), e))?;
     let addr: SocketAddr = args.listen.parse().map_err(|_| {
         Failure::usage(format!(
             "--listen {:?} is not an address like 127.0.0.1:8080",
@@ -408,6 +468,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         users = file.users.len(),
         sdk_keys = file.sdk_keys.len(),
         stable_ids = file.id_secret.is_some(),
+        ?limits,
         "openserver configured"
     );
     if file.apps.is_empty() {
@@ -438,7 +499,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         let _ = writeln!(stdout, "openserver listening on http://{bound}");
         let _ = stdout.flush();
     }
-    let served = serve(listener, router(server, http), shutdown).await;
+    let served = serve_with_limits(listener, router(server, http), limits, shutdown).await;
     sweep_task.abort();
     served.map_err(|e| Failure {
         message: format!("serving on {bound} failed: {e}"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::transport::{Failure, Transport};
+use super::transport::{Failure, TlsRoots, Transport};
 use super::wire::paths;
 use crate::digest::hmac_sha256_hex;
 use crate::openserver::{
@@ -108,9 +108,20 @@ pub struct OpenServerClientBuilder {
     secret: AppSecret,
     clock: Arc<dyn Clock>,
     timeout: Duration,
+    tls: TlsRoots,
 }
 
 impl OpenServerClientBuilder {
+    /// Trusts the certificate authority in `pem` (PEM, one or more
+    /// certificates) besides the platform's roots, for an https platform
+    /// whose certificate a private CA signed. A PEM that does not parse
+    /// makes every call fail with [`ClientError::Transport`], saying why.
+    #[cfg(feature = "rustls")]
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.add_pem(pem.into());
+        self
+    }
+
     /// Where the client reads the time to judge its cached token's expiry
     /// (default the system clock); tests pass a [`ManualClock`](crate::openserver::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -128,7 +139,7 @@ impl OpenServerClientBuilder {
     pub fn build(self) -> OpenServerClient {
         OpenServerClient {
             inner: Arc::new(ClientInner {
-                transport: Transport::new(&self.base_url, self.timeout),
+                transport: Transport::new(&self.base_url, self.timeout, &self.tls),
                 appid: self.appid,
                 secret: self.secret,
                 clock: self.clock,
@@ -238,6 +249,7 @@ impl OpenServerClient {
             secret,
             clock: Arc::new(SystemClock),
             timeout: DEFAULT_CLIENT_TIMEOUT,
+            tls: TlsRoots::default(),
         }
     }
 

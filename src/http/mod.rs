@@ -6,7 +6,9 @@
 //! - [`router`] serves an [`OpenServer`](crate::OpenServer) as the seed's
 //!   `/openserver/...` developer-server API, plus the `/openserver/sdk/...`
 //!   routes a host on another machine uses as its platform; [`serve`] runs it
-//!   on a listener until a shutdown signal.
+//!   on a listener until a shutdown signal, [`serve_with_limits`] under
+//!   [`ServerLimits`] of your own (timeouts, connection cap, shutdown
+//!   deadline).
 //! - [`RemotePlatform`] is a [`Platform`](crate::platform::Platform) that talks to those
 //!   SDK routes, so a [`Dispatcher`](crate::Dispatcher) works against a remote
 //!   platform with one builder call.
@@ -22,9 +24,19 @@
 mod client;
 mod remote;
 mod server;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
-pub use server::{DEFAULT_BODY_LIMIT, HttpConfig, router, serve};
+#[cfg(feature = "rustls")]
+pub use server::serve_tls;
+pub use server::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_DEADLINE, HttpConfig, OPENAPI_PATH, ServerLimits,
+    openapi_json, router, serve, serve_with_limits,
+};
+#[cfg(feature = "rustls")]
+pub use tls::{TlsConfig, TlsError};

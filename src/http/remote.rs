@@ -5,10 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
 
-use super::transport::{Failure, Transport};
-use super::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkResponse, kind_name, paths, principal_json};
+use super::transport::{Failure, TlsRoots, Transport};
+use super::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_name, paths};
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
@@ -57,6 +56,7 @@ pub struct RemotePlatformBuilder {
     base_url: String,
     sdk_key: SdkKey,
     timeout: Duration,
+    tls: TlsRoots,
 }
 
 impl RemotePlatformBuilder {
@@ -67,10 +67,20 @@ impl RemotePlatformBuilder {
         self
     }
 
+    /// Trusts the certificate authority in `pem` (PEM, one or more
+    /// certificates) besides the platform's roots, for an https platform
+    /// whose certificate a private CA signed. A PEM that does not parse
+    /// makes every call fail as unreachable, saying why.
+    #[cfg(feature = "rustls")]
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.add_pem(pem.into());
+        self
+    }
+
     /// Builds the platform client.
     pub fn build(self) -> RemotePlatform {
         RemotePlatform {
-            transport: Transport::new(&self.base_url, self.timeout),
+            transport: Transport::new(&self.base_url, self.timeout, &self.tls),
             sdk_key: self.sdk_key,
         }
     }
@@ -110,6 +120,7 @@ impl RemotePlatform {
             base_url: base_url.into(),
             sdk_key,
             timeout: DEFAULT_PLATFORM_TIMEOUT,
+            tls: TlsRoots::default(),
         }
     }
 
@@ -128,49 +139,24 @@ impl RemotePlatform {
         user_id: &str,
         scopes: &[Scope],
     ) -> Result<AuthCode, PlatformError> {
-        let scopes = Value::Array(scopes.iter().map(|s| s.as_str().into()).collect());
-        let app = AppInfo::new(app_id);
-        let principal = Principal::Uid(user_id.to_owned());
-        let answer = self
-            .call(
-                paths::SDK_AUTH_CODE,
-                &app,
-                &principal,
-                Some(("scopes", scopes)),
-            )
-            .await?;
+        let request = SdkRequest {
+            scopes: Some(scopes.to_vec()),
+            ..SdkRequest::new(app_id, &Principal::Uid(user_id.to_owned()))
+        };
+        let answer = self.call(paths::SDK_AUTH_CODE, &request).await?;
         Ok(AuthCode::new(required(answer.auth_code, "authCode")?))
     }
 
-    /// Posts `{appid, principal, extra…}` and returns the answer.
-    async fn call(
-        &self,
-        path: &str,
-        app: &AppInfo,
-        principal: &Principal,
-        extra: Option<(&str, Value)>,
-    ) -> Result<SdkResponse, PlatformError> {
-        let mut body = json!({
-            "appid": app.app_id(),
-            "principal": principal_json(principal),
-        });
-        if let (Some((name, value)), Some(body)) = (extra, body.as_object_mut()) {
-            body.insert(name.into(), value);
-        }
+    /// Posts the request and returns the answer.
+    async fn call(&self, path: &str, request: &SdkRequest) -> Result<SdkResponse, PlatformError> {
         self.transport
-            .post(path, Some(self.sdk_key.secret()), &body)
+            .post(path, Some(self.sdk_key.secret()), request)
             .await
             .map_err(platform_error)
     }
 
-    async fn code(
-        &self,
-        path: &str,
-        app: &AppInfo,
-        principal: &Principal,
-        extra: Option<(&str, Value)>,
-    ) -> Result<Code, PlatformError> {
-        let answer = self.call(path, app, principal, extra).await?;
+    async fn code(&self, path: &str, request: &SdkRequest) -> Result<Code, PlatformError> {
+        let answer = self.call(path, request).await?;
         Ok(Code::new(required(answer.code, "code")?))
     }
 
@@ -180,8 +166,11 @@ impl RemotePlatform {
         principal: &Principal,
         field: &str,
     ) -> Result<String, PlatformError> {
-        let extra = Some(("field", field.into()));
-        let answer = self.call(paths::SDK_PROFILE, app, principal, extra).await?;
+        let request = SdkRequest {
+            field: Some(field.to_owned()),
+            ..SdkRequest::new(app.app_id(), principal)
+        };
+        let answer = self.call(paths::SDK_PROFILE, &request).await?;
         answer
             .value
             .ok_or_else(|| PlatformError::BadResponse("the answer has no value".into()))
@@ -211,7 +200,8 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<Code, PlatformError> {
-        self.code(paths::SDK_LOGIN_CODE, app, principal, None).await
+        let request = SdkRequest::new(app.app_id(), principal);
+        self.code(paths::SDK_LOGIN_CODE, &request).await
     }
 
     async fn check_session(
@@ -219,9 +209,8 @@ impl Platform for RemotePlatform {
         app: &AppInfo,
         principal: &Principal,
     ) -> Result<bool, PlatformError> {
-        let answer = self
-            .call(paths::SDK_CHECK_SESSION, app, principal, None)
-            .await?;
+        let request = SdkRequest::new(app.app_id(), principal);
+        let answer = self.call(paths::SDK_CHECK_SESSION, &request).await?;
         answer
             .valid
             .ok_or_else(|| PlatformError::BadResponse("the answer has no valid".into()))
@@ -233,8 +222,11 @@ impl Platform for RemotePlatform {
         principal: &Principal,
         kind: UserCodeKind,
     ) -> Result<Code, PlatformError> {
-        let extra = Some(("kind", kind_name(kind).into()));
-        self.code(paths::SDK_USER_CODE, app, principal, extra).await
+        let request = SdkRequest {
+            kind: Some(kind_name(kind).to_owned()),
+            ..SdkRequest::new(app.app_id(), principal)
+        };
+        self.code(paths::SDK_USER_CODE, &request).await
     }
 
     async fn avatar_url(

@@ -16,6 +16,42 @@ use crate::platform::TransportError;
 /// The largest answer read: the API's answers are a few hundred bytes.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
+/// Which certificate authorities an https client trusts: the platform's
+/// roots (the OS store), plus any CA given in PEM (feature `rustls`;
+/// without it the clients speak plain http only).
+#[derive(Clone, Default)]
+pub(crate) struct TlsRoots {
+    #[cfg(feature = "rustls")]
+    extra_pem: Vec<Vec<u8>>,
+}
+
+impl TlsRoots {
+    /// Trusts the CA (or CAs) in `pem` too.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn add_pem(&mut self, pem: Vec<u8>) {
+        self.extra_pem.push(pem);
+    }
+
+    #[cfg_attr(not(feature = "rustls"), allow(clippy::unnecessary_wraps))]
+    fn apply(
+        &self,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+        #[cfg(feature = "rustls")]
+        {
+            let mut builder = builder;
+            for pem in &self.extra_pem {
+                for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            Ok(builder)
+        }
+        #[cfg(not(feature = "rustls"))]
+        Ok(builder)
+    }
+}
+
 /// How a request failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -39,10 +75,11 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(base_url: &str, timeout: Duration) -> Transport {
+    pub(crate) fn new(base_url: &str, timeout: Duration, tls: &TlsRoots) -> Transport {
         Transport {
-            client: reqwest::Client::builder()
-                .build()
+            client: tls
+                .apply(reqwest::Client::builder())
+                .and_then(reqwest::ClientBuilder::build)
                 .map_err(|e| -> TransportError { Arc::new(e.without_url()) }),
             base_url: base_url.trim_end_matches('/').to_owned(),
             timeout,
@@ -178,7 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_base_url_is_an_error_not_a_panic() {
-        let t = Transport::new("not a url", Duration::from_secs(1));
+        let t = Transport::new("not a url", Duration::from_secs(1), &TlsRoots::default());
         let err = t
             .get::<StatusResponse>("/x", &[("secret", "s3cr3t")])
             .await

@@ -3,8 +3,8 @@
 //! import from here; neither imports the other.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
+use crate::api::Scope;
 use crate::openserver::{ApiResponse, OpenServerError, request_id};
 use crate::platform::{Principal, UserCodeKind};
 
@@ -42,17 +42,64 @@ pub(crate) const FIELD_AVATAR: &str = "avatar";
 /// `field` of `/openserver/sdk/profile`.
 pub(crate) const FIELD_NICKNAME: &str = "nickname";
 
-/// `principal`: `{"uid": …}` or `{"authCode": …}`.
-pub(crate) fn principal_json(principal: &Principal) -> Value {
-    match principal {
-        Principal::Uid(uid) => json!({ "uid": uid }),
-        Principal::AuthCode(code) => json!({ "authCode": code.secret() }),
+/// The body of every SDK route: the app, who the call is for, and the
+/// route's own field.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SdkRequest {
+    /// The mini program's app id.
+    pub(crate) appid: String,
+    pub(crate) principal: PrincipalBody,
+    /// `user_code`: `phone_number` or `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(phone_number|email)$")]
+    pub(crate) kind: Option<String>,
+    /// `profile`: `avatar` or `nickname`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(avatar|nickname)$")]
+    pub(crate) field: Option<String>,
+    /// `auth_code`: the scopes the user granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scopes: Option<Vec<Scope>>,
+}
+
+/// `principal`: exactly one of `uid` (v2) and `authCode` (v3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum PrincipalBody {
+    /// v2: the host's user id.
+    Uid {
+        /// The host's user id.
+        uid: String,
+    },
+    /// v3: an authCode from the super-app server.
+    AuthCode {
+        /// The authCode.
+        #[serde(rename = "authCode")]
+        auth_code: String,
+    },
+}
+
+impl SdkRequest {
+    /// `{appid, principal}`, the route's field to be set.
+    pub(crate) fn new(app_id: &str, principal: &Principal) -> Self {
+        SdkRequest {
+            appid: app_id.to_owned(),
+            principal: match principal {
+                Principal::Uid(uid) => PrincipalBody::Uid { uid: uid.clone() },
+                Principal::AuthCode(code) => PrincipalBody::AuthCode {
+                    auth_code: code.secret().to_owned(),
+                },
+            },
+            kind: None,
+            field: None,
+            scopes: None,
+        }
     }
 }
 
 /// Every SDK route's answer: `errcode`, `errmsg`, `requestId`, and on
 /// success the one result field of the route.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct SdkResponse {
     /// A missing `errcode` counts as 0, as some platforms leave it out of
     /// successful answers.

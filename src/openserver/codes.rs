@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::registry::Subject;
-use super::store::Owned;
+use super::shards::Owned;
 use crate::platform::UserCodeKind;
 
 /// What a code is for.

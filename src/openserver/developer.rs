@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use subtle::ConstantTimeEq;
 
 use super::OpenServer;
 use super::clock::millis;
 use super::codes::CodeKind;
 use super::directory::SuperappUser;
-use super::registry::{AppState, Session, Subject, SubjectState};
-use super::store::{CodeKey, lock};
+use super::registry::AppState;
+use super::shards::CodeKey;
+use super::store::{Redeemed, Refused, StoreError, TokenApp, TokenTerms};
 use super::wire::{
     CheckSessionRequest, EmailAddressResponse, EmailInfo, GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest, Jscode2SessionResponse, PhoneInfo,
@@ -22,12 +22,6 @@ use crate::digest::{hmac_sha256, random_hex};
 use crate::platform::UserCodeKind;
 use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
-
-/// An access token's app and expiry.
-pub(super) struct TokenEntry {
-    app: Arc<AppState>,
-    pub(super) expires_at: u64,
-}
 
 impl OpenServer {
     /// `GET /openserver/sns/jscode2session`: exchanges a login code for the
@@ -44,7 +38,7 @@ impl OpenServer {
         &self,
         req: &Jscode2SessionRequest,
     ) -> Result<Jscode2SessionResponse, OpenServerError> {
-        let (openid, session_key, unionid) = self.exchange_code(req)?;
+        let (openid, session_key, unionid) = self.exchange_code(req).await?;
         Ok(Jscode2SessionResponse {
             errcode: 0,
             errmsg: "ok".into(),
@@ -55,7 +49,7 @@ impl OpenServer {
         })
     }
 
-    fn exchange_code(
+    async fn exchange_code(
         &self,
         req: &Jscode2SessionRequest,
     ) -> Result<(String, SessionKey, String), OpenServerError> {
@@ -63,59 +57,73 @@ impl OpenServer {
         let secret = required(req.secret.as_ref().map(AppSecret::secret), "secret")?;
         let js_code = required(req.js_code.as_ref().map(Code::secret), "js_code")?;
         let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
-        self.authenticate(appid, secret)?;
+        let app = self.authenticate(appid, secret)?;
         if grant_type != GRANT_AUTHORIZATION_CODE {
             return Err(OpenServerError::new(ErrCode::InvalidGrantType)
                 .with_message("invalid grant_type: expected authorization_code"));
         }
-        let invalid = || OpenServerError::new(ErrCode::InvalidCode);
-        let key = CodeKey::parse(js_code).ok_or_else(invalid)?;
+        let key =
+            CodeKey::parse(js_code).ok_or_else(|| OpenServerError::new(ErrCode::InvalidCode))?;
         let now = self.now();
-        let subject = {
-            let mut shard = self.inner.codes.shard(&key);
-            let entry = shard.get_mut(&key).ok_or_else(invalid)?;
-            if entry.kind != CodeKind::Login
-                || entry.expires_at <= now
-                || entry.subject.app.app_id != appid
-            {
-                return Err(invalid());
-            }
-            if entry.used {
-                return Err(OpenServerError::new(ErrCode::CodeUsed));
-            }
-            let mut state = lock(&entry.subject.state);
-            self.take_rate_limit(&mut state, now)?;
-            let session_key = SessionKey::new(
-                base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0),
-            );
-            state.session = Some(Session {
-                expected_signature: hmac_sha256(session_key.secret().as_bytes(), b""),
-                expires_at: now + millis(self.inner.config.session_ttl),
-            });
-            drop(state);
-            entry.used = true;
-            (entry.subject.clone(), session_key)
+        let config = &self.inner.config;
+        let subject = match self
+            .inner
+            .store
+            .redeem_login_code(&app, key, now, config.rate_limit_per_minute)
+            .await
+            .map_err(|e| self.store_error(e))?
+        {
+            Redeemed::Subject(subject) => subject,
+            Redeemed::User(user_id) => self.subject(&app, &user_id),
         };
-        let (subject, session_key) = subject;
+        let session_key =
+            SessionKey::new(base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0));
+        let signature = hmac_sha256(session_key.secret().as_bytes(), b"");
+        self.inner
+            .store
+            .replace_session(&subject, signature, now + millis(config.session_ttl))
+            .await
+            .map_err(|e| self.store_error(e))?;
         Ok((subject.openid.clone(), session_key, subject.unionid.clone()))
     }
 
-    fn take_rate_limit(&self, state: &mut SubjectState, now: u64) -> Result<(), OpenServerError> {
-        let minute = now / 60_000;
-        if state.window_minute != minute {
-            state.window_minute = minute;
-            state.window_count = 0;
+    /// The platform error a store's answer stands for.
+    pub(super) fn store_error(&self, err: StoreError) -> OpenServerError {
+        let config = &self.inner.config;
+        let refused = match err {
+            StoreError::Refused(refused) => refused,
+            StoreError::Unavailable(why) => {
+                self.inner
+                    .store_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(reason = %why, "the platform store did not answer");
+                return OpenServerError::new(ErrCode::SystemError)
+                    .with_message("system error: the platform store is unavailable; try again");
+            }
+        };
+        match refused {
+            Refused::UserCodeQuota | Refused::AppCodeQuota => {
+                OpenServerError::new(ErrCode::TooManyCodes)
+            }
+            Refused::InvalidCode => OpenServerError::new(ErrCode::InvalidCode),
+            Refused::CodeUsed => OpenServerError::new(ErrCode::CodeUsed),
+            Refused::RateLimited => OpenServerError::new(ErrCode::RateLimited).with_message(format!(
+                "rate limit: at most {} jscode2session calls per user per minute",
+                config.rate_limit_per_minute
+            )),
+            Refused::UnknownOpenid => OpenServerError::new(ErrCode::InvalidOpenid),
+            Refused::BadSignature => OpenServerError::new(ErrCode::InvalidSignature),
+            Refused::TokenQuota => OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+                "access token quota: at most {} tokens per app per day (UTC); reuse the token you have",
+                config.max_access_tokens_per_day
+            )),
+            Refused::InvalidToken => OpenServerError::new(ErrCode::InvalidAccessToken),
+            Refused::ExpiredToken => OpenServerError::new(ErrCode::AccessTokenExpired),
+            Refused::GrantQuota => OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
+                "too many outstanding authCodes for this user: the limit is {}; they are freed as they are redeemed or expire",
+                config.max_auth_codes_per_user
+            )),
         }
-        let limit = self.inner.config.rate_limit_per_minute;
-        if state.window_count >= limit {
-            return Err(
-                OpenServerError::new(ErrCode::RateLimited).with_message(format!(
-                    "rate limit: at most {limit} jscode2session calls per user per minute"
-                )),
-            );
-        }
-        state.window_count += 1;
-        Ok(())
     }
 
     /// `GET /openserver/cgi-bin/token`: a new access token, valid 7200 s; the
@@ -129,7 +137,7 @@ impl OpenServer {
     /// app's daily quota
     /// ([`max_access_tokens_per_day`](super::OpenServerConfig::max_access_tokens_per_day)).
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OpenServerError> {
-        let token = self.issue_token(req)?;
+        let token = self.issue_token(req).await?;
         Ok(TokenResponse {
             access_token: Some(token),
             errcode: 0,
@@ -139,7 +147,7 @@ impl OpenServer {
         })
     }
 
-    fn issue_token(&self, req: &TokenRequest) -> Result<AccessToken, OpenServerError> {
+    async fn issue_token(&self, req: &TokenRequest) -> Result<AccessToken, OpenServerError> {
         let appid = required(req.appid.as_deref(), "appid")?;
         let secret = required(req.secret.as_ref().map(AppSecret::secret), "secret")?;
         let grant_type = required(req.grant_type.as_deref(), "grant_type")?;
@@ -150,64 +158,36 @@ impl OpenServer {
         }
         let now = self.now();
         let config = &self.inner.config;
-        let mut slots = lock(&app.tokens);
-        let day = now / 86_400_000;
-        if slots.day != day {
-            slots.day = day;
-            slots.issued_today = 0;
-        }
-        let quota = config.max_access_tokens_per_day;
-        if slots.issued_today >= quota {
-            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                "access token quota: at most {quota} tokens per app per day (UTC); reuse the token you have"
-            )));
-        }
-        slots.issued_today += 1;
         self.ensure_sweeper();
         let token = random_hex::<32>();
-        let mut tokens = lock(&self.inner.tokens);
-        // The one before the previous stops now; the previous one lives on
-        // for the overlap; so an app never has more than two live tokens.
-        if let Some(stale) = slots.previous.take() {
-            tokens.remove(&stale);
-        }
-        if let Some(current) = slots.current.take() {
-            if let Some(entry) = tokens.get_mut(&current) {
-                let overlap_end = now + millis(config.access_token_overlap);
-                entry.expires_at = entry.expires_at.min(overlap_end);
-            }
-            slots.previous = Some(current);
-        }
-        tokens.insert(
-            token.clone(),
-            TokenEntry {
-                app: app.clone(),
-                expires_at: now + millis(config.access_token_ttl),
-            },
-        );
-        slots.current = Some(token.clone());
+        let terms = TokenTerms {
+            expires_at: now + millis(config.access_token_ttl),
+            overlap_end: now + millis(config.access_token_overlap),
+            day: now / 86_400_000,
+            per_day: config.max_access_tokens_per_day,
+        };
+        self.inner
+            .store
+            .issue_token(&app, &token, terms)
+            .await
+            .map_err(|e| self.store_error(e))?;
         Ok(AccessToken::new(token))
     }
 
-    fn check_token(&self, token: &str) -> Result<Arc<AppState>, OpenServerError> {
-        let tokens = lock(&self.inner.tokens);
-        let entry = tokens
-            .get(token)
-            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAccessToken))?;
-        if entry.expires_at <= self.now() {
-            return Err(OpenServerError::new(ErrCode::AccessTokenExpired));
+    /// The app of a live access token.
+    async fn check_token(&self, token: &str) -> Result<Arc<AppState>, OpenServerError> {
+        match self
+            .inner
+            .store
+            .resolve_token(token, self.now())
+            .await
+            .map_err(|e| self.store_error(e))?
+        {
+            TokenApp::State(app) => Ok(app),
+            TokenApp::Id(app_id) => self
+                .app(&app_id)
+                .map_err(|_| OpenServerError::new(ErrCode::InvalidAccessToken)),
         }
-        Ok(entry.app.clone())
-    }
-
-    fn subject_by_openid(
-        &self,
-        app: &AppState,
-        openid: &str,
-    ) -> Result<Arc<Subject>, OpenServerError> {
-        app.by_openid
-            .get(openid)
-            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidOpenid))
     }
 
     /// `GET /openserver/wxa/checksession`: whether `signature` is
@@ -222,11 +202,11 @@ impl OpenServer {
         &self,
         req: &CheckSessionRequest,
     ) -> Result<StatusResponse, OpenServerError> {
-        self.verify_session(req)?;
+        self.verify_session(req).await?;
         Ok(StatusResponse::ok())
     }
 
-    fn verify_session(&self, req: &CheckSessionRequest) -> Result<(), OpenServerError> {
+    async fn verify_session(&self, req: &CheckSessionRequest) -> Result<(), OpenServerError> {
         let token = required(
             req.access_token.as_ref().map(AccessToken::secret),
             "access_token",
@@ -242,23 +222,18 @@ impl OpenServer {
             return Err(OpenServerError::new(ErrCode::InvalidParam)
                 .with_message("invalid param: sig_method must be hmac_sha256"));
         }
-        let app = self.check_token(token)?;
-        let subject = self.subject_by_openid(&app, openid)?;
-        let invalid = || OpenServerError::new(ErrCode::InvalidSignature);
+        let app = self.check_token(token).await?;
         let mut given = [0u8; 32];
-        hex::decode_to_slice(signature, &mut given).map_err(|_| invalid())?;
-        let now = self.now();
-        let state = lock(&subject.state);
-        let session = state
-            .session
-            .as_ref()
-            .filter(|s| s.expires_at > now)
-            .ok_or_else(invalid)?;
-        if bool::from(session.expected_signature.ct_eq(&given)) {
-            Ok(())
-        } else {
-            Err(invalid())
-        }
+        // Text that is no signature at all is a wrong one; the openid is
+        // still checked first.
+        let given = hex::decode_to_slice(signature, &mut given)
+            .is_ok()
+            .then_some(&given);
+        self.inner
+            .store
+            .check_session(&app, openid, given, self.now())
+            .await
+            .map_err(|e| self.store_error(e))
     }
 
     /// `POST /openserver/wxa/business/getuserphonenumber`: the phone number
@@ -283,7 +258,7 @@ impl OpenServer {
         Ok(PhoneNumberResponse {
             errcode: 0,
             errmsg: "ok".into(),
-            phone_info: Some(PhoneInfo { phone_number }),
+            phone_info: Some(PhoneInfo::from_number(phone_number)),
             request_id: request_id(),
         })
     }
@@ -321,31 +296,30 @@ impl OpenServer {
             req.access_token.as_ref().map(AccessToken::secret),
             "access_token",
         )?;
-        let openid = required(req.openid.as_deref(), "openid")?;
+        // WeChat's clients send no openid (the code names the user); the
+        // seed's do, and then it must be the code's user.
+        let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
-        let app = self.check_token(token)?;
-        let subject = self.subject_by_openid(&app, openid)?;
-        let invalid = || OpenServerError::new(ErrCode::InvalidCode).with_message("invalid code");
-        let key = CodeKey::parse(code).ok_or_else(invalid)?;
-        let now = self.now();
-        {
-            let mut shard = self.inner.codes.shard(&key);
-            let entry = shard.get_mut(&key).ok_or_else(invalid)?;
-            if entry.expires_at <= now
-                || entry.kind != CodeKind::User(kind)
-                || !Arc::ptr_eq(&entry.subject, &subject)
-            {
-                return Err(invalid());
-            }
-            if entry.used {
-                return Err(OpenServerError::new(ErrCode::CodeUsed));
-            }
-            entry.used = true;
-        }
+        let app = self.check_token(token).await?;
+        let user_id = self
+            .inner
+            .store
+            .redeem_user_code(
+                &app,
+                openid,
+                CodeKey::parse(code),
+                CodeKind::User(kind),
+                self.now(),
+            )
+            .await
+            .map_err(|e| match self.store_error(e) {
+                e if e.code() == Some(ErrCode::InvalidCode) => e.with_message("invalid code"),
+                e => e,
+            })?;
         let user = self
             .inner
             .directory
-            .user(&subject.user_id)
+            .user(&user_id)
             .await?
             .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
         if !user.active {

@@ -1,23 +1,19 @@
 //! The super-app server's users and v3 authCodes, as the platform sees them.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::clock::{Clock, SystemClock, millis};
-use super::store::{FastMap, ShardedMap};
+use super::shards::ShardedMap;
 use crate::api::Scope;
-use crate::digest::random_hex;
-use crate::platform::errcode::{ErrCode, OpenServerError};
+use crate::platform::errcode::OpenServerError;
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
 
-/// How long an authCode issued by [`MemoryDirectory`] stays redeemable.
+/// How long an authCode issued by `OpenServer::issue_auth_code` stays
+/// redeemable.
 pub const AUTH_CODE_TTL: Duration = Duration::from_secs(300);
-
-/// The default of [`MemoryDirectory::with_max_auth_codes_per_user`].
-const DEFAULT_MAX_AUTH_CODES_PER_USER: usize = 100;
 
 /// A user of the super app.
 ///
@@ -117,78 +113,27 @@ pub trait SuperappDirectory: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Option<RedeemedGrant>, OpenServerError>;
 }
 
-struct PendingGrant {
-    app_id: String,
-    grant: RedeemedGrant,
-    expires_at: u64,
-}
-
-/// An in-memory [`SuperappDirectory`] that also plays the super-app server's
-/// part of issuing v3 authCodes.
+/// An in-memory [`SuperappDirectory`]: the super-app server's users, as
+/// the platform's config lists them. The super-app server's other part,
+/// issuing v3 authCodes, is `OpenServer::issue_auth_code`, whose codes
+/// live in the platform's store.
 ///
 /// ```
 /// use superapp_openapi::openserver::{MemoryDirectory, SuperappUser};
-/// use superapp_openapi::Scope;
 /// let dir = MemoryDirectory::new();
-/// dir.upsert_user(SuperappUser::new("u-1"));
-/// let code = dir.issue_auth_code("wx-app", "u-1", [Scope::PhoneNumber])?;
-/// assert_eq!(code.secret().len(), 32);
-/// # Ok::<(), superapp_openapi::openserver::OpenServerError>(())
+/// dir.upsert_user(SuperappUser::new("u-1").with_nickname("Ada"));
+/// assert_eq!(dir.get("u-1").map(|u| u.nickname.clone()).as_deref(), Some("Ada"));
 /// ```
 pub struct MemoryDirectory {
-    clock: Arc<dyn Clock>,
     users: ShardedMap<Arc<SuperappUser>>,
-    grants: Mutex<Grants>,
-    max_per_user: usize,
-}
-
-/// Outstanding authCodes by code, and how many each user holds. Issue and
-/// redeem touch one entry of each; expired codes go in [`MemoryDirectory::sweep`].
-#[derive(Default)]
-struct Grants {
-    by_code: FastMap<String, PendingGrant>,
-    per_user: FastMap<String, usize>,
-}
-
-impl Grants {
-    fn remove(&mut self, code: &str) -> Option<PendingGrant> {
-        let grant = self.by_code.remove(code)?;
-        self.release(&grant.grant.user_id);
-        Some(grant)
-    }
-
-    fn release(&mut self, user_id: &str) {
-        if let Some(count) = self.per_user.get_mut(user_id) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_user.remove(user_id);
-            }
-        }
-    }
 }
 
 impl MemoryDirectory {
-    /// An empty directory on the system clock.
+    /// An empty directory.
     pub fn new() -> Self {
         MemoryDirectory {
-            clock: Arc::new(SystemClock),
             users: ShardedMap::new(),
-            grants: Mutex::default(),
-            max_per_user: DEFAULT_MAX_AUTH_CODES_PER_USER,
         }
-    }
-
-    /// The directory, holding at most `max` outstanding authCodes per user
-    /// (default 100); past it, issuing answers `45009`.
-    pub fn with_max_auth_codes_per_user(mut self, max: usize) -> Self {
-        self.max_per_user = max;
-        self
-    }
-
-    /// The directory, reading the time (authCode expiry) from `clock`.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// Adds a user, or replaces the one with the same id.
@@ -201,97 +146,10 @@ impl MemoryDirectory {
         self.users.get(user_id)
     }
 
-    /// Spends an authCode: the grant it stands for, if it is known, unexpired
-    /// and issued for `app_id`. Removed whatever happens: a code shown once
-    /// is spent.
-    fn redeem(&self, app_id: &str, auth_code: &AuthCode) -> Option<RedeemedGrant> {
-        let now = self.clock.now_millis();
-        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        grants
-            .remove(auth_code.secret())
-            .filter(|g| g.app_id == app_id && g.expires_at > now)
-            .map(|g| g.grant)
-    }
-
-    /// Removes expired authCodes; how many went.
-    pub fn sweep(&self) -> usize {
-        let now = self.clock.now_millis();
-        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        let expired: Vec<String> = grants
-            .by_code
-            .iter()
-            .filter(|(_, g)| g.expires_at <= now)
-            .map(|(code, _)| code.clone())
-            .collect();
-        for code in &expired {
-            grants.remove(code);
-        }
-        if grants.by_code.capacity() > 4 * grants.by_code.len() + 64 {
-            grants.by_code.shrink_to_fit();
-            grants.per_user.shrink_to_fit();
-        }
-        expired.len()
-    }
-
-    /// AuthCodes issued and not yet redeemed or swept.
-    pub fn outstanding_auth_codes(&self) -> usize {
-        self.grants
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_code
-            .len()
-    }
-
     /// Marks a user active or inactive; `false` if there is no such user.
     pub fn set_active(&self, user_id: &str, active: bool) -> bool {
         self.users
             .update(user_id, |user| Arc::make_mut(user).active = active)
-    }
-
-    /// Issues a single-use authCode, valid five minutes, for `user_id` in
-    /// `app_id` with the scopes the user granted — what a super-app server's
-    /// getAuthCode endpoint does.
-    ///
-    /// # Errors
-    ///
-    /// `46001` when the user does not exist, `46002` when it is inactive,
-    /// `45009` when the user already holds the most outstanding authCodes
-    /// allowed.
-    pub fn issue_auth_code(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        scopes: impl IntoIterator<Item = Scope>,
-    ) -> Result<AuthCode, OpenServerError> {
-        let user = self.get(user_id);
-        match user {
-            None => return Err(OpenServerError::new(ErrCode::UserNotFound)),
-            Some(user) if !user.active => return Err(OpenServerError::new(ErrCode::UserInactive)),
-            Some(_) => {}
-        }
-        let code = random_hex::<16>();
-        let now = self.clock.now_millis();
-        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        let held = grants.per_user.get(user_id).copied().unwrap_or(0);
-        if held >= self.max_per_user {
-            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                "too many outstanding authCodes for this user: the limit is {}; they are freed as they are redeemed or expire",
-                self.max_per_user
-            )));
-        }
-        *grants.per_user.entry(user_id.to_owned()).or_default() += 1;
-        grants.by_code.insert(
-            code.clone(),
-            PendingGrant {
-                app_id: app_id.to_owned(),
-                grant: RedeemedGrant {
-                    user_id: user_id.to_owned(),
-                    scopes: scopes.into_iter().collect(),
-                },
-                expires_at: now + millis(AUTH_CODE_TTL),
-            },
-        );
-        Ok(AuthCode::new(code))
     }
 }
 
@@ -316,12 +174,15 @@ impl SuperappDirectory for MemoryDirectory {
         Ok(self.get(user_id))
     }
 
+    /// The in-memory directory's authCodes are issued and redeemed by the
+    /// platform's store (`OpenServer::issue_auth_code`), which never asks
+    /// this: every authCode is unknown here.
     async fn redeem_auth_code(
         &self,
-        app_id: &str,
-        auth_code: &AuthCode,
+        _app_id: &str,
+        _auth_code: &AuthCode,
     ) -> Result<Option<RedeemedGrant>, OpenServerError> {
-        Ok(self.redeem(app_id, auth_code))
+        Ok(None)
     }
 }
 
@@ -340,17 +201,6 @@ impl DirectoryRef {
         match self {
             DirectoryRef::Memory(memory) => Ok(memory.get(user_id)),
             DirectoryRef::Other(directory) => directory.user(user_id).await,
-        }
-    }
-
-    pub(crate) async fn redeem_auth_code(
-        &self,
-        app_id: &str,
-        auth_code: &AuthCode,
-    ) -> Result<Option<RedeemedGrant>, OpenServerError> {
-        match self {
-            DirectoryRef::Memory(memory) => Ok(memory.redeem(app_id, auth_code)),
-            DirectoryRef::Other(directory) => directory.redeem_auth_code(app_id, auth_code).await,
         }
     }
 

@@ -15,12 +15,13 @@ mod developer;
 mod directory;
 mod registry;
 mod sdk_side;
+mod shards;
 mod store;
 mod sweep;
 mod wire;
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -45,10 +46,10 @@ pub(crate) use wire::{
     GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIAL, SIG_METHOD_HMAC_SHA256, request_id,
 };
 
-use self::codes::CodeEntry;
-use self::developer::TokenEntry;
 use self::registry::AppState;
-use self::store::{CodeStore, FastMap, lock};
+use self::shards::FastMap;
+use self::store::StoreRef;
+use self::store::memory::MemoryStore;
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::digest::hmac_sha256;
@@ -111,12 +112,12 @@ struct Inner {
     /// so a read writes no shared cache line.
     apps: ArcSwap<FastMap<String, Arc<AppState>>>,
     registering: Mutex<()>,
-    /// Login codes and phone/email codes, under one per-app cap.
-    codes: CodeStore<CodeEntry>,
-    /// Every app's live access tokens (at most two per app).
-    tokens: Mutex<FastMap<String, TokenEntry>>,
+    /// The state the rules act on (`store/`).
+    store: StoreRef,
     /// Whether the background sweeper runs (`sweep.rs`).
     sweeper_running: AtomicBool,
+    /// Store operations that found the store unavailable.
+    store_errors: AtomicU64,
 }
 
 /// Builds an [`OpenServer`]; see [`OpenServer::builder`].
@@ -159,11 +160,7 @@ impl OpenServerBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let directory = match self.directory {
             Some(directory) => DirectoryRef::Other(directory),
-            None => DirectoryRef::Memory(Arc::new(
-                MemoryDirectory::new()
-                    .with_clock(clock.clone())
-                    .with_max_auth_codes_per_user(self.config.max_auth_codes_per_user),
-            )),
+            None => DirectoryRef::Memory(Arc::new(MemoryDirectory::new())),
         };
         let id_key = match self.id_secret {
             Some(secret) => {
@@ -181,9 +178,9 @@ impl OpenServerBuilder {
                 id_key,
                 apps: ArcSwap::default(),
                 registering: Mutex::default(),
-                codes: CodeStore::new(),
-                tokens: Mutex::default(),
+                store: StoreRef::Memory(MemoryStore::new()),
                 sweeper_running: AtomicBool::new(false),
+                store_errors: AtomicU64::new(0),
             }),
         }
     }
@@ -245,8 +242,10 @@ impl OpenServer {
         Ok(())
     }
 
-    /// Issues a v3 authCode from the in-memory directory, as a super-app
-    /// server would (see [`MemoryDirectory::issue_auth_code`]).
+    /// Issues a v3 authCode for a user of the in-memory directory and the
+    /// scopes they granted, as a super-app server's getAuthCode would:
+    /// single use, valid [`AUTH_CODE_TTL`], bound to `app_id`. It is kept in
+    /// the platform's store, so every instance sharing the store redeems it.
     ///
     /// # Errors
     ///
@@ -254,7 +253,7 @@ impl OpenServer {
     /// longer than [`MAX_ID_LEN`], `46001`/`46002` for an unknown or
     /// inactive user, `45009` past the user's outstanding authCodes, `-1`
     /// with a directory of its own.
-    pub fn issue_auth_code(
+    pub async fn issue_auth_code(
         &self,
         app_id: &str,
         user_id: &str,
@@ -262,8 +261,30 @@ impl OpenServer {
     ) -> Result<crate::secret::AuthCode, OpenServerError> {
         self.with_app(app_id, |_| Ok(()))?;
         check_id_len("user id", user_id)?;
+        let user = self
+            .memory()?
+            .get(user_id)
+            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
+        if !user.active {
+            return Err(OpenServerError::new(ErrCode::UserInactive));
+        }
         self.ensure_sweeper();
-        self.memory()?.issue_auth_code(app_id, user_id, scopes)
+        let code = crate::digest::random_hex::<16>();
+        let scopes: Vec<Scope> = scopes.into_iter().collect();
+        let expires_at = self.now() + clock::millis(AUTH_CODE_TTL);
+        self.inner
+            .store
+            .issue_grant(
+                &code,
+                app_id,
+                user_id,
+                &scopes,
+                expires_at,
+                self.inner.config.max_auth_codes_per_user,
+            )
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(crate::secret::AuthCode::new(code))
     }
 
     fn memory(&self) -> Result<&MemoryDirectory, OpenServerError> {
@@ -274,13 +295,56 @@ impl OpenServer {
     }
 
     /// Login and phone/email codes not yet swept, across all apps.
+    /// (In-memory store; 0 with another.)
     pub fn outstanding_codes(&self) -> usize {
-        self.inner.codes.len()
+        self.inner
+            .store
+            .memory()
+            .map_or(0, |m| m.outstanding_codes())
     }
 
-    /// Access tokens held (live, or expired and not yet swept), across all apps.
+    /// Access tokens held (live, or expired and not yet swept), across all
+    /// apps. (In-memory store; 0 with another.)
     pub fn access_tokens(&self) -> usize {
-        lock(&self.inner.tokens).len()
+        self.inner.store.memory().map_or(0, |m| m.access_tokens())
+    }
+
+    /// Users with a session that has not expired, across all apps.
+    /// (In-memory store, counted when asked; 0 with another.)
+    pub fn live_sessions(&self) -> usize {
+        let Some(memory) = self.inner.store.memory() else {
+            return 0;
+        };
+        let apps: Vec<_> = self.inner.apps.load().values().cloned().collect();
+        memory.live_sessions(&apps, self.now())
+    }
+
+    /// Store operations that found the store unavailable (answered `-1`)
+    /// since the server started.
+    pub fn store_errors(&self) -> u64 {
+        self.inner.store_errors.load(Ordering::Relaxed)
+    }
+
+    /// Whether the platform's store answers (readiness).
+    ///
+    /// # Errors
+    ///
+    /// `-1` when it does not (a Redis store down or slow).
+    pub async fn check_store(&self) -> Result<(), OpenServerError> {
+        self.inner
+            .store
+            .ping()
+            .await
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// v3 authCodes issued and not yet redeemed or swept. (In-memory store;
+    /// 0 with another.)
+    pub fn outstanding_auth_codes(&self) -> usize {
+        self.inner
+            .store
+            .memory()
+            .map_or(0, |m| m.outstanding_auth_codes())
     }
 }
 

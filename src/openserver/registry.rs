@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::OpenServer;
 use super::config::AppRegistration;
-use super::store::{FastMap, ShardedMap, lock};
+use super::shards::{FastMap, ShardedMap, lock};
 use crate::app::{AppInfo, AppKind};
 use crate::digest::{hmac_sha256_of, secrets_equal, to_hex};
 use crate::platform::errcode::{ErrCode, OpenServerError};

@@ -2,14 +2,14 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::OpenServer;
 use super::clock::millis;
-use super::codes::{CodeEntry, CodeKind};
-use super::directory::SuperappUser;
-use super::registry::AppRecord;
-use super::store::{CodeKey, lock};
+use super::codes::CodeKind;
+use super::directory::{DirectoryRef, SuperappUser};
+use super::registry::Subject;
+use super::shards::CodeKey;
+use super::store::{CodeLimits, Refused, StoreError};
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::platform::errcode::{ErrCode, OpenServerError};
@@ -33,16 +33,11 @@ impl OpenServer {
         // An unknown app is refused before the user is looked up.
         self.with_app(app_id, |_| Ok(()))?;
         let (user, _) = self.resolve(app_id, principal).await?;
-        let now = self.now();
-        let key = self.with_app(app_id, |app| {
-            let entry = CodeEntry {
-                subject: self.subject(app, &user.id),
-                expires_at: now + millis(self.inner.config.login_code_ttl),
-                kind: CodeKind::Login,
-                used: false,
-            };
-            self.store_code(&app.record, entry)
-        })?;
+        let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
+        let expires_at = self.now() + millis(self.inner.config.login_code_ttl);
+        let key = self
+            .store_code(&subject, CodeKind::Login, expires_at)
+            .await?;
         Ok(Code::new(key.to_hex()))
     }
 
@@ -60,14 +55,12 @@ impl OpenServer {
         self.with_app(app_id, |_| Ok(()))?;
         let (user, _) = self.resolve(app_id, principal).await?;
         let now = self.now();
-        self.with_app(app_id, |app| {
-            Ok(app.by_user.get(&user.id).is_some_and(|s| {
-                lock(&s.state)
-                    .session
-                    .as_ref()
-                    .is_some_and(|s| s.expires_at > now)
-            }))
-        })
+        let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
+        self.inner
+            .store
+            .has_session(&subject, now)
+            .await
+            .map_err(|e| self.store_error(e))
     }
 
     /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code, valid five
@@ -99,16 +92,11 @@ impl OpenServer {
             return Err(OpenServerError::new(ErrCode::NoSuchUserData)
                 .with_message(format!("the user has no {what}")));
         }
-        let now = self.now();
-        let key = self.with_app(app_id, |app| {
-            let entry = CodeEntry {
-                subject: self.subject(app, &user.id),
-                expires_at: now + millis(self.inner.config.user_code_ttl),
-                kind: CodeKind::User(kind),
-                used: false,
-            };
-            self.store_code(&app.record, entry)
-        })?;
+        let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
+        let expires_at = self.now() + millis(self.inner.config.user_code_ttl);
+        let key = self
+            .store_code(&subject, CodeKind::User(kind), expires_at)
+            .await?;
         Ok(Code::new(key.to_hex()))
     }
 
@@ -146,12 +134,21 @@ impl OpenServer {
         let (user_id, scopes) = match principal {
             Principal::Uid(uid) => (Cow::Borrowed(uid.as_str()), None),
             Principal::AuthCode(code) => {
-                let grant = self
-                    .inner
-                    .directory
-                    .redeem_auth_code(app_id, code)
-                    .await?
-                    .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
+                // The built-in directory's authCodes are the platform
+                // store's (so that every instance can redeem them); a
+                // super-app backend of the host's redeems its own.
+                let grant = match &self.inner.directory {
+                    DirectoryRef::Memory(_) => self
+                        .inner
+                        .store
+                        .redeem_grant(code.secret(), app_id, self.now())
+                        .await
+                        .map_err(|e| self.store_error(e))?,
+                    DirectoryRef::Other(directory) => {
+                        directory.redeem_auth_code(app_id, code).await?
+                    }
+                }
+                .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAuthCode))?;
                 (Cow::Owned(grant.user_id), Some(grant.scopes))
             }
         };
@@ -187,29 +184,42 @@ impl OpenServer {
     /// refusal costs a counter check (or, at the app's cap, one look at
     /// each shard's count) and never sweeps: sweeping runs on its own
     /// schedule (see `sweep.rs`).
-    fn store_code(&self, app: &AppRecord, entry: CodeEntry) -> Result<CodeKey, OpenServerError> {
+    async fn store_code(
+        &self,
+        subject: &Arc<Subject>,
+        kind: CodeKind,
+        expires_at: u64,
+    ) -> Result<CodeKey, OpenServerError> {
         self.ensure_sweeper();
         let config = &self.inner.config;
-        let per_user = config.max_outstanding_codes_per_user;
-        let subject = entry.subject.clone();
-        if subject.outstanding_codes.fetch_add(1, Ordering::Relaxed) >= per_user {
-            subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
-            return Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                "too many outstanding codes for this user in app {}: the limit is {per_user}; codes are freed as they expire",
-                app.app_id
-            )));
-        }
-        let cap = config.max_outstanding_codes_per_app;
+        let limits = CodeLimits {
+            per_user: config.max_outstanding_codes_per_user,
+            per_app: config.max_outstanding_codes_per_app,
+        };
         let key = CodeKey::random();
-        match self.inner.codes.insert_capped(key, entry, cap) {
+        let app_id = &subject.app.app_id;
+        match self
+            .inner
+            .store
+            .issue_code(subject, key, kind, expires_at, limits)
+            .await
+        {
             Ok(()) => Ok(key),
-            Err(_) => {
-                subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
-                Err(OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                    "too many outstanding codes for app {}: the limit is {cap}; codes are freed as they expire",
-                    app.app_id
-                )))
-            }
+            Err(StoreError::Refused(Refused::UserCodeQuota)) => Err(OpenServerError::new(
+                ErrCode::TooManyCodes,
+            )
+            .with_message(format!(
+                "too many outstanding codes for this user in app {app_id}: the limit is {}; codes are freed as they expire",
+                limits.per_user
+            ))),
+            Err(StoreError::Refused(Refused::AppCodeQuota)) => Err(OpenServerError::new(
+                ErrCode::TooManyCodes,
+            )
+            .with_message(format!(
+                "too many outstanding codes for app {app_id}: the limit is {}; codes are freed as they expire",
+                limits.per_app
+            ))),
+            Err(err) => Err(self.store_error(err)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Sweeping: expired codes, sessions, long-expired access tokens and
-//! authCodes go, and the memory they held is given back.
+//! authCodes go from the in-memory store, and the memory they held is given
+//! back (a Redis store expires its keys by itself).
 //!
 //! Sweeping is off the request path: the first call that issues something
 //! on a tokio runtime starts a background task that sweeps every
@@ -10,9 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use super::clock::millis;
-use super::codes::CodeKind;
 use super::config::SweepReport;
-use super::store::lock;
 use super::{Inner, OpenServer};
 
 impl OpenServer {
@@ -22,47 +21,9 @@ impl OpenServer {
     /// [`sweep_interval`](super::config::OpenServerConfig::sweep_interval);
     /// call it yourself to sweep now.
     pub fn sweep(&self) -> SweepReport {
-        let now = self.now();
-        let (mut login_codes, mut user_codes) = (0, 0);
-        self.inner.codes.retain(
-            |e| e.expires_at > now,
-            |e| {
-                e.subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
-                match e.kind {
-                    CodeKind::Login => login_codes += 1,
-                    CodeKind::User(_) => user_codes += 1,
-                }
-            },
-        );
+        let apps: Vec<_> = self.inner.apps.load().values().cloned().collect();
         let grace = millis(self.inner.config.access_token_ttl);
-        let access_tokens = {
-            let mut tokens = lock(&self.inner.tokens);
-            let before = tokens.len();
-            tokens.retain(|_, t| t.expires_at.saturating_add(grace) > now);
-            before - tokens.len()
-        };
-        let mut sessions = 0;
-        for app in self.inner.apps.load().values() {
-            app.by_user.for_each(|subject| {
-                let mut state = lock(&subject.state);
-                if state.session.as_ref().is_some_and(|s| s.expires_at <= now) {
-                    state.session = None;
-                    sessions += 1;
-                }
-            });
-        }
-        let auth_codes = self
-            .inner
-            .directory
-            .memory()
-            .map_or(0, |memory| memory.sweep());
-        SweepReport {
-            login_codes,
-            user_codes,
-            access_tokens,
-            sessions,
-            auth_codes,
-        }
+        self.inner.store.sweep(&apps, self.now(), grace)
     }
 
     /// Starts the background sweeper on the current tokio runtime unless

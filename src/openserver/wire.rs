@@ -51,6 +51,7 @@ impl Jscode2SessionRequest {
 /// The answer of jscode2session; on error the string fields are empty, as
 /// the seed shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Jscode2SessionResponse {
     /// `errcode`, 0 on success.
     #[serde(default)]
@@ -99,6 +100,7 @@ impl TokenRequest {
 
 /// The answer of the token endpoint (`access_token` and `expires_in` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// `access_token`
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +150,7 @@ impl CheckSessionRequest {
 
 /// An answer with only the status fields (checksession, and errors).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     /// `errcode`
     #[serde(default)]
@@ -162,11 +165,13 @@ pub struct StatusResponse {
 
 /// `POST /openserver/wxa/business/getuserphonenumber` and `.../getemailaddress`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct UserCodeRequest {
     /// `access_token`
     #[serde(default)]
     pub access_token: Option<AccessToken>,
-    /// `openid`
+    /// `openid`: the seed sends it; WeChat's own clients do not (the code
+    /// names the user). When given, it must be the code's user.
     #[serde(default)]
     pub openid: Option<String>,
     /// `code` from wx.getPhoneNumber / wx.getEmail.
@@ -175,7 +180,7 @@ pub struct UserCodeRequest {
 }
 
 impl UserCodeRequest {
-    /// A complete request.
+    /// A complete request in the seed's form, with the user's openid.
     pub fn new(access_token: AccessToken, openid: impl Into<String>, code: Code) -> Self {
         UserCodeRequest {
             access_token: Some(access_token),
@@ -183,18 +188,85 @@ impl UserCodeRequest {
             code: Some(code),
         }
     }
+
+    /// A request in WeChat's form: the code alone names the user.
+    pub fn for_code(access_token: AccessToken, code: Code) -> Self {
+        UserCodeRequest {
+            access_token: Some(access_token),
+            openid: None,
+            code: Some(code),
+        }
+    }
 }
 
-/// `phone_info` of getuserphonenumber.
+/// `phone_info` of getuserphonenumber: the seed's `phoneNumber`, and
+/// WeChat's `purePhoneNumber` and `countryCode` beside it (derived from the
+/// stored number by [`PhoneInfo::from_number`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct PhoneInfo {
-    /// `phoneNumber`
+    /// `phoneNumber`: the number as the super app stores it.
     #[serde(rename = "phoneNumber")]
     pub phone_number: PhoneNumber,
+    /// `purePhoneNumber`: the national number, without country code.
+    #[serde(rename = "purePhoneNumber", default)]
+    pub pure_phone_number: PhoneNumber,
+    /// `countryCode`: the calling code, without `+`.
+    #[serde(rename = "countryCode", default)]
+    pub country_code: String,
+}
+
+/// Where a number without its own calling code is: mainland China, the
+/// platform's home region (WeChat answers `86` for such numbers too).
+const DEFAULT_COUNTRY_CODE: &str = "86";
+
+impl PhoneInfo {
+    /// The three forms of a stored number:
+    ///
+    /// - `+CC NATIONAL` or `+CC-NATIONAL` (a separator after the calling
+    ///   code): `countryCode` CC, `purePhoneNumber` the national digits;
+    /// - `+86…` with no separator: `86` and the rest (the only calling
+    ///   code read without a separator, since calling codes have 1 to 3
+    ///   digits and only a separator tells them apart in general);
+    /// - anything else (`13800138000`, or `+` and another code with no
+    ///   separator): `86` for a national number, and the digits as they
+    ///   are.
+    ///
+    /// ```
+    /// use superapp_openapi::PhoneNumber;
+    /// use superapp_openapi::openserver::PhoneInfo;
+    /// let info = PhoneInfo::from_number(PhoneNumber::new("+8613800138000"));
+    /// assert_eq!((info.pure_phone_number.secret(), info.country_code.as_str()), ("13800138000", "86"));
+    /// let info = PhoneInfo::from_number(PhoneNumber::new("+1 4155550100"));
+    /// assert_eq!((info.pure_phone_number.secret(), info.country_code.as_str()), ("4155550100", "1"));
+    /// ```
+    pub fn from_number(phone_number: PhoneNumber) -> Self {
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        let text = phone_number.secret().trim();
+        let (country_code, pure) = match text.strip_prefix('+') {
+            Some(rest) => match rest.split_once([' ', '-']) {
+                Some((code, national)) if !code.is_empty() && code.len() <= 3 => {
+                    (digits(code), digits(national))
+                }
+                _ if rest.starts_with(DEFAULT_COUNTRY_CODE) => (
+                    DEFAULT_COUNTRY_CODE.to_owned(),
+                    digits(&rest[DEFAULT_COUNTRY_CODE.len()..]),
+                ),
+                _ => (String::new(), digits(rest)),
+            },
+            None => (DEFAULT_COUNTRY_CODE.to_owned(), digits(text)),
+        };
+        PhoneInfo {
+            pure_phone_number: PhoneNumber::new(pure),
+            country_code,
+            phone_number,
+        }
+    }
 }
 
 /// The answer of getuserphonenumber (`phone_info` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct PhoneNumberResponse {
     /// `errcode`
     #[serde(default)]
@@ -212,6 +284,7 @@ pub struct PhoneNumberResponse {
 
 /// `email_address` of getemailaddress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct EmailInfo {
     /// `emailAddress`
     #[serde(rename = "emailAddress")]
@@ -220,6 +293,7 @@ pub struct EmailInfo {
 
 /// The answer of getemailaddress (`email_address` only on success).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct EmailAddressResponse {
     /// `errcode`
     #[serde(default)]

@@ -126,7 +126,7 @@ impl TestHost {
     }
 
     /// An authCode from the super-app server for the scopes the user consents to.
-    fn grant_from_server(
+    async fn grant_from_server(
         &self,
         server: &OpenServer,
         app: &AppInfo,
@@ -143,6 +143,7 @@ impl TestHost {
         };
         let code = server
             .issue_auth_code(app.app_id(), &uid, granted.clone())
+            .await
             .map_err(|e| HostError::failed(e.to_string()))?;
         self.state
             .lock()
@@ -220,7 +221,7 @@ impl OpenApiHandler for TestHost {
         };
         match (grant, server) {
             (Some(grant), _) => grant,
-            (None, Some(server)) => self.grant_from_server(&server, app, request.scopes),
+            (None, Some(server)) => self.grant_from_server(&server, app, request.scopes).await,
             (None, None) => Err(HostError::NotImplemented),
         }
     }

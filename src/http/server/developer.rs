@@ -46,6 +46,26 @@ where
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 
+/// Exchanges a login code for the user's openid, a new session_key and unionid.
+///
+/// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
+/// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
+/// fields stay, empty, as the seed shows.
+#[utoipa::path(
+    get,
+    path = paths::JSCODE2SESSION,
+    tag = "developer server",
+    params(
+        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
+        ("secret" = Option<String>, Query, description = "its app secret"),
+        ("js_code" = Option<String>, Query, description = "the code from wx.login"),
+        ("grant_type" = Option<String>, Query, description = "authorization_code", example = "authorization_code"),
+    ),
+    responses(
+        (status = 200, description = "the session, or an error in `errcode`", body = Jscode2SessionResponse),
+        (status = 405, description = "another method than GET", body = StatusResponse),
+    )
+)]
 async fn jscode2session(
     State(state): Shared,
     query: QueryPairs,
@@ -60,6 +80,24 @@ async fn jscode2session(
     Ok(Answer(state.server.jscode2session(&request).await?))
 }
 
+/// A new access token, valid 7200 s; the previous one stays valid five
+/// more minutes.
+///
+/// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
+#[utoipa::path(
+    get,
+    path = paths::TOKEN,
+    tag = "developer server",
+    params(
+        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
+        ("secret" = Option<String>, Query, description = "its app secret"),
+        ("grant_type" = Option<String>, Query, description = "client_credential", example = "client_credential"),
+    ),
+    responses(
+        (status = 200, description = "the token, or an error in `errcode`", body = TokenResponse),
+        (status = 405, description = "another method than GET", body = StatusResponse),
+    )
+)]
 async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse> {
     let p = Params::from_query_string(query)?;
     let request = TokenRequest {
@@ -70,6 +108,25 @@ async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse
     Ok(Answer(state.server.token(&request).await?))
 }
 
+/// Whether `signature` is hex(hmac_sha256(key = the current session_key,
+/// message = "")).
+///
+/// Errors: 10002, 40003, 40014, 42001, 87009, -1.
+#[utoipa::path(
+    get,
+    path = paths::CHECKSESSION,
+    tag = "developer server",
+    params(
+        ("access_token" = Option<String>, Query, description = "the app's access token"),
+        ("openid" = Option<String>, Query, description = "the user's openid"),
+        ("signature" = Option<String>, Query, description = "hex(hmac_sha256(session_key, \"\"))"),
+        ("sig_method" = Option<String>, Query, description = "hmac_sha256", example = "hmac_sha256"),
+    ),
+    responses(
+        (status = 200, description = "ok, or an error in `errcode`", body = StatusResponse),
+        (status = 405, description = "another method than GET", body = StatusResponse),
+    )
+)]
 async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<StatusResponse> {
     let p = Params::from_query_string(query)?;
     let request = CheckSessionRequest {
@@ -81,6 +138,23 @@ async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<Status
     Ok(Answer(state.server.checksession(&request).await?))
 }
 
+/// The phone number behind a `wx.getPhoneNumber` code. `access_token` in
+/// the body or the query; `openid` optional (WeChat's clients send none).
+///
+/// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
+#[utoipa::path(
+    post,
+    path = paths::GET_USER_PHONE_NUMBER,
+    tag = "developer server",
+    params(
+        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
+    ),
+    request_body(content = UserCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the phone number, or an error in `errcode`", body = PhoneNumberResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn getuserphonenumber(
     State(state): Shared,
     query: QueryPairs,
@@ -91,6 +165,20 @@ async fn getuserphonenumber(
     Ok(Answer(state.server.getuserphonenumber(&request).await?))
 }
 
+/// The email address behind a `wx.getEmail` code; as getuserphonenumber.
+#[utoipa::path(
+    post,
+    path = paths::GET_EMAIL_ADDRESS,
+    tag = "developer server",
+    params(
+        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
+    ),
+    request_body(content = UserCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the email address, or an error in `errcode`", body = EmailAddressResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn getemailaddress(
     State(state): Shared,
     query: QueryPairs,

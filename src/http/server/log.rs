@@ -7,12 +7,23 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use std::sync::Arc;
+
+use axum::extract::State;
+
 use super::answer::ReplyMeta;
+use super::metrics::route_label;
+use super::state::ServerState;
 
 /// One `info` event per request, in a span naming the method and path:
 /// status, errcode, requestId and latency — never the query string or the
 /// body, which carry secrets.
-pub(super) async fn log_request(request: Request, next: Next) -> Response {
+pub(super) async fn log_request(
+    State(state): State<Arc<ServerState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = route_label(request.uri().path());
     let span = tracing::info_span!(
         "openserver.http",
         http.method = %request.method(),
@@ -20,8 +31,12 @@ pub(super) async fn log_request(request: Request, next: Next) -> Response {
     );
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     let meta = response.extensions().get::<ReplyMeta>();
+    state
+        .metrics
+        .observe(route, meta.map(|m| m.errcode), elapsed);
     span.in_scope(|| {
         tracing::info!(
             http.status = response.status().as_u16(),

@@ -4,29 +4,46 @@
 //! The router here is the parent: each child owns its routes
 //! (`developer`, `sdk`) and they share only `state` (what every route
 //! reads), `params` (request parameters) and `answer` (how every route
-//! answers, errors included). The clients never import this module: what
+//! answers, errors included). `serve` runs a router on a listener under
+//! the `limits`. The clients never import this module: what
 //! both sides share is in [`wire`](super::wire).
 
 mod answer;
 mod developer;
+mod limits;
 mod log;
+mod metrics;
+mod openapi;
 mod params;
 mod refusals;
 mod sdk;
+mod serve;
 mod state;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
+use axum::routing::get;
 
+pub use self::limits::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
+};
 use self::log::log_request;
 use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+#[cfg(feature = "rustls")]
+pub use self::serve::serve_tls;
+pub use self::serve::{serve, serve_with_limits};
 use self::state::ServerState;
 use crate::openserver::OpenServer;
 use crate::secret::SdkKey;
+
+/// Where the server serves its OpenAPI document.
+pub const OPENAPI_PATH: &str = "/openserver/openapi.json";
+
+pub use self::openapi::openapi_json;
 
 /// The default request-body limit: 64 KiB, far above any request of the API.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -136,50 +153,18 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
     let routes = Router::new()
         .merge(developer::routes())
         .merge(sdk::routes())
+        .route(OPENAPI_PATH, get(openapi::serve_document))
+        .route(metrics::HEALTHZ, get(metrics::healthz))
+        .route(metrics::READYZ, get(metrics::readyz))
+        .route(metrics::METRICS, get(metrics::metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
-        .with_state(state);
+        .with_state(state.clone());
     // The router sets `Allow` on a 405 after its routes have answered, so
     // the layers that read it wrap the whole router, not each route.
     Router::new()
         .fallback_service(routes)
         .layer(middleware::map_response(name_allowed_methods))
-        .layer(middleware::from_fn(log_request))
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish.
-///
-/// # Errors
-///
-/// What the listener reports when accepting fails for good.
-///
-/// ```
-/// use superapp_openapi::OpenServer;
-/// use superapp_openapi::http::{HttpConfig, router, serve};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let addr = listener.local_addr()?;
-/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let task = tokio::spawn(serve(listener, router(OpenServer::new(), HttpConfig::new()), async {
-///     let _ = stopped.await;
-/// }));
-/// println!("listening on http://{addr}");
-/// let _ = stop.send(());
-/// task.await.expect("server task")?;
-/// # Ok(()) }
-/// ```
-pub async fn serve<F>(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+        .layer(middleware::from_fn_with_state(state, log_request))
 }

@@ -20,8 +20,10 @@ use super::state::{KnownKey, ServerState, Shared};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
-use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkResponse, kind_from_name, paths};
-use crate::openserver::{ErrCode, OpenServerError, check_id_len};
+use crate::http::wire::{
+    FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name, paths,
+};
+use crate::openserver::{ErrCode, OpenServerError, StatusResponse, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
 
@@ -127,6 +129,22 @@ fn sdk_request(
     Ok((AppInfo::new(appid), principal, params))
 }
 
+/// A fresh single-use login code for the principal (`wx.login`).
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 46003, 48001, -1.
+#[utoipa::path(
+    post,
+    path = paths::SDK_LOGIN_CODE,
+    tag = "sdk",
+    params(
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
+    ),
+    request_body(content = SdkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn login_code(
     State(state): Shared,
     headers: HeaderMap,
@@ -140,6 +158,22 @@ async fn login_code(
     }))
 }
 
+/// Whether the principal's session in the app is valid (`wx.checkSession`).
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001, 46002, 46003, 48001, -1.
+#[utoipa::path(
+    post,
+    path = paths::SDK_CHECK_SESSION,
+    tag = "sdk",
+    params(
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
+    ),
+    request_body(content = SdkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`valid`, or an error in `errcode`", body = SdkResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn check_session(
     State(state): Shared,
     headers: HeaderMap,
@@ -153,6 +187,22 @@ async fn check_session(
     }))
 }
 
+/// A one-time phone or email code (`kind`) for the developer server to redeem.
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001–46005, 48001, -1.
+#[utoipa::path(
+    post,
+    path = paths::SDK_USER_CODE,
+    tag = "sdk",
+    params(
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
+    ),
+    request_body(content = SdkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn user_code(
     State(state): Shared,
     headers: HeaderMap,
@@ -168,6 +218,22 @@ async fn user_code(
     }))
 }
 
+/// The user's avatar URL or nickname (`field`).
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001–46004, 48001, -1.
+#[utoipa::path(
+    post,
+    path = paths::SDK_PROFILE,
+    tag = "sdk",
+    params(
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
+    ),
+    request_body(content = SdkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`value`, or an error in `errcode`", body = SdkResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn profile(
     State(state): Shared,
     headers: HeaderMap,
@@ -190,6 +256,22 @@ async fn profile(
 /// authCode for a user (`principal.uid`) and the scopes they granted, from
 /// the server's in-memory directory. A platform whose users live in a real
 /// super-app server answers `-1`: that server issues its own authCodes.
+/// A v3 authCode for `principal.uid` and the `scopes` granted (the emulator's super-app server).
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 48001, -1.
+#[utoipa::path(
+    post,
+    path = paths::SDK_AUTH_CODE,
+    tag = "sdk",
+    params(
+        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
+    ),
+    request_body(content = SdkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`authCode`, or an error in `errcode`", body = SdkResponse),
+        (status = 405, description = "another method than POST", body = StatusResponse),
+    )
+)]
 async fn auth_code(
     State(state): Shared,
     headers: HeaderMap,
@@ -202,7 +284,10 @@ async fn auth_code(
         ));
     };
     let scopes = params.scopes("scopes")?;
-    let code = state.server.issue_auth_code(app.app_id(), &uid, scopes)?;
+    let code = state
+        .server
+        .issue_auth_code(app.app_id(), &uid, scopes)
+        .await?;
     Ok(Answer(SdkResponse {
         auth_code: Some(code.into_secret()),
         ..SdkResponse::ok()

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use tower_http::timeout::TimeoutError;
 
 use super::answer::invalid;
+use super::metrics::Metrics;
 use crate::digest::sha256;
 use crate::openserver::{OpenServer, OpenServerError};
 use crate::secret::SdkKey;
@@ -14,6 +16,7 @@ use crate::secret::SdkKey;
 /// What every handler shares.
 pub(crate) struct ServerState {
     pub(crate) server: OpenServer,
+    pub(crate) metrics: Metrics,
     pub(crate) sdk_keys: Vec<KnownKey>,
     pub(crate) body_limit: usize,
 }
@@ -36,6 +39,7 @@ impl ServerState {
     ) -> Self {
         ServerState {
             server,
+            metrics: Metrics::new(),
             sdk_keys: sdk_keys
                 .iter()
                 .filter(|(k, _)| !k.is_empty())
@@ -48,7 +52,8 @@ impl ServerState {
         }
     }
 
-    /// The body bytes, or `10002` when the body is over the limit or unreadable.
+    /// The body bytes, or `10002` when the body is over the limit, stalled
+    /// past the body-read timeout, or unreadable.
     pub(crate) fn body(
         &self,
         body: Result<Bytes, BytesRejection>,
@@ -61,9 +66,25 @@ impl ServerState {
                     self.body_limit
                 )))
             }
+            Err(rejection) if timed_out(&rejection) => Err(invalid(
+                "the request body timed out: the client stopped sending it",
+            )),
             Err(_) => Err(invalid("the request body could not be read")),
         }
     }
+}
+
+/// Whether reading the body failed because it stalled past the body-read
+/// timeout (`ServerLimits::body_read_timeout`, tower-http's `TimeoutBody`).
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(err) = cause {
+        if err.is::<TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// The state extractor of every route.

@@ -1,0 +1,388 @@
+//! The in-memory store: codes in 16 independently locked shards with exact
+//! per-app quotas, each user's session and rate window in its subject, the
+//! live tokens in one map (at most two per app), authCode grants by code.
+//! State goes with the process; `sweep` gives back what expired.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use subtle::ConstantTimeEq;
+
+use super::{CodeLimits, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
+use crate::api::Scope;
+use crate::openserver::codes::{CodeEntry, CodeKind};
+use crate::openserver::config::SweepReport;
+use crate::openserver::directory::RedeemedGrant;
+use crate::openserver::registry::{AppState, Session, Subject};
+use crate::openserver::shards::{CodeKey, CodeStore, FastMap, lock};
+
+/// An access token's app and expiry.
+struct TokenEntry {
+    app: Arc<AppState>,
+    expires_at: u64,
+}
+
+/// An authCode not yet redeemed.
+struct PendingGrant {
+    app_id: String,
+    grant: RedeemedGrant,
+    expires_at: u64,
+}
+
+/// Outstanding authCodes by code, and how many each user holds. Issue and
+/// redeem touch one entry of each; expired codes go in a sweep.
+#[derive(Default)]
+struct Grants {
+    by_code: FastMap<String, PendingGrant>,
+    per_user: FastMap<String, usize>,
+}
+
+impl Grants {
+    fn remove(&mut self, code: &str) -> Option<PendingGrant> {
+        let grant = self.by_code.remove(code)?;
+        if let Some(count) = self.per_user.get_mut(&grant.grant.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_user.remove(&grant.grant.user_id);
+            }
+        }
+        Some(grant)
+    }
+}
+
+/// The default store.
+pub(crate) struct MemoryStore {
+    /// Login codes and phone/email codes, under one per-app cap.
+    codes: CodeStore<CodeEntry>,
+    /// Every app's live access tokens (at most two per app).
+    tokens: Mutex<FastMap<String, TokenEntry>>,
+    grants: Mutex<Grants>,
+}
+
+impl MemoryStore {
+    pub(crate) fn new() -> Self {
+        MemoryStore {
+            codes: CodeStore::new(),
+            tokens: Mutex::default(),
+            grants: Mutex::default(),
+        }
+    }
+
+    /// Login and phone/email codes not yet swept.
+    pub(crate) fn outstanding_codes(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Access tokens held, live or expired and not yet swept.
+    pub(crate) fn access_tokens(&self) -> usize {
+        lock(&self.tokens).len()
+    }
+
+    /// AuthCodes issued and not yet redeemed or swept.
+    pub(crate) fn outstanding_auth_codes(&self) -> usize {
+        lock(&self.grants).by_code.len()
+    }
+
+    /// Subjects whose session has not expired.
+    pub(crate) fn live_sessions(&self, apps: &[Arc<AppState>], now: u64) -> usize {
+        let mut live = 0;
+        for app in apps {
+            app.by_user.for_each(|subject| {
+                if lock(&subject.state)
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.expires_at > now)
+                {
+                    live += 1;
+                }
+            });
+        }
+        live
+    }
+
+    /// Removes expired codes (freeing their users' quota), sessions,
+    /// tokens expired for longer than `grace`, and expired authCodes.
+    pub(crate) fn sweep(&self, apps: &[Arc<AppState>], now: u64, grace: u64) -> SweepReport {
+        let (mut login_codes, mut user_codes) = (0, 0);
+        self.codes.retain(
+            |e| e.expires_at > now,
+            |e| {
+                e.subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+                match e.kind {
+                    CodeKind::Login => login_codes += 1,
+                    CodeKind::User(_) => user_codes += 1,
+                }
+            },
+        );
+        let access_tokens = {
+            let mut tokens = lock(&self.tokens);
+            let before = tokens.len();
+            tokens.retain(|_, t| t.expires_at.saturating_add(grace) > now);
+            before - tokens.len()
+        };
+        let mut sessions = 0;
+        for app in apps {
+            app.by_user.for_each(|subject| {
+                let mut state = lock(&subject.state);
+                if state.session.as_ref().is_some_and(|s| s.expires_at <= now) {
+                    state.session = None;
+                    sessions += 1;
+                }
+            });
+        }
+        let auth_codes = {
+            let mut grants = lock(&self.grants);
+            let expired: Vec<String> = grants
+                .by_code
+                .iter()
+                .filter(|(_, g)| g.expires_at <= now)
+                .map(|(code, _)| code.clone())
+                .collect();
+            for code in &expired {
+                grants.remove(code);
+            }
+            if grants.by_code.capacity() > 4 * grants.by_code.len() + 64 {
+                grants.by_code.shrink_to_fit();
+                grants.per_user.shrink_to_fit();
+            }
+            expired.len()
+        };
+        SweepReport {
+            login_codes,
+            user_codes,
+            access_tokens,
+            sessions,
+            auth_codes,
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn issue_code(
+        &self,
+        subject: &Arc<Subject>,
+        key: CodeKey,
+        kind: CodeKind,
+        expires_at: u64,
+        limits: CodeLimits,
+    ) -> Result<(), StoreError> {
+        // The user's quota first: one counter, O(1), so that a user at its
+        // quota never reaches (or locks) the app's shards.
+        if subject.outstanding_codes.fetch_add(1, Ordering::Relaxed) >= limits.per_user {
+            subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+            return Err(Refused::UserCodeQuota.into());
+        }
+        let entry = CodeEntry {
+            subject: subject.clone(),
+            expires_at,
+            kind,
+            used: false,
+        };
+        self.codes
+            .insert_capped(key, entry, limits.per_app)
+            .map_err(|_| {
+                subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+                Refused::AppCodeQuota.into()
+            })
+    }
+
+    async fn redeem_login_code(
+        &self,
+        app: &Arc<AppState>,
+        key: CodeKey,
+        now: u64,
+        rate_limit: u32,
+    ) -> Result<Redeemed, StoreError> {
+        let mut shard = self.codes.shard(&key);
+        let entry = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
+        if entry.kind != CodeKind::Login
+            || entry.expires_at <= now
+            || !Arc::ptr_eq(&entry.subject.app, &app.record)
+        {
+            return Err(Refused::InvalidCode.into());
+        }
+        if entry.used {
+            return Err(Refused::CodeUsed.into());
+        }
+        let mut state = lock(&entry.subject.state);
+        let minute = now / 60_000;
+        if state.window_minute != minute {
+            state.window_minute = minute;
+            state.window_count = 0;
+        }
+        if state.window_count >= rate_limit {
+            return Err(Refused::RateLimited.into());
+        }
+        state.window_count += 1;
+        drop(state);
+        entry.used = true;
+        Ok(Redeemed::Subject(entry.subject.clone()))
+    }
+
+    async fn redeem_user_code(
+        &self,
+        app: &Arc<AppState>,
+        openid: Option<&str>,
+        key: Option<CodeKey>,
+        kind: CodeKind,
+        now: u64,
+    ) -> Result<String, StoreError> {
+        let named = match openid {
+            Some(openid) => Some(app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?),
+            None => None,
+        };
+        let key = key.ok_or(Refused::InvalidCode)?;
+        let mut shard = self.codes.shard(&key);
+        let entry = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
+        let other_user = named
+            .as_ref()
+            .is_some_and(|s| !Arc::ptr_eq(&entry.subject, s));
+        if entry.expires_at <= now
+            || entry.kind != kind
+            || !Arc::ptr_eq(&entry.subject.app, &app.record)
+            || other_user
+        {
+            return Err(Refused::InvalidCode.into());
+        }
+        if entry.used {
+            return Err(Refused::CodeUsed.into());
+        }
+        entry.used = true;
+        Ok(entry.subject.user_id.clone())
+    }
+
+    async fn replace_session(
+        &self,
+        subject: &Subject,
+        signature: [u8; 32],
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        lock(&subject.state).session = Some(Session {
+            expected_signature: signature,
+            expires_at,
+        });
+        Ok(())
+    }
+
+    async fn check_session(
+        &self,
+        app: &Arc<AppState>,
+        openid: &str,
+        signature: Option<&[u8; 32]>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let subject = app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?;
+        let signature = signature.ok_or(Refused::BadSignature)?;
+        let state = lock(&subject.state);
+        let session = state
+            .session
+            .as_ref()
+            .filter(|s| s.expires_at > now)
+            .ok_or(Refused::BadSignature)?;
+        if bool::from(session.expected_signature.ct_eq(signature)) {
+            Ok(())
+        } else {
+            Err(Refused::BadSignature.into())
+        }
+    }
+
+    async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError> {
+        Ok(lock(&subject.state)
+            .session
+            .as_ref()
+            .is_some_and(|s| s.expires_at > now))
+    }
+
+    async fn issue_token(
+        &self,
+        app: &Arc<AppState>,
+        token: &str,
+        terms: TokenTerms,
+    ) -> Result<(), StoreError> {
+        let mut slots = lock(&app.tokens);
+        if slots.day != terms.day {
+            slots.day = terms.day;
+            slots.issued_today = 0;
+        }
+        if slots.issued_today >= terms.per_day {
+            return Err(Refused::TokenQuota.into());
+        }
+        slots.issued_today += 1;
+        let mut tokens = lock(&self.tokens);
+        // The one before the previous stops now; the previous one lives on
+        // for the overlap; so an app never has more than two live tokens.
+        if let Some(stale) = slots.previous.take() {
+            tokens.remove(&stale);
+        }
+        if let Some(current) = slots.current.take() {
+            if let Some(entry) = tokens.get_mut(&current) {
+                entry.expires_at = entry.expires_at.min(terms.overlap_end);
+            }
+            slots.previous = Some(current);
+        }
+        tokens.insert(
+            token.to_owned(),
+            TokenEntry {
+                app: app.clone(),
+                expires_at: terms.expires_at,
+            },
+        );
+        slots.current = Some(token.to_owned());
+        Ok(())
+    }
+
+    async fn resolve_token(&self, token: &str, now: u64) -> Result<TokenApp, StoreError> {
+        let tokens = lock(&self.tokens);
+        let entry = tokens.get(token).ok_or(Refused::InvalidToken)?;
+        if entry.expires_at <= now {
+            return Err(Refused::ExpiredToken.into());
+        }
+        Ok(TokenApp::State(entry.app.clone()))
+    }
+
+    async fn issue_grant(
+        &self,
+        code: &str,
+        app_id: &str,
+        user_id: &str,
+        scopes: &[Scope],
+        expires_at: u64,
+        per_user: usize,
+    ) -> Result<(), StoreError> {
+        let mut grants = lock(&self.grants);
+        let held = grants.per_user.get(user_id).copied().unwrap_or(0);
+        if held >= per_user {
+            return Err(Refused::GrantQuota.into());
+        }
+        *grants.per_user.entry(user_id.to_owned()).or_default() += 1;
+        grants.by_code.insert(
+            code.to_owned(),
+            PendingGrant {
+                app_id: app_id.to_owned(),
+                grant: RedeemedGrant {
+                    user_id: user_id.to_owned(),
+                    scopes: scopes.to_vec(),
+                },
+                expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn redeem_grant(
+        &self,
+        code: &str,
+        app_id: &str,
+        now: u64,
+    ) -> Result<Option<RedeemedGrant>, StoreError> {
+        // Removed whatever happens: a code shown once is spent.
+        Ok(lock(&self.grants)
+            .remove(code)
+            .filter(|g| g.app_id == app_id && g.expires_at > now)
+            .map(|g| g.grant))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
