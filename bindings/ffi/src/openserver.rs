@@ -220,8 +220,9 @@ impl OpenServer {
         // store makes it): the host awaits it in its own get_auth_code.
         let server = self.inner.clone();
         runtime::run(async move {
-            let code =
-                server.issue_auth_code(&app_id, &user_id, scopes.into_iter().map(Into::into))?;
+            let code = server
+                .issue_auth_code(&app_id, &user_id, scopes.into_iter().map(Into::into))
+                .await?;
             Ok(Secret::wrap(code.into_secret()))
         })
         .await
