@@ -971,9 +971,7 @@ fn soak(args: &Args) -> Result<bool, String> {
     let anon_final = rss_anon_bytes();
     let codes_final = server.outstanding_codes();
     let tokens_final = server.access_tokens();
-    let auth_codes_final = server
-        .memory_directory()
-        .map(|d| d.outstanding_auth_codes());
+    let auth_codes_final = Some(server.outstanding_auth_codes());
 
     phase.set(Phase::Done);
     let mut normal_report = normal_thread
