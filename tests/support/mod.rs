@@ -5,6 +5,8 @@
 // Each test binary uses a part of them.
 #![allow(dead_code, unused_imports)]
 
+#[cfg(feature = "cli")]
+pub mod bin;
 mod calls;
 mod host;
 #[cfg(feature = "http")]
