@@ -274,3 +274,24 @@ fn an_unreachable_redis_at_start_exits_with_1_quickly_and_shows_no_password() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_redis_store_without_an_id_secret_is_refused_with_exit_code_2() {
+    let redis = RedisServer::start();
+    let dir = std::env::temp_dir().join(format!("openserver-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("no-id-secret.json");
+    std::fs::write(&path, r#"{"apps": []}"#).unwrap();
+    for config in [&["--config", path.to_str().unwrap()][..], &[][..]] {
+        let mut args = config.to_vec();
+        let url = redis.url();
+        args.extend(["--store", url.as_str()]);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("id_secret is required with a shared store"),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

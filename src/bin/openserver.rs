@@ -351,6 +351,12 @@ fn load(
         .limits
         .apply(OpenServerConfig::default())
         .map_err(|e| Failure::config(shown, e))?;
+    if file.id_secret.is_none() && !matches!(store, StoreChoice::Memory) {
+        return Err(Failure::config(
+            shown,
+            "id_secret is required with a shared store: every instance must derive the same openids",
+        ));
+    }
     let mut builder = store.apply(OpenServer::builder().config(config));
     if let Some(secret) = &file.id_secret {
         if secret.is_empty() {

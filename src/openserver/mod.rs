@@ -164,6 +164,10 @@ impl OpenServerBuilder {
     /// the same apps agrees (docs/openserver.md, "Running several
     /// instances"). Feature `redis`.
     ///
+    /// Give every instance the same `id_secret`: openids are derived from
+    /// it, and the store finds a user's session by its openid. Without one,
+    /// each instance draws its own (and logs a warning).
+    ///
     /// ```no_run
     /// use superapp_openapi::OpenServer;
     /// use superapp_openapi::openserver::{RedisConfig, RedisStore};
@@ -185,6 +189,12 @@ impl OpenServerBuilder {
 
     /// Builds the server.
     pub fn build(self) -> OpenServer {
+        #[cfg(feature = "redis")]
+        if self.redis.is_some() && self.id_secret.is_none() {
+            tracing::warn!(
+                "a Redis store without an id_secret: this instance's openids match no other instance's, nor its own after a restart"
+            );
+        }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let directory = match self.directory {
             Some(directory) => DirectoryRef::Other(directory),
