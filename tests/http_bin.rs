@@ -4,46 +4,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use support::TOKEN;
-
-const BIN: &str = env!("CARGO_BIN_EXE_openserver");
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/openserver.json");
-
-/// Kills the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary on an OS-chosen port; returns it and its base URL.
-fn start(args: &[&str]) -> (Running, String) {
-    let child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--log", "off"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut running = Running(child);
-    let stdout = running.0.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("one line");
-    let base = line
-        .trim()
-        .strip_prefix("openserver listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (running, base)
-}
+use support::bin::{EXAMPLE, run, start};
 
 #[cfg(unix)]
 #[test]
@@ -82,18 +46,6 @@ async fn the_binary_serves_the_example_config_and_answers_a_token_request() {
     assert_eq!(answer["expires_in"], 7200);
     assert_eq!(answer["access_token"].as_str().map(str::len), Some(64));
     drop(running);
-}
-
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -181,6 +133,38 @@ fn bad_arguments_exit_with_2_and_help_exits_with_0() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("--listen ADDR"), "{stdout}");
+    assert!(stdout.contains("--store STORE"), "{stdout}");
+}
+
+#[test]
+fn a_store_that_is_neither_memory_nor_redis_is_a_usage_error_that_shows_no_password() {
+    let (code, _, stderr) = run(&["--store", "postgres://admin:hunter2@db/platform"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--store: use memory or redis://HOST:PORT/DB"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[cfg(not(feature = "redis"))]
+#[test]
+fn a_redis_store_without_the_redis_feature_is_a_usage_error_naming_the_feature() {
+    let (code, _, stderr) = run(&["--store", "redis://127.0.0.1:6379/0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("built without the `redis` feature"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn store_memory_is_the_default_and_can_be_named() {
+    for args in [&[][..], &["--store", "memory"][..]] {
+        let (running, base) = start(args);
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        drop(running);
+    }
 }
 
 /// Writes `text` as a config file of its own in the temp folder (not in

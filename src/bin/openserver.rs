@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --bin openserver -- --listen 127.0.0.1:8080 --config examples/openserver.json
+//! cargo run --features redis --bin openserver -- --config examples/openserver.json --store redis://127.0.0.1:6379/0
 //! ```
 
 use std::future::Future;
@@ -13,7 +14,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use superapp_openapi::http::{HttpConfig, ServerLimits, router, serve_with_limits};
-use superapp_openapi::openserver::{AppRegistration, IdSecret, OpenServerConfig, SuperappUser};
+use superapp_openapi::openserver::{
+    AppRegistration, IdSecret, OpenServerBuilder, OpenServerConfig, SuperappUser,
+};
+#[cfg(feature = "redis")]
+use superapp_openapi::openserver::{RedisConfig, RedisStore, RedisStoreError};
 use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 use tracing::level_filters::LevelFilter;
 
@@ -21,19 +26,24 @@ const USAGE: &str = "\
 openserver: the mini-program platform's developer-server API over HTTP
 
 USAGE:
-    openserver [--listen ADDR] [--config FILE] [--log LEVEL]
+    openserver [--listen ADDR] [--config FILE] [--store STORE] [--log LEVEL]
 
 OPTIONS:
     --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks one)
     --config FILE   JSON file with apps, users, SDK keys and id_secret
                     (see examples/openserver.json and docs/http.md)
+    --store STORE   where codes, sessions and tokens live: memory (lost on
+                    exit) or redis://[:PASSWORD@]HOST:PORT/DB, shared by every
+                    instance given the same Redis, id_secret and apps (needs
+                    the redis feature; docs/openserver.md, Running several
+                    instances). Default: OPENSERVER_STORE, else memory
     --log LEVEL     off, error, warn, info, debug or trace (default: the level
                     in OPENSERVER_LOG or RUST_LOG, else info); logs go to stderr
     -h, --help      print this help
 
 On start it prints one line to stdout: `openserver listening on http://ADDR`.
-Exit codes: 0 after Ctrl-C or SIGTERM, 1 when it cannot listen, 2 for bad
-arguments or a bad config file.";
+Exit codes: 0 after Ctrl-C or SIGTERM, 1 when it cannot listen or reach the
+store, 2 for bad arguments or a bad config file.";
 
 /// How often expired codes, sessions and tokens are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -43,6 +53,7 @@ struct Args {
     listen: String,
     config: Option<PathBuf>,
     log: Option<String>,
+    store: Option<String>,
 }
 
 /// The config file. Unknown fields are errors, so a typo does not pass
@@ -263,6 +274,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, Fa
         listen: "127.0.0.1:8080".to_owned(),
         config: None,
         log: None,
+        store: None,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -282,6 +294,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, Fa
             "--listen" => parsed.listen = value("--listen")?,
             "--config" => parsed.config = Some(PathBuf::from(value("--config")?)),
             "--log" => parsed.log = Some(value("--log")?),
+            "--store" => parsed.store = Some(value("--store")?),
             other => return Err(Failure::usage(format!("unknown argument {other:?}"))),
         }
     }
@@ -308,8 +321,79 @@ fn log_level(flag: Option<&str>) -> Result<LevelFilter, Failure> {
     Ok(from_env.unwrap_or(LevelFilter::INFO))
 }
 
-/// Reads the config file and builds the server and router it describes.
-fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Failure> {
+/// Where the platform keeps its state (`--store`, else `OPENSERVER_STORE`).
+enum StoreChoice {
+    Memory,
+    #[cfg(feature = "redis")]
+    Redis(RedisStore),
+}
+
+impl StoreChoice {
+    /// Reads `--store` (else `OPENSERVER_STORE`, else `memory`) and connects.
+    async fn open(flag: Option<&str>) -> Result<StoreChoice, Failure> {
+        let from_env = std::env::var("OPENSERVER_STORE")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let spec = flag.map(str::to_owned).or(from_env);
+        let Some(spec) = spec.filter(|s| s != "memory") else {
+            return Ok(StoreChoice::Memory);
+        };
+        // Only the scheme is shown: the rest may hold a password.
+        let scheme = spec.split_once("://").map_or("", |(scheme, _)| scheme);
+        if !matches!(scheme, "redis" | "redis+unix") {
+            return Err(Failure::usage(format!(
+                "--store: use memory or redis://HOST:PORT/DB (got a {:?} URL)",
+                scheme
+            )));
+        }
+        Self::redis(spec).await
+    }
+
+    #[cfg(feature = "redis")]
+    async fn redis(url: String) -> Result<StoreChoice, Failure> {
+        match RedisStore::connect(RedisConfig::new(url)).await {
+            Ok(store) => Ok(StoreChoice::Redis(store)),
+            Err(e @ RedisStoreError::InvalidUrl { .. }) => {
+                Err(Failure::usage(format!("--store: {e}")))
+            }
+            Err(e) => Err(Failure {
+                message: format!("--store: {e}"),
+                code: 1,
+            }),
+        }
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn redis(_url: String) -> Result<StoreChoice, Failure> {
+        Err(Failure::usage(
+            "--store redis://…: this openserver was built without the `redis` feature \
+             (cargo build --features redis)",
+        ))
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            StoreChoice::Memory => "memory",
+            #[cfg(feature = "redis")]
+            StoreChoice::Redis(_) => "redis",
+        }
+    }
+
+    fn apply(self, builder: OpenServerBuilder) -> OpenServerBuilder {
+        match self {
+            StoreChoice::Memory => builder,
+            #[cfg(feature = "redis")]
+            StoreChoice::Redis(store) => builder.redis(store),
+        }
+    }
+}
+
+/// Reads the config file and builds the server (on `store`) and router it
+/// describes.
+fn load(
+    path: Option<&Path>,
+    store: StoreChoice,
+) -> Result<(OpenServer, HttpConfig, ConfigFile), Failure> {
     let file = match path {
         None => ConfigFile::default(),
         Some(path) => {
@@ -323,7 +407,13 @@ fn load(path: Option<&Path>) -> Result<(OpenServer, HttpConfig, ConfigFile), Fai
         .limits
         .apply(OpenServerConfig::default())
         .map_err(|e| Failure::config(shown, e))?;
-    let mut builder = OpenServer::builder().config(config);
+    if file.id_secret.is_none() && !matches!(store, StoreChoice::Memory) {
+        return Err(Failure::config(
+            shown,
+            "id_secret is required with a shared store: every instance must derive the same openids",
+        ));
+    }
+    let mut builder = store.apply(OpenServer::builder().config(config));
     if let Some(secret) = &file.id_secret {
         if secret.is_empty() {
             return Err(Failure::config(shown, "id_secret must not be empty"));
@@ -441,7 +531,9 @@ fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Failur
 }
 
 async fn run(args: Args) -> Result<(), Failure> {
-    let (server, http, file) = load(args.config.as_deref())?;
+    let store = StoreChoice::open(args.store.as_deref()).await?;
+    let store_name = store.name();
+    let (server, http, file) = load(args.config.as_deref(), store)?;
     let limits = file
         .server
         .limits()
@@ -469,6 +561,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         sdk_keys = file.sdk_keys.len(),
         stable_ids = file.id_secret.is_some(),
         ?limits,
+        store = store_name,
         "openserver configured"
     );
     if file.apps.is_empty() {
@@ -551,13 +644,22 @@ mod tests {
 
     #[test]
     fn flags_take_a_separate_or_inline_value() {
-        let parsed = args(&["--listen=0.0.0.0:9", "--config", "c.json", "--log", "debug"])
-            .ok()
-            .flatten()
-            .expect("parses");
+        let parsed = args(&[
+            "--listen=0.0.0.0:9",
+            "--config",
+            "c.json",
+            "--log",
+            "debug",
+            "--store",
+            "redis://r:6379/1",
+        ])
+        .ok()
+        .flatten()
+        .expect("parses");
         assert_eq!(parsed.listen, "0.0.0.0:9");
         assert_eq!(parsed.config.as_deref(), Some(Path::new("c.json")));
         assert_eq!(parsed.log.as_deref(), Some("debug"));
+        assert_eq!(parsed.store.as_deref(), Some("redis://r:6379/1"));
     }
 
     #[test]
@@ -572,7 +674,9 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/examples/openserver.json"
         ));
-        let (server, _, file) = load(Some(path)).map_err(|f| f.message).expect("loads");
+        let (server, _, file) = load(Some(path), StoreChoice::Memory)
+            .map_err(|f| f.message)
+            .expect("loads");
         assert!(!file.apps.is_empty());
         assert!(server.app_info(&file.apps[0].appid).is_some());
     }
@@ -585,7 +689,9 @@ mod tests {
         ));
         let text = std::fs::read_to_string(path).expect("reads");
         let raw: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let (_, _, file) = load(Some(path)).map_err(|f| f.message).expect("loads");
+        let (_, _, file) = load(Some(path), StoreChoice::Memory)
+            .map_err(|f| f.message)
+            .expect("loads");
         let shown = format!("{file:?}");
         let mut secrets = vec![raw["id_secret"].as_str().expect("an id_secret")];
         secrets.extend(

@@ -35,6 +35,8 @@ use directory::DirectoryRef;
 pub use directory::{
     AUTH_CODE_TTL, MemoryDirectory, RedeemedGrant, SuperappDirectory, SuperappUser,
 };
+#[cfg(feature = "redis")]
+pub use store::redis::{DEFAULT_PREFIX, RedisConfig, RedisStore, RedisStoreError};
 pub use wire::{
     ApiResponse, CheckSessionRequest, EmailAddressResponse, EmailInfo, Jscode2SessionRequest,
     Jscode2SessionResponse, PhoneInfo, PhoneNumberResponse, StatusResponse, TokenRequest,
@@ -48,8 +50,8 @@ pub(crate) use wire::{
 
 use self::registry::AppState;
 use self::shards::FastMap;
-use self::store::StoreRef;
 use self::store::memory::MemoryStore;
+use self::store::{GrantTerms, StoreRef};
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::digest::hmac_sha256;
@@ -127,6 +129,8 @@ pub struct OpenServerBuilder {
     clock: Option<Arc<dyn Clock>>,
     directory: Option<Arc<dyn SuperappDirectory>>,
     id_secret: Option<Vec<u8>>,
+    #[cfg(feature = "redis")]
+    redis: Option<RedisStore>,
 }
 
 impl OpenServerBuilder {
@@ -155,8 +159,44 @@ impl OpenServerBuilder {
         self
     }
 
+    /// Keeps the platform's state (codes, sessions, access tokens, rate
+    /// windows, quotas, authCode grants) in Redis instead of this process's
+    /// memory, so that it survives a restart and every instance given the
+    /// same store, the same [`id_secret`](OpenServerBuilder::id_secret) and
+    /// the same apps agrees (docs/openserver.md, "Running several
+    /// instances"). Feature `redis`.
+    ///
+    /// Give every instance the same `id_secret`: openids are derived from
+    /// it, and the store finds a user's session by its openid. Without one,
+    /// each instance draws its own (and logs a warning).
+    ///
+    /// ```no_run
+    /// use superapp_openapi::OpenServer;
+    /// use superapp_openapi::openserver::{RedisConfig, RedisStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect(RedisConfig::new("redis://10.0.0.7:6379/0")).await?;
+    /// let server = OpenServer::builder()
+    ///     .id_secret("the same long random string on every instance")
+    ///     .redis(store)
+    ///     .build();
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, store: RedisStore) -> Self {
+        self.redis = Some(store);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> OpenServer {
+        #[cfg(feature = "redis")]
+        if self.redis.is_some() && self.id_secret.is_none() {
+            tracing::warn!(
+                "a Redis store without an id_secret: this instance's openids match no other instance's, nor its own after a restart"
+            );
+        }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let directory = match self.directory {
             Some(directory) => DirectoryRef::Other(directory),
@@ -170,6 +210,13 @@ impl OpenServerBuilder {
             }
             None => rand::random(),
         };
+        #[cfg(feature = "redis")]
+        let store = match self.redis {
+            Some(redis) => StoreRef::Redis(redis),
+            None => StoreRef::Memory(MemoryStore::new()),
+        };
+        #[cfg(not(feature = "redis"))]
+        let store = StoreRef::Memory(MemoryStore::new());
         OpenServer {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -178,7 +225,7 @@ impl OpenServerBuilder {
                 id_key,
                 apps: ArcSwap::default(),
                 registering: Mutex::default(),
-                store: StoreRef::Memory(MemoryStore::new()),
+                store,
                 sweeper_running: AtomicBool::new(false),
                 store_errors: AtomicU64::new(0),
             }),
@@ -193,7 +240,18 @@ impl fmt::Debug for OpenServerBuilder {
             .field("clock", &self.clock)
             .field("directory", &self.directory)
             .field("id_secret", &self.id_secret.as_ref().map(|_| "[redacted]"))
+            .field("store", &self.store_name())
             .finish()
+    }
+}
+
+impl OpenServerBuilder {
+    fn store_name(&self) -> &'static str {
+        #[cfg(feature = "redis")]
+        if self.redis.is_some() {
+            return "redis";
+        }
+        "memory"
     }
 }
 
@@ -271,7 +329,8 @@ impl OpenServer {
         self.ensure_sweeper();
         let code = crate::digest::random_hex::<16>();
         let scopes: Vec<Scope> = scopes.into_iter().collect();
-        let expires_at = self.now() + clock::millis(AUTH_CODE_TTL);
+        let now = self.now();
+        let expires_at = now + clock::millis(AUTH_CODE_TTL);
         self.inner
             .store
             .issue_grant(
@@ -279,8 +338,11 @@ impl OpenServer {
                 app_id,
                 user_id,
                 &scopes,
-                expires_at,
-                self.inner.config.max_auth_codes_per_user,
+                GrantTerms {
+                    now,
+                    expires_at,
+                    per_user: self.inner.config.max_auth_codes_per_user,
+                },
             )
             .await
             .map_err(|e| self.store_error(e))?;

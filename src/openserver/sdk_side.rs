@@ -34,9 +34,10 @@ impl OpenServer {
         self.with_app(app_id, |_| Ok(()))?;
         let (user, _) = self.resolve(app_id, principal).await?;
         let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
-        let expires_at = self.now() + millis(self.inner.config.login_code_ttl);
+        let now = self.now();
+        let expires_at = now + millis(self.inner.config.login_code_ttl);
         let key = self
-            .store_code(&subject, CodeKind::Login, expires_at)
+            .store_code(&subject, CodeKind::Login, now, expires_at)
             .await?;
         Ok(Code::new(key.to_hex()))
     }
@@ -93,9 +94,10 @@ impl OpenServer {
                 .with_message(format!("the user has no {what}")));
         }
         let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
-        let expires_at = self.now() + millis(self.inner.config.user_code_ttl);
+        let now = self.now();
+        let expires_at = now + millis(self.inner.config.user_code_ttl);
         let key = self
-            .store_code(&subject, CodeKind::User(kind), expires_at)
+            .store_code(&subject, CodeKind::User(kind), now, expires_at)
             .await?;
         Ok(Code::new(key.to_hex()))
     }
@@ -188,6 +190,7 @@ impl OpenServer {
         &self,
         subject: &Arc<Subject>,
         kind: CodeKind,
+        now: u64,
         expires_at: u64,
     ) -> Result<CodeKey, OpenServerError> {
         self.ensure_sweeper();
@@ -201,7 +204,7 @@ impl OpenServer {
         match self
             .inner
             .store
-            .issue_code(subject, key, kind, expires_at, limits)
+            .issue_code(subject, key, kind, now, expires_at, limits)
             .await
         {
             Ok(()) => Ok(key),

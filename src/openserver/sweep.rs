@@ -27,9 +27,13 @@ impl OpenServer {
     }
 
     /// Starts the background sweeper on the current tokio runtime unless
-    /// one runs already. One atomic load when it does.
+    /// one runs already. One atomic load when it does. A Redis store
+    /// expires its keys by itself: no sweeper.
     pub(super) fn ensure_sweeper(&self) {
         if self.inner.sweeper_running.load(Ordering::Acquire) {
+            return;
+        }
+        if self.inner.store.memory().is_none() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

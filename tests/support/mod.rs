@@ -5,15 +5,25 @@
 // Each test binary uses a part of them.
 #![allow(dead_code, unused_imports)]
 
+#[cfg(feature = "cli")]
+pub mod bin;
+mod calls;
 mod host;
 #[cfg(feature = "http")]
 mod http;
 mod platform;
+#[cfg(feature = "redis")]
+pub mod redis;
+mod stores;
 
+pub use calls::*;
 pub use host::{Behavior, TestHost};
 #[cfg(feature = "http")]
 pub use http::*;
 pub use platform::RecordingPlatform;
+#[cfg(feature = "redis")]
+pub use stores::Redis;
+pub use stores::{Memory, Platform, StoreKind};
 
 use std::sync::{Arc, Mutex};
 
@@ -21,7 +31,8 @@ use serde_json::Value;
 use superapp_openapi::{
     AppSecret, JsonObject, OpenServer, SessionKey,
     openserver::{
-        ApiResponse, AppRegistration, ManualClock, OpenServerConfig, OpenServerError, SuperappUser,
+        ApiResponse, AppRegistration, ManualClock, OpenServerBuilder, OpenServerConfig,
+        OpenServerError, SuperappUser,
     },
 };
 
@@ -67,11 +78,14 @@ pub const GONE: &str = "u-gone";
 /// [`ADA`], [`BOB`] and [`GONE`].
 pub fn open_server_with(config: OpenServerConfig) -> (OpenServer, ManualClock) {
     let clock = ManualClock::new();
-    let server = OpenServer::builder()
-        .config(config)
-        .clock(clock.clone())
-        .id_secret("tests")
-        .build();
+    let server = populated(OpenServer::builder().config(config).clock(clock.clone()));
+    (server, clock)
+}
+
+/// The builder's server, with the `id_secret` every test instance shares,
+/// [`APPS`] and the users [`ADA`], [`BOB`] and [`GONE`].
+pub fn populated(builder: OpenServerBuilder) -> OpenServer {
+    let server = builder.id_secret("tests").build();
     for (app, secret, team) in APPS {
         server
             .register_app(AppRegistration::new(app, AppSecret::new(secret), team))
@@ -96,7 +110,7 @@ pub fn open_server_with(config: OpenServerConfig) -> (OpenServer, ManualClock) {
                 .inactive(),
         )
         .unwrap();
-    (server, clock)
+    server
 }
 
 /// [`open_server_with`] the default config.

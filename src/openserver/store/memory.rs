@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use subtle::ConstantTimeEq;
 
-use super::{CodeLimits, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
+use super::{CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
 use crate::api::Scope;
 use crate::openserver::codes::{CodeEntry, CodeKind};
 use crate::openserver::config::SweepReport;
@@ -100,6 +100,16 @@ impl MemoryStore {
         live
     }
 
+    /// The app of a live token.
+    fn live_token(&self, token: &str, now: u64) -> Result<Arc<AppState>, Refused> {
+        let tokens = lock(&self.tokens);
+        let entry = tokens.get(token).ok_or(Refused::InvalidToken)?;
+        if entry.expires_at <= now {
+            return Err(Refused::ExpiredToken);
+        }
+        Ok(entry.app.clone())
+    }
+
     /// Removes expired codes (freeing their users' quota), sessions,
     /// tokens expired for longer than `grace`, and expired authCodes.
     pub(crate) fn sweep(&self, apps: &[Arc<AppState>], now: u64, grace: u64) -> SweepReport {
@@ -163,6 +173,7 @@ impl Store for MemoryStore {
         subject: &Arc<Subject>,
         key: CodeKey,
         kind: CodeKind,
+        _now: u64,
         expires_at: u64,
         limits: CodeLimits,
     ) -> Result<(), StoreError> {
@@ -255,6 +266,7 @@ impl Store for MemoryStore {
         &self,
         subject: &Subject,
         signature: [u8; 32],
+        _now: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
         lock(&subject.state).session = Some(Session {
@@ -266,11 +278,14 @@ impl Store for MemoryStore {
 
     async fn check_session(
         &self,
-        app: &Arc<AppState>,
+        token: &str,
         openid: &str,
         signature: Option<&[u8; 32]>,
         now: u64,
+        // A token here holds its app's state: it is registered.
+        _registered: impl Fn(&str) -> bool + Send,
     ) -> Result<(), StoreError> {
+        let app = self.live_token(token, now)?;
         let subject = app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?;
         let signature = signature.ok_or(Refused::BadSignature)?;
         let state = lock(&subject.state);
@@ -332,12 +347,7 @@ impl Store for MemoryStore {
     }
 
     async fn resolve_token(&self, token: &str, now: u64) -> Result<TokenApp, StoreError> {
-        let tokens = lock(&self.tokens);
-        let entry = tokens.get(token).ok_or(Refused::InvalidToken)?;
-        if entry.expires_at <= now {
-            return Err(Refused::ExpiredToken.into());
-        }
-        Ok(TokenApp::State(entry.app.clone()))
+        Ok(TokenApp::State(self.live_token(token, now)?))
     }
 
     async fn issue_grant(
@@ -346,12 +356,11 @@ impl Store for MemoryStore {
         app_id: &str,
         user_id: &str,
         scopes: &[Scope],
-        expires_at: u64,
-        per_user: usize,
+        terms: GrantTerms,
     ) -> Result<(), StoreError> {
         let mut grants = lock(&self.grants);
         let held = grants.per_user.get(user_id).copied().unwrap_or(0);
-        if held >= per_user {
+        if held >= terms.per_user {
             return Err(Refused::GrantQuota.into());
         }
         *grants.per_user.entry(user_id.to_owned()).or_default() += 1;
@@ -363,7 +372,7 @@ impl Store for MemoryStore {
                     user_id: user_id.to_owned(),
                     scopes: scopes.to_vec(),
                 },
-                expires_at,
+                expires_at: terms.expires_at,
             },
         );
         Ok(())

@@ -10,6 +10,8 @@
 //! costs what the code it replaced did.
 
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use std::sync::Arc;
 
@@ -53,7 +55,7 @@ pub(crate) enum StoreError {
     /// A rule of the state said no.
     Refused(Refused),
     /// The store could not be asked (Redis down or slow): `-1`.
-    #[allow(dead_code)] // only a remote store fails so
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // only a remote store fails so
     Unavailable(String),
 }
 
@@ -67,14 +69,14 @@ impl From<Refused> for StoreError {
 /// the user's id, for the caller to look the subject up.
 pub(crate) enum Redeemed {
     Subject(Arc<Subject>),
-    #[allow(dead_code)] // the Redis store's answer
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's answer
     User(String),
 }
 
 /// The app an access token belongs to.
 pub(crate) enum TokenApp {
     State(Arc<AppState>),
-    #[allow(dead_code)] // the Redis store's answer
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's answer
     Id(String),
 }
 
@@ -88,6 +90,9 @@ pub(crate) struct CodeLimits {
 /// What an access token is issued under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenTerms {
+    /// The platform clock's milliseconds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
+    pub(crate) now: u64,
     /// When it stops, in the clock's milliseconds.
     pub(crate) expires_at: u64,
     /// When the previous token stops (it lives no longer than it would have).
@@ -95,11 +100,28 @@ pub(crate) struct TokenTerms {
     /// The UTC day (`now / 86,400,000`) the quota counts.
     pub(crate) day: u64,
     pub(crate) per_day: u32,
+    /// How long an expired token is still told from an unknown one
+    /// (`42001`, not `40014`): the in-memory sweep's grace.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
+    pub(crate) grace: u64,
+}
+
+/// What an authCode grant is issued under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GrantTerms {
+    /// The platform clock's milliseconds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
+    pub(crate) now: u64,
+    pub(crate) expires_at: u64,
+    /// The user's cap on outstanding authCodes.
+    pub(crate) per_user: usize,
 }
 
 /// The platform's state. Every operation is atomic on its own: two callers
 /// racing for one code get one success, two instances on one Redis agree.
-/// `now` is the platform clock's milliseconds.
+/// `now` is the platform clock's milliseconds: a store compares expiry
+/// times with it, never with a clock of its own, so that every store gives
+/// the same answers on an injected clock (Redis TTLs only collect garbage).
 pub(crate) trait Store: Send + Sync {
     /// Stores `key` for `subject`, under the user's quota first, then the
     /// app's cap.
@@ -108,6 +130,7 @@ pub(crate) trait Store: Send + Sync {
         subject: &Arc<Subject>,
         key: CodeKey,
         kind: CodeKind,
+        now: u64,
         expires_at: u64,
         limits: CodeLimits,
     ) -> Result<(), StoreError>;
@@ -141,18 +164,22 @@ pub(crate) trait Store: Send + Sync {
         &self,
         subject: &Subject,
         signature: [u8; 32],
+        now: u64,
         expires_at: u64,
     ) -> Result<(), StoreError>;
 
-    /// Whether `signature` is the current session's of the user with
-    /// `openid` in `app` (`None`: text that is no signature, always wrong
-    /// once the openid is known).
+    /// checksession's state in one step: `token` is live and its app
+    /// registered (`registered` answers for an app id), the user with
+    /// `openid` is a user of that app, and `signature` is its current
+    /// session's (`None`: text that is no signature, always wrong once the
+    /// openid is known). One round trip for a remote store.
     async fn check_session(
         &self,
-        app: &Arc<AppState>,
+        token: &str,
         openid: &str,
         signature: Option<&[u8; 32]>,
         now: u64,
+        registered: impl Fn(&str) -> bool + Send,
     ) -> Result<(), StoreError>;
 
     /// Whether the subject has a session that has not expired.
@@ -177,8 +204,7 @@ pub(crate) trait Store: Send + Sync {
         app_id: &str,
         user_id: &str,
         scopes: &[Scope],
-        expires_at: u64,
-        per_user: usize,
+        terms: GrantTerms,
     ) -> Result<(), StoreError>;
 
     /// Spends an authCode of `app_id`: the grant, once, if it has not expired.
@@ -196,12 +222,16 @@ pub(crate) trait Store: Send + Sync {
 /// The store a platform uses, called without boxing a future.
 pub(crate) enum StoreRef {
     Memory(memory::MemoryStore),
+    #[cfg(feature = "redis")]
+    Redis(redis::RedisStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             StoreRef::Memory($store) => $call.await,
+            #[cfg(feature = "redis")]
+            StoreRef::Redis($store) => $call.await,
         }
     };
 }
@@ -212,10 +242,11 @@ impl StoreRef {
         subject: &Arc<Subject>,
         key: CodeKey,
         kind: CodeKind,
+        now: u64,
         expires_at: u64,
         limits: CodeLimits,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.issue_code(subject, key, kind, expires_at, limits))
+        dispatch!(self, s => s.issue_code(subject, key, kind, now, expires_at, limits))
     }
 
     pub(crate) async fn redeem_login_code(
@@ -243,19 +274,21 @@ impl StoreRef {
         &self,
         subject: &Subject,
         signature: [u8; 32],
+        now: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.replace_session(subject, signature, expires_at))
+        dispatch!(self, s => s.replace_session(subject, signature, now, expires_at))
     }
 
     pub(crate) async fn check_session(
         &self,
-        app: &Arc<AppState>,
+        token: &str,
         openid: &str,
         signature: Option<&[u8; 32]>,
         now: u64,
+        registered: impl Fn(&str) -> bool + Send,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.check_session(app, openid, signature, now))
+        dispatch!(self, s => s.check_session(token, openid, signature, now, registered))
     }
 
     pub(crate) async fn has_session(
@@ -289,10 +322,9 @@ impl StoreRef {
         app_id: &str,
         user_id: &str,
         scopes: &[Scope],
-        expires_at: u64,
-        per_user: usize,
+        terms: GrantTerms,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.issue_grant(code, app_id, user_id, scopes, expires_at, per_user))
+        dispatch!(self, s => s.issue_grant(code, app_id, user_id, scopes, terms))
     }
 
     pub(crate) async fn redeem_grant(
@@ -312,6 +344,8 @@ impl StoreRef {
     pub(crate) fn memory(&self) -> Option<&memory::MemoryStore> {
         match self {
             StoreRef::Memory(memory) => Some(memory),
+            #[cfg(feature = "redis")]
+            StoreRef::Redis(_) => None,
         }
     }
 
