@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 
 use support::TOKEN;
-use support::bin::{EXAMPLE, run, start};
+use support::bin::{EXAMPLE, run, start, start_from_env};
 
 #[cfg(unix)]
 #[test]
@@ -126,14 +126,83 @@ fn a_bad_config_is_refused_with_exit_code_2_naming_the_file_and_the_problem() {
 fn bad_arguments_exit_with_2_and_help_exits_with_0() {
     let (code, _, stderr) = run(&["--port", "8080"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("unknown argument"), "{stderr}");
+    assert!(stderr.contains("unexpected argument '--port'"), "{stderr}");
     let (code, _, stderr) = run(&["--listen", "not-an-address"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("not-an-address"), "{stderr}");
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("--listen ADDR"), "{stdout}");
-    assert!(stdout.contains("--store STORE"), "{stdout}");
+    assert!(stdout.contains("--listen <ADDR>"), "{stdout}");
+    assert!(stdout.contains("--store <STORE>"), "{stdout}");
+    assert!(stdout.contains("[env: OPENSERVER_LISTEN="), "{stdout}");
+}
+
+#[test]
+fn version_print_openapi_and_check_config_exit_at_once() {
+    let (code, stdout, _) = run(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout.trim(),
+        format!("openserver {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, stdout, _) = run(&["--print-openapi"]);
+    assert_eq!(code, Some(0));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let (code, stdout, stderr) = run(&["--check-config", EXAMPLE]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(": ok (2 apps, 3 users, 1 SDK keys)"),
+        "{stdout}"
+    );
+    let dir = std::env::temp_dir().join(format!("openserver-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"sdk_keys": ["short"]}"#).unwrap();
+    let (code, _, stderr) = run(&["--check-config", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "config file {}: sdk_keys[0]: an SDK key must be at least 16 characters",
+            bad.display()
+        )),
+        "the message a start would give: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn every_option_is_also_read_from_an_openserver_environment_variable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let (running, base) = start_from_env(&[
+        ("OPENSERVER_LISTEN", &format!("127.0.0.1:{port}")),
+        ("OPENSERVER_CONFIG", EXAMPLE),
+        ("OPENSERVER_LOG", "warn"),
+        ("OPENSERVER_STORE", "memory"),
+    ]);
+    assert_eq!(base, format!("http://127.0.0.1:{port}"));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}{TOKEN}"))
+        .query(&[
+            ("appid", config["apps"][0]["appid"].as_str().unwrap()),
+            ("secret", config["apps"][0]["secret"].as_str().unwrap()),
+            ("grant_type", "client_credential"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["errcode"], 0,
+        "the config came from OPENSERVER_CONFIG: {answer}"
+    );
+    drop(running);
 }
 
 #[test]

@@ -95,3 +95,36 @@ fn a_key_that_is_not_the_certificates_is_refused_naming_the_problem() {
         "{err}"
     );
 }
+
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_binary_listens_on_https_with_the_certificate_and_key_of_its_config() {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("openserver-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let example: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(support::bin::EXAMPLE).unwrap()).unwrap();
+    let mut config = example.clone();
+    // Paths are read relative to the config file's folder.
+    config["tls"] = serde_json::json!({"cert": "cert.pem", "key": "key.pem"});
+    let path = dir.join("openserver.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (running, base) = support::bin::start(&["--config", path.to_str().unwrap()]);
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let app = &example["apps"][0];
+    let client = OpenServerClient::builder(
+        &base,
+        app["appid"].as_str().unwrap(),
+        AppSecret::new(app["secret"].as_str().unwrap()),
+    )
+    .root_certificate_pem(certified.cert.pem().into_bytes())
+    .build();
+    client
+        .access_token()
+        .await
+        .expect("a token from the binary over https");
+    drop(running);
+    let _ = std::fs::remove_dir_all(&dir);
+}

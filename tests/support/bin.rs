@@ -28,10 +28,25 @@ pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Running, String) 
     let mut command = Command::new(BIN);
     command
         .args(["--listen", "127.0.0.1:0", "--log", "off"])
-        .args(args)
-        .env_remove("OPENSERVER_STORE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .args(args);
+    spawn(command, env)
+}
+
+/// Starts the binary with no flag at all: everything from `env`.
+pub fn start_from_env(env: &[(&str, &str)]) -> (Running, String) {
+    spawn(Command::new(BIN), env)
+}
+
+fn spawn(mut command: Command, env: &[(&str, &str)]) -> (Running, String) {
+    for name in [
+        "OPENSERVER_STORE",
+        "OPENSERVER_LISTEN",
+        "OPENSERVER_CONFIG",
+        "OPENSERVER_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.stdout(Stdio::piped()).stderr(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
     }
