@@ -1,0 +1,361 @@
+//! The Redis store (feature `redis`): the platform's state in a Redis that
+//! every instance shares, so that a restart logs no one out and two
+//! instances behind a load balancer agree.
+//!
+//! Each operation is one round trip: a Lua script loaded once
+//! ([`redis::Script`], run with `EVALSHA`, so Redis runs it atomically) or a
+//! single read command. Expiry is compared with the platform clock's `now`,
+//! passed to every script, never with Redis's own clock, so the rules give
+//! the same answers as the in-memory store on an injected clock; TTLs
+//! (relative, computed from the same `now`, with a margin) only collect
+//! the garbage. Codes, tokens, authCodes and session signatures are keys
+//! or values only as the hex SHA-256 of the secret: a dump of Redis holds
+//! nothing a caller could present.
+//!
+//! The keys (prefix `superapp:` by default; docs/openserver.md, "Running
+//! several instances"):
+//!
+//! | key | type | fields |
+//! |---|---|---|
+//! | `code:<sha256(code)>` | hash | app, user, openid, kind, exp, used |
+//! | `user-codes:<openid>` | sorted set | the user's code digests, scored by expiry |
+//! | `app-codes:<appid>` | sorted set | the app's code digests, scored by expiry |
+//! | `subject:<openid>` | hash | app, user; sig (sha256 of the session's signature), sexp; wmin, wcount (rate window) |
+//! | `token:<sha256(token)>` | hash | app, exp |
+//! | `app-tokens:<appid>` | hash | cur, prev (token digests), day, issued |
+//! | `grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
+//! | `user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
+//!
+//! Scripts reach keys named inside other keys (a code's subject, a grant's
+//! user), so the store wants one Redis (with replicas if need be), not a
+//! Redis Cluster.
+
+mod keys;
+mod scripts;
+mod store;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Script, Value};
+
+use self::keys::Keys;
+use self::scripts::Scripts;
+use super::StoreError;
+
+/// The key prefix when none is given.
+pub const DEFAULT_PREFIX: &str = "superapp:";
+
+/// How long Redis keeps a code, token or grant key past the expiry the
+/// scripts compare with: instances whose clocks differ by less than this
+/// still agree on every answer.
+const GC_MARGIN: u64 = 60_000;
+
+/// How long a user's subject (openid → user id, session, rate window)
+/// stays after its last code or session: an openid answers `87009` (known
+/// user, no session), not `40003`, for this long after its session ended.
+const SUBJECT_RETENTION: u64 = 30 * 24 * 3_600_000;
+
+/// How to reach Redis and name the keys.
+///
+/// ```
+/// use std::time::Duration;
+/// use superapp_openapi::openserver::RedisConfig;
+/// let config = RedisConfig::new("redis://:hunter2@10.0.0.7:6379/2")
+///     .prefix("shop-platform:")
+///     .connection_timeout(Duration::from_millis(500))
+///     .response_timeout(Duration::from_millis(250));
+/// assert_eq!(config.deadline(), Duration::from_millis(750));
+/// // The password never shows.
+/// assert!(!format!("{config:?}").contains("hunter2"));
+/// ```
+#[derive(Clone)]
+pub struct RedisConfig {
+    url: String,
+    prefix: String,
+    connection_timeout: Duration,
+    response_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Redis at `url` (`redis://[:PASSWORD@]HOST:PORT/DB`, or
+    /// `redis+unix:///PATH?db=DB`), keys under `superapp:`, 1 s to connect
+    /// and 1 s for an answer.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            connection_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Every key starts with `prefix` (default `superapp:`); platforms
+    /// sharing one Redis database keep apart with prefixes of their own.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long one connection attempt may take (default 1 s).
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// How long Redis may take to answer one command (default 1 s).
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// The longest a store operation waits before it answers `-1`: one
+    /// connection attempt plus one answer.
+    pub fn deadline(&self) -> Duration {
+        self.connection_timeout + self.response_timeout
+    }
+
+    /// Where the URL points, without its credentials.
+    fn shown(&self) -> String {
+        shown_url(&self.url)
+    }
+}
+
+/// `scheme://host:port/db` of a Redis URL, with any user and password cut out.
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".to_owned();
+    };
+    let rest = match rest.rsplit_once('@') {
+        Some((_, after)) => after,
+        None => rest,
+    };
+    // The query may carry a password too.
+    let rest = rest.split('?').next().unwrap_or_default();
+    format!("{scheme}://{rest}")
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.shown())
+            .field("prefix", &self.prefix)
+            .field("connection_timeout", &self.connection_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish()
+    }
+}
+
+/// Why [`RedisStore::connect`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisStoreError {
+    /// The URL is not one the client understands (or names TLS, which
+    /// this build does not include).
+    #[error("invalid redis url {url}: {source}")]
+    InvalidUrl {
+        /// The URL without its credentials.
+        url: String,
+        /// The client's reason.
+        source: redis::RedisError,
+    },
+    /// Redis did not answer, or refused a script, within the deadline.
+    #[error("cannot reach redis at {url}: {reason}")]
+    Unreachable {
+        /// The URL without its credentials.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The platform's state in Redis, shared by every instance given the same
+/// Redis and prefix. Cheap to clone; clones share one connection.
+///
+/// Connect once and pass it to [`OpenServerBuilder::redis`](crate::openserver::OpenServerBuilder::redis):
+///
+/// ```no_run
+/// use superapp_openapi::OpenServer;
+/// use superapp_openapi::openserver::{RedisConfig, RedisStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect(RedisConfig::new("redis://127.0.0.1:6379/0")).await?;
+/// let server = OpenServer::builder()
+///     .id_secret("the same long random string on every instance")
+///     .redis(store)
+///     .build();
+/// server.check_store().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    connection: ConnectionManager,
+    keys: Keys,
+    scripts: Scripts,
+    deadline: Duration,
+    shown: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.inner.shown)
+            .field("prefix", &self.inner.keys.prefix)
+            .field("deadline", &self.inner.deadline)
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// Connects, and loads the store's scripts into Redis.
+    ///
+    /// The connection is a [`ConnectionManager`]: when Redis goes away, each
+    /// operation answers `-1` within [`RedisConfig::deadline`] and the next
+    /// ones reconnect by themselves once Redis is back.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use superapp_openapi::openserver::{RedisConfig, RedisStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = RedisConfig::new("redis://10.0.0.7:6379/0").response_timeout(Duration::from_millis(300));
+    /// let store = RedisStore::connect(config).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`RedisStoreError::InvalidUrl`] for a URL the client cannot use,
+    /// [`RedisStoreError::Unreachable`] when Redis does not answer within
+    /// the deadline.
+    pub async fn connect(config: RedisConfig) -> Result<RedisStore, RedisStoreError> {
+        let shown = config.shown();
+        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
+            RedisStoreError::InvalidUrl {
+                url: shown.clone(),
+                source,
+            }
+        })?;
+        // One retry, shortly: an operation waits for a reconnection, and
+        // the deadline bounds the whole of it anyway.
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connection_timeout))
+            .set_response_timeout(Some(config.response_timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let deadline = config.deadline();
+        let unreachable = |reason: String| RedisStoreError::Unreachable {
+            url: shown.clone(),
+            reason,
+        };
+        let scripts = Scripts::new();
+        let connected = async {
+            let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
+            for script in scripts.all() {
+                script.prepare_invoke().load_async(&mut connection).await?;
+            }
+            Ok::<_, redis::RedisError>(connection)
+        };
+        // Connecting is one attempt, plus one command per script.
+        let connection = tokio::time::timeout(deadline * 4, connected)
+            .await
+            .map_err(|_| unreachable(format!("no answer within {:?}", deadline * 4)))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        Ok(RedisStore {
+            inner: Arc::new(Shared {
+                connection,
+                keys: Keys {
+                    prefix: config.prefix,
+                },
+                scripts,
+                deadline,
+                shown,
+            }),
+        })
+    }
+
+    /// Runs one command or script invocation within the deadline.
+    async fn run<F, T>(&self, call: impl FnOnce(ConnectionManager) -> F) -> Result<T, StoreError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let deadline = self.inner.deadline;
+        match tokio::time::timeout(deadline, call(self.inner.connection.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::Unavailable(format!("redis: {err}"))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "redis: no answer within {deadline:?}"
+            ))),
+        }
+    }
+
+    /// Invokes `script` with `keys` and `args`.
+    async fn eval(
+        &self,
+        script: &Script,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Result<Value, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        self.run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await
+    }
+
+    /// `HMGET key fields…`.
+    async fn hmget(&self, key: &str, fields: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut command = redis::cmd("HMGET");
+        command.arg(key).arg(fields);
+        self.run(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::{MAX_TTL, answer, refusal, ttl};
+    use super::*;
+    use crate::openserver::store::Refused;
+
+    #[test]
+    fn a_shown_url_keeps_no_credentials() {
+        assert_eq!(
+            shown_url("redis://user:hunter2@10.0.0.7:6379/2"),
+            "redis://10.0.0.7:6379/2"
+        );
+        assert_eq!(shown_url("redis://:p@ss@h:1/0"), "redis://h:1/0");
+        assert_eq!(
+            shown_url("redis+unix:///run/redis.sock?db=1&pass=hunter2"),
+            "redis+unix:///run/redis.sock"
+        );
+        assert_eq!(shown_url("localhost:6379"), "(not a URL)");
+    }
+
+    #[test]
+    fn a_ttl_is_never_zero_or_negative() {
+        assert_eq!(ttl(10, 5, 0), 1);
+        assert_eq!(ttl(10, 15, 100), 105);
+        assert_eq!(ttl(0, u64::MAX, GC_MARGIN), MAX_TTL);
+    }
+
+    #[test]
+    fn status_numbers_map_to_refusals_and_nothing_else() {
+        assert_eq!(refusal(2), StoreError::Refused(Refused::CodeUsed));
+        assert_eq!(refusal(8), StoreError::Refused(Refused::GrantQuota));
+        assert!(matches!(refusal(9), StoreError::Unavailable(_)));
+        assert_eq!(answer(Value::Int(0)), Ok(Vec::new()));
+    }
+}
