@@ -3,7 +3,7 @@
 //! directory of its own, killed when dropped. Talked to over a few lines
 //! of RESP, so the tests need no Redis client of their own.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -163,15 +163,21 @@ impl RedisServer {
             .unwrap_or_else(|| panic!("redis-server on port {} did not answer {args:?}", self.port))
     }
 
-    /// `INFO commandstats` as (command, calls) pairs.
-    pub fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
+    /// `INFO commandstats` as command → (calls, microseconds spent in it).
+    pub fn command_stats(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
         self.command(&["INFO", "commandstats"])
             .text()
             .lines()
             .filter_map(|line| {
                 let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-                Some((name.to_owned(), calls.parse().ok()?))
+                let field = |key: &str| {
+                    stats
+                        .split(',')
+                        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+                        .parse()
+                        .ok()
+                };
+                Some((name.to_owned(), (field("calls")?, field("usec")?)))
             })
             .collect()
     }
