@@ -63,11 +63,33 @@ impl RedisServer {
             port: free_port(),
             dir,
         };
-        server.spawn();
-        server
+        // Another process may take the port between our look and Redis's
+        // bind: then Redis exits, and we try another.
+        for _ in 0..3 {
+            match server.try_spawn() {
+                Ok(()) => return server,
+                Err(exited) => {
+                    eprintln!(
+                        "redis-server on port {}: {exited}; another port",
+                        server.port
+                    );
+                    server.port = free_port();
+                }
+            }
+        }
+        panic!("redis-server did not start on three ports");
     }
 
+    /// Starts redis-server on this port; panics unless it answers.
     fn spawn(&mut self) {
+        if let Err(exited) = self.try_spawn() {
+            panic!("redis-server on port {} {exited}", self.port);
+        }
+    }
+
+    /// Starts redis-server on this port and waits for PING; `Err` when it
+    /// exits first (its port taken).
+    fn try_spawn(&mut self) -> Result<(), String> {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -91,14 +113,15 @@ impl RedisServer {
                 .try_command(&["PING"])
                 .is_some_and(|r| r == Resp::Simple("PONG".into()))
             {
-                return;
+                return Ok(());
             }
             if let Some(status) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("redis-server on port {} exited: {status}", self.port);
+                self.child = None;
+                return Err(format!("exited: {status}"));
             }
             assert!(
                 start.elapsed() < READY_WITHIN,
