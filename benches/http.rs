@@ -88,6 +88,9 @@ fn jscode2session_over_http(c: &mut Criterion) {
     let client_rt = runtime(1);
     let mut config = OpenServerConfig::default();
     config.rate_limit_per_minute = u32::MAX;
+    // One user logs in over and over: the per-user quota (1,000
+    // outstanding codes) would stop the bench, not a server.
+    config.max_outstanding_codes_per_user = usize::MAX;
     let server = OpenServer::builder().config(config).build();
     server
         .register_app(AppRegistration::new(

@@ -22,6 +22,8 @@ pub enum Target {
     MaxTimeRatio(f64),
     /// baseline time / measured time ≥ x (a throughput ratio)
     MinThroughputRatio(f64),
+    /// baseline time / measured time, reported with no target
+    Throughput,
 }
 
 fn criterion_dir() -> PathBuf {
@@ -60,6 +62,7 @@ pub fn report(rows: &[Row]) {
         let (ratio, ok, target) = match row.target {
             Target::MaxTimeRatio(x) => (m / b, m / b <= x, format!("<= {x}x")),
             Target::MinThroughputRatio(x) => (b / m, b / m >= x, format!(">= {x}x")),
+            Target::Throughput => (b / m, true, "—".to_owned()),
         };
         lines.push(format!(
             "| {} | {:.1} ns | {:.1} ns | {:.2}x | {} | {} |",
@@ -68,7 +71,11 @@ pub fn report(rows: &[Row]) {
             b,
             ratio,
             target,
-            if ok { "met" } else { "MISSED" }
+            match (ok, row.target) {
+                (_, Target::Throughput) => "",
+                (true, _) => "met",
+                (false, _) => "MISSED",
+            }
         ));
     }
     if !lines.is_empty() {

@@ -3,7 +3,7 @@
 //! directory of its own, killed when dropped. Talked to over a few lines
 //! of RESP, so the tests need no Redis client of their own.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -63,11 +63,33 @@ impl RedisServer {
             port: free_port(),
             dir,
         };
-        server.spawn();
-        server
+        // Another process may take the port between our look and Redis's
+        // bind: then Redis exits, and we try another.
+        for _ in 0..3 {
+            match server.try_spawn() {
+                Ok(()) => return server,
+                Err(exited) => {
+                    eprintln!(
+                        "redis-server on port {}: {exited}; another port",
+                        server.port
+                    );
+                    server.port = free_port();
+                }
+            }
+        }
+        panic!("redis-server did not start on three ports");
     }
 
+    /// Starts redis-server on this port; panics unless it answers.
     fn spawn(&mut self) {
+        if let Err(exited) = self.try_spawn() {
+            panic!("redis-server on port {} {exited}", self.port);
+        }
+    }
+
+    /// Starts redis-server on this port and waits for PING; `Err` when it
+    /// exits first (its port taken).
+    fn try_spawn(&mut self) -> Result<(), String> {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -91,14 +113,15 @@ impl RedisServer {
                 .try_command(&["PING"])
                 .is_some_and(|r| r == Resp::Simple("PONG".into()))
             {
-                return;
+                return Ok(());
             }
             if let Some(status) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("redis-server on port {} exited: {status}", self.port);
+                self.child = None;
+                return Err(format!("exited: {status}"));
             }
             assert!(
                 start.elapsed() < READY_WITHIN,
@@ -163,15 +186,21 @@ impl RedisServer {
             .unwrap_or_else(|| panic!("redis-server on port {} did not answer {args:?}", self.port))
     }
 
-    /// `INFO commandstats` as (command, calls) pairs.
-    pub fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
+    /// `INFO commandstats` as command → (calls, microseconds spent in it).
+    pub fn command_stats(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
         self.command(&["INFO", "commandstats"])
             .text()
             .lines()
             .filter_map(|line| {
                 let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-                Some((name.to_owned(), calls.parse().ok()?))
+                let field = |key: &str| {
+                    stats
+                        .split(',')
+                        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+                        .parse()
+                        .ok()
+                };
+                Some((name.to_owned(), (field("calls")?, field("usec")?)))
             })
             .collect()
     }

@@ -1,0 +1,452 @@
+//! The Redis store, measured (BENCHMARKS.md, "The Redis store"):
+//!
+//! 1. Redis round trips per SDK login code, per jscode2session and per
+//!    checksession, read from Redis's `INFO commandstats` over a run of
+//!    each (every store operation is one `EVALSHA`; the other commands
+//!    listed run inside the scripts, in the same round trip);
+//! 2. jscode2session over HTTP with the Redis store against the same
+//!    server on the in-memory store, requests per second, same run, same
+//!    load generator as `benches/http.rs`.
+//!
+//! Starts its own `redis-server` (Debian's package) on a free loopback port.
+//!
+//! `cargo bench --features redis --bench redis`
+
+#[path = "support/ratios.rs"]
+mod ratios;
+#[allow(dead_code)] // the bench uses part of the tests' fixture
+#[path = "../tests/support/redis.rs"]
+mod redis_server;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use ratios::{Row, Target};
+use redis_server::RedisServer;
+use superapp_openapi::{
+    AppInfo, AppSecret, Code, OpenServer,
+    http::{HttpConfig, OpenServerClient, router, serve},
+    openserver::{
+        AppRegistration, CheckSessionRequest, Jscode2SessionRequest, OpenServerConfig, RedisConfig,
+        RedisStore, SuperappUser, TokenRequest,
+    },
+    platform::Principal,
+};
+use tokio::runtime::Runtime;
+
+const APP: &str = "wx-bench";
+const SECRET: &str = "bench-secret-0123456";
+const USER: &str = "u-bench";
+const WORKERS: u64 = 16;
+/// Calls per operation for the round-trip counts.
+const CALLS: u64 = 2_000;
+
+fn runtime(threads: usize) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// No limit a benchmark run could reach.
+fn config() -> OpenServerConfig {
+    let mut config = OpenServerConfig::default();
+    config.rate_limit_per_minute = u32::MAX;
+    config.max_outstanding_codes_per_user = 100_000_000;
+    config.max_outstanding_codes_per_app = 100_000_000;
+    config
+}
+
+fn populated(server: OpenServer) -> OpenServer {
+    server
+        .register_app(AppRegistration::new(APP, AppSecret::new(SECRET), "team"))
+        .expect("registered");
+    server.add_user(SuperappUser::new(USER)).expect("added");
+    server
+}
+
+async fn on_redis(redis: &RedisServer) -> OpenServer {
+    let store = RedisStore::connect(RedisConfig::new(redis.url()))
+        .await
+        .expect("the bench's redis-server answers");
+    populated(
+        OpenServer::builder()
+            .config(config())
+            .id_secret("bench")
+            .redis(store)
+            .build(),
+    )
+}
+
+fn in_memory() -> OpenServer {
+    populated(
+        OpenServer::builder()
+            .config(config())
+            .id_secret("bench")
+            .build(),
+    )
+}
+
+async fn login_code(server: &OpenServer) -> Code {
+    server
+        .issue_login_code(&AppInfo::new(APP), &Principal::Uid(USER.into()))
+        .await
+        .expect("a code")
+}
+
+/// What Redis did while `run` ran, per call: each command's calls, the
+/// microseconds Redis spent in the scripts, and the wall time per call.
+struct PerCall {
+    commands: BTreeMap<String, f64>,
+    redis_usec: f64,
+    wall_usec: f64,
+}
+
+/// Commands that go over the wire; the others run inside the scripts.
+fn top_level(name: &str) -> bool {
+    matches!(name, "evalsha" | "eval" | "script|load" | "ping")
+}
+
+/// Runs `run` (`calls` sequential calls) and reads `INFO commandstats`.
+async fn per_call<F: Future<Output = ()>>(redis: &RedisServer, calls: u64, run: F) -> PerCall {
+    redis.command(&["CONFIG", "RESETSTAT"]);
+    let start = Instant::now();
+    run.await;
+    let wall = start.elapsed();
+    let mut stats = redis.command_stats();
+    // The commands that reset and read the counters are not the run's.
+    stats.remove("config|resetstat");
+    stats.remove("info");
+    let n = calls as f64;
+    PerCall {
+        redis_usec: stats
+            .iter()
+            .filter(|(name, _)| top_level(name))
+            .map(|(_, (_, usec))| *usec as f64 / n)
+            .sum(),
+        commands: stats
+            .into_iter()
+            .map(|(name, (c, _))| (name, c as f64 / n))
+            .collect(),
+        wall_usec: wall.as_secs_f64() * 1e6 / n,
+    }
+}
+
+fn print_row(what: &str, redis: &PerCall, memory_usec: f64) {
+    let round_trips: f64 = redis
+        .commands
+        .iter()
+        .filter(|(name, _)| top_level(name))
+        .map(|(_, n)| n)
+        .sum();
+    let inside: Vec<String> = redis
+        .commands
+        .iter()
+        .filter(|(name, _)| !top_level(name))
+        .map(|(name, n)| format!("{name} {n:.2}"))
+        .collect();
+    println!(
+        "| {what} | **{round_trips:.2}** | {:.1} µs | {:.1} µs | {memory_usec:.1} µs | {} |",
+        redis.redis_usec,
+        redis.wall_usec,
+        inside.join(", ")
+    );
+}
+
+/// The in-process time per call of `run` on the in-memory store.
+async fn memory_usec<F: Future<Output = ()>>(calls: u64, run: F) -> f64 {
+    let start = Instant::now();
+    run.await;
+    start.elapsed().as_secs_f64() * 1e6 / calls as f64
+}
+
+async fn login_codes(server: &OpenServer, calls: u64) -> Vec<Code> {
+    let mut codes = Vec::new();
+    for _ in 0..calls {
+        codes.push(login_code(server).await);
+    }
+    codes
+}
+
+/// Exchanges every code; answers a checksession request (without its
+/// token) for the last session.
+async fn exchange_all(server: &OpenServer, codes: Vec<Code>) -> CheckSessionRequest {
+    let mut last = None;
+    for code in codes {
+        last = Some(
+            server
+                .jscode2session(&Jscode2SessionRequest::new(
+                    APP,
+                    AppSecret::new(SECRET),
+                    code,
+                ))
+                .await
+                .expect("a session"),
+        );
+    }
+    let last = last.expect("a session");
+    CheckSessionRequest::new(
+        superapp_openapi::AccessToken::new(""),
+        &last.openid,
+        OpenServerClient::signature(&last.session_key),
+    )
+}
+
+async fn token(server: &OpenServer) -> superapp_openapi::AccessToken {
+    server
+        .token(&TokenRequest::new(APP, AppSecret::new(SECRET)))
+        .await
+        .expect("a token")
+        .access_token
+        .expect("a token")
+}
+
+async fn check_all(server: &OpenServer, request: &CheckSessionRequest, calls: u64) {
+    for _ in 0..calls {
+        server.checksession(request).await.expect("a valid session");
+    }
+}
+
+async fn login_all(server: &OpenServer, calls: u64) {
+    for _ in 0..calls {
+        login_code(server).await;
+    }
+}
+
+/// Round trips per operation, from Redis's own counters, with Redis's time
+/// in the scripts and the wall time of sequential calls (in-memory store
+/// for comparison).
+fn round_trips() {
+    let rt = runtime(1);
+    let redis = RedisServer::start();
+    rt.block_on(async {
+        let server = on_redis(&redis).await;
+        let memory = in_memory();
+        // Warm both up (connections, scripts, caches).
+        login_all(&server, 100).await;
+        login_all(&memory, 100).await;
+
+        let login = per_call(&redis, CALLS, login_all(&server, CALLS)).await;
+        let login_mem = memory_usec(CALLS, login_all(&memory, CALLS)).await;
+
+        let codes = login_codes(&server, CALLS).await;
+        let mut request = None;
+        let exchange = per_call(&redis, CALLS, async {
+            request = Some(exchange_all(&server, codes).await);
+        })
+        .await;
+        let codes = login_codes(&memory, CALLS).await;
+        let mut request_mem = None;
+        let exchange_mem = memory_usec(CALLS, async {
+            request_mem = Some(exchange_all(&memory, codes).await);
+        })
+        .await;
+
+        let mut request = request.expect("a session");
+        request.access_token = Some(token(&server).await);
+        let mut request_mem = request_mem.expect("a session");
+        request_mem.access_token = Some(token(&memory).await);
+        let check = per_call(&redis, CALLS, check_all(&server, &request, CALLS)).await;
+        let check_mem = memory_usec(CALLS, check_all(&memory, &request_mem, CALLS)).await;
+
+        // What an outstanding code costs Redis: its hash and its two
+        // sorted-set entries, for a user and an app holding many.
+        let before = used_memory(&redis);
+        login_all(&server, MEMORY_CODES).await;
+        let per_code = (used_memory(&redis) - before) as f64 / MEMORY_CODES as f64;
+
+        println!("\n{CALLS} sequential calls of each on one task (INFO commandstats):\n");
+        println!(
+            "| operation | Redis round trips (EVALSHA) | Redis time in the scripts | wall time per call, Redis store | in-memory store | commands run inside the scripts, per call |"
+        );
+        println!("|---|---|---|---|---|---|");
+        print_row("SDK login code (`issue_login_code`, v2 UID)", &login, login_mem);
+        print_row("`jscode2session`", &exchange, exchange_mem);
+        print_row("`checksession`", &check, check_mem);
+        println!(
+            "\nRedis memory per outstanding login code ({MEMORY_CODES} codes, INFO memory): {per_code:.0} bytes"
+        );
+    });
+}
+
+/// Codes issued to measure Redis's memory per code.
+const MEMORY_CODES: u64 = 20_000;
+
+/// `used_memory` from `INFO memory`, in bytes.
+fn used_memory(redis: &RedisServer) -> i64 {
+    redis
+        .command(&["INFO", "memory"])
+        .text()
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:")?.trim().parse().ok())
+        .expect("used_memory")
+}
+
+async fn listen(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(serve(listener, router, std::future::pending()));
+    format!("http://{addr}")
+}
+
+/// Sends `urls` from `WORKERS` concurrent tasks and returns the wall time;
+/// every answer must be errcode 0.
+async fn drive(client: &reqwest::Client, urls: Vec<String>) -> Duration {
+    let urls = Arc::new(urls);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (client, urls, next) = (client.clone(), urls.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(url) = urls.get(i) else { break };
+                    let body = client
+                        .get(url)
+                        .send()
+                        .await
+                        .expect("an answer")
+                        .bytes()
+                        .await
+                        .expect("a body");
+                    assert!(
+                        body.starts_with(br#"{"errcode":0"#),
+                        "{}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("a worker");
+    }
+    start.elapsed()
+}
+
+/// CPU time this process's threads have used (`/proc/self/task/*/schedstat`,
+/// nanoseconds), on Linux; 0 elsewhere.
+fn process_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+/// CPU time redis-server has used (`INFO cpu`).
+fn redis_cpu(redis: &RedisServer) -> Duration {
+    let info = redis.command(&["INFO", "cpu"]).text();
+    let seconds: f64 = info
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            matches!(name, "used_cpu_sys" | "used_cpu_user")
+                .then(|| value.trim().parse::<f64>().ok())?
+        })
+        .sum();
+    Duration::from_secs_f64(seconds)
+}
+
+/// What the timed batches of one store cost.
+#[derive(Default)]
+struct Spent {
+    requests: u64,
+    wall: Duration,
+    process: Duration,
+    redis: Duration,
+}
+
+impl Spent {
+    fn row(&self, store: &str) {
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / self.requests.max(1) as f64;
+        println!(
+            "| {store} | {} | {:.1} µs | {:.1} µs | {:.1} µs |",
+            self.requests,
+            per(self.wall),
+            per(self.process),
+            per(self.redis)
+        );
+    }
+}
+
+fn jscode2session_over_http(c: &mut Criterion, redis: &RedisServer) {
+    let server_rt = runtime(1);
+    let client_rt = runtime(1);
+    let (memory, on_redis) = server_rt.block_on(async { (in_memory(), on_redis(redis).await) });
+    let (memory_url, redis_url) = server_rt.block_on(async {
+        (
+            listen(router(memory.clone(), HttpConfig::new())).await,
+            listen(router(on_redis.clone(), HttpConfig::new())).await,
+        )
+    });
+    let client = reqwest::Client::new();
+
+    let mut spent = [Spent::default(), Spent::default()];
+    let mut g = c.benchmark_group("redis_http_jscode2session");
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for ((name, server, base), spent) in [
+        ("memory_store", &memory, &memory_url),
+        ("redis_store", &on_redis, &redis_url),
+    ]
+    .into_iter()
+    .zip(&mut spent)
+    {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let urls = server_rt.block_on(async {
+                    let mut urls = Vec::with_capacity(iters as usize);
+                    for _ in 0..iters {
+                        let code = login_code(server).await;
+                        urls.push(format!(
+                            "{base}/openserver/sns/jscode2session?appid={APP}&secret={SECRET}&js_code={}&grant_type=authorization_code",
+                            code.secret()
+                        ));
+                    }
+                    urls
+                });
+                let (process, in_redis) = (process_cpu(), redis_cpu(redis));
+                let wall = client_rt.block_on(drive(&client, urls));
+                spent.requests += iters;
+                spent.wall += wall;
+                spent.process += process_cpu().saturating_sub(process);
+                spent.redis += redis_cpu(redis).saturating_sub(in_redis);
+                wall
+            })
+        });
+    }
+    g.finish();
+    println!("\nCPU per request over the timed batches (warm-up included):\n");
+    println!(
+        "| store | requests | wall time | this process's CPU (server and load generator) | redis-server's CPU |"
+    );
+    println!("|---|---|---|---|---|");
+    spent[0].row("in-memory");
+    spent[1].row("Redis");
+}
+
+fn main() {
+    round_trips();
+    let redis = RedisServer::start();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .configure_from_args();
+    jscode2session_over_http(&mut c, &redis);
+    c.final_summary();
+    ratios::report(&[Row {
+        what: "jscode2session over HTTP on the Redis store, requests per second",
+        group: "redis_http_jscode2session",
+        measured: "redis_store",
+        baseline: "memory_store",
+        target: Target::Throughput,
+    }]);
+}
