@@ -8,11 +8,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::handler::Handler;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::routing::{MethodFilter, MethodRouter, on, post};
 
 use super::answer::{Answer, Failure};
-use super::params::{Params, QueryPairs};
+use super::params::{Params, QueryParams};
 use super::refusals::head_refused;
 use super::state::{ServerState, Shared};
 use crate::http::wire::paths;
@@ -68,9 +68,9 @@ type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 )]
 async fn jscode2session(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
 ) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
-    let p = Params::from_query_string(query)?;
+    let p = QueryParams::parse(uri.query());
     let request = Jscode2SessionRequest {
         appid: p.string("appid")?,
         secret: p.string("secret")?.map(AppSecret::new),
@@ -98,8 +98,8 @@ async fn jscode2session(
         (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse> {
-    let p = Params::from_query_string(query)?;
+async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
+    let p = QueryParams::parse(uri.query());
     let request = TokenRequest {
         appid: p.string("appid")?,
         secret: p.string("secret")?.map(AppSecret::new),
@@ -127,8 +127,8 @@ async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse
         (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<StatusResponse> {
-    let p = Params::from_query_string(query)?;
+async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
+    let p = QueryParams::parse(uri.query());
     let request = CheckSessionRequest {
         access_token: p.string("access_token")?.map(AccessToken::new),
         openid: p.string("openid")?,
@@ -157,11 +157,11 @@ async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<Status
 )]
 async fn getuserphonenumber(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome<PhoneNumberResponse> {
-    let request = user_code_request(&state, query, &headers, body)?;
+    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getuserphonenumber(&request).await?))
 }
 
@@ -181,11 +181,11 @@ async fn getuserphonenumber(
 )]
 async fn getemailaddress(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome<EmailAddressResponse> {
-    let request = user_code_request(&state, query, &headers, body)?;
+    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getemailaddress(&request).await?))
 }
 
@@ -193,7 +193,7 @@ async fn getemailaddress(
 /// the body, else from the query string.
 fn user_code_request(
     state: &ServerState,
-    query: QueryPairs,
+    uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<UserCodeRequest, OpenServerError> {
@@ -201,7 +201,7 @@ fn user_code_request(
     let params = Params::from_json_body(headers, &body)?;
     let access_token = match params.string("access_token")? {
         Some(token) if !token.is_empty() => Some(token),
-        _ => Params::from_query_string(query)?.string("access_token")?,
+        _ => QueryParams::parse(uri.query()).string("access_token")?,
     };
     Ok(UserCodeRequest {
         access_token: access_token.map(AccessToken::new),

@@ -24,15 +24,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware;
 use axum::routing::get;
 
 pub use self::limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
 };
-use self::log::log_request;
-use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+use self::log::Observed;
+use self::refusals::{method_not_allowed, not_found};
 #[cfg(feature = "rustls")]
 pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_with_limits};
@@ -162,9 +161,6 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
         .with_state(state.clone());
     // The router sets `Allow` on a 405 after its routes have answered, so
-    // the layers that read it wrap the whole router, not each route.
-    Router::new()
-        .fallback_service(routes)
-        .layer(middleware::map_response(name_allowed_methods))
-        .layer(middleware::from_fn_with_state(state, log_request))
+    // the service that reads it wraps the whole router, not each route.
+    Router::new().fallback_service(Observed::new(routes, state))
 }

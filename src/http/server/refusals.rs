@@ -36,9 +36,13 @@ pub(super) async fn head_refused(method: Method, uri: Uri) -> Response {
 
 /// A 405's body: `10002`, naming the methods of the `Allow` header the
 /// router set. No route serves `HEAD` (see `developer::get_only`), so it is
-/// left out of the header the router wrote.
-pub(super) async fn name_allowed_methods(response: Response) -> Response {
-    let Some(WrongMethod(what)) = response.extensions().get::<WrongMethod>().cloned() else {
+/// left out of the header the router wrote. Any other answer is returned
+/// as it is.
+pub(super) fn name_allowed_methods(mut response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let Some(WrongMethod(what)) = response.extensions_mut().remove::<WrongMethod>() else {
         return response;
     };
     let allowed: Vec<String> = response
