@@ -28,7 +28,7 @@ pub(crate) struct QueryParams<'a> {
 
 type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
-const INLINE_PAIRS: usize = 8;
+const INLINE_PAIRS: usize = 4;
 
 impl<'a> QueryParams<'a> {
     /// The pairs of `query` (`None`: no query string, no pairs).
@@ -38,21 +38,33 @@ impl<'a> QueryParams<'a> {
             len: 0,
             more: Vec::new(),
         };
-        // The pieces form_urlencoded splits into (on `&`, empty ones
-        // skipped, the name up to the first `=`). One with nothing to decode
-        // is borrowed as it is, which is what decoding would give (a `&str`
-        // is valid UTF-8); one with a `+` or `%` is decoded by
-        // form_urlencoded itself.
-        for piece in query.unwrap_or_default().split('&') {
+        // The pieces form_urlencoded splits into: on `&`, empty ones
+        // skipped, the name up to the first `=`. When nothing in the query
+        // string needs decoding (no `+`, no `%`), each name and value is
+        // borrowed as it is, which is what decoding would give (a `&str` is
+        // valid UTF-8); otherwise form_urlencoded decodes the pieces that
+        // need it.
+        let query = query.unwrap_or_default();
+        let bytes = query.as_bytes();
+        let encoded = memchr::memchr2(b'%', b'+', bytes).is_some();
+        let mut start = 0;
+        while start <= bytes.len() {
+            let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+            let piece = &query[start..end];
+            start = end + 1;
             if piece.is_empty() {
                 continue;
             }
-            if piece.bytes().any(|b| b == b'%' || b == b'+') {
+            if encoded && memchr::memchr2(b'%', b'+', piece.as_bytes()).is_some() {
                 for pair in form_urlencoded::parse(piece.as_bytes()) {
                     params.push(pair);
                 }
             } else {
-                let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+                // `=` is ASCII: a char boundary.
+                let (name, value) = match memchr::memchr(b'=', piece.as_bytes()) {
+                    Some(at) => (&piece[..at], &piece[at + 1..]),
+                    None => (piece, ""),
+                };
                 params.push((Cow::Borrowed(name), Cow::Borrowed(value)));
             }
         }
@@ -255,14 +267,24 @@ mod tests {
         assert_eq!(p.string("scope").ok(), Some(None));
         assert_eq!(QueryParams::parse(None).string("appid").ok(), Some(None));
         // The same pairs as form_urlencoded (what axum's Query uses) gives.
-        let expected: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            .collect();
-        let got: Vec<(String, String)> = p
-            .pairs()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(got, expected);
+        for query in [
+            query,
+            "",
+            "&",
+            "=",
+            "=x&y=&&z",
+            "a==b&%3D=%26&+=+&a%2=%zz&\u{e9}t\u{e9}=\u{e9}",
+            "&&appid=wx&secret=s3cr%65t&js_code=c0de&grant_type=authorization_code&&",
+        ] {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            let got: Vec<(String, String)> = QueryParams::parse(Some(query))
+                .pairs()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{query}");
+        }
         // Past the inline pairs.
         let many: String = (0..20).map(|i| format!("k{i}={i}&")).collect();
         let p = QueryParams::parse(Some(&many));
