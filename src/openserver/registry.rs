@@ -2,7 +2,7 @@
 //! window) in each app.
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use subtle::ConstantTimeEq;
 
@@ -52,6 +52,10 @@ pub(super) struct Subject {
     /// Codes issued to this user in this app and not yet swept, against
     /// `max_outstanding_codes_per_user`.
     pub(super) outstanding_codes: AtomicUsize,
+    /// Its number in the in-memory code store's subject table, given with
+    /// its first code there: a stored code names its subject by this, not
+    /// by a reference of its own (`shards.rs`).
+    pub(super) code_number: OnceLock<u32>,
 }
 
 #[derive(Default)]
@@ -158,6 +162,7 @@ impl OpenServer {
                     unionid: self.derive_id("unionid", &record.team_id, user_id),
                     state: Mutex::default(),
                     outstanding_codes: AtomicUsize::new(0),
+                    code_number: OnceLock::new(),
                 })
             },
             |subject| {
