@@ -7,13 +7,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::handler::Handler;
 use axum::http::{HeaderMap, Uri};
-use axum::routing::{MethodFilter, MethodRouter, on, post};
 
 use super::answer::{Answer, Failure};
 use super::params::{Params, QueryParams};
-use super::refusals::head_refused;
+use super::refusals::{get_only, post_only};
 use super::state::{ServerState, Shared};
 use crate::http::wire::paths;
 use crate::openserver::{
@@ -23,25 +21,26 @@ use crate::openserver::{
 };
 use crate::secret::{AccessToken, AppSecret, Code};
 
-/// The routes.
-pub(super) fn routes() -> Router<Arc<ServerState>> {
+/// The routes; the POST routes read bodies of at most `body_limit` bytes.
+pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
     Router::new()
-        .route(paths::JSCODE2SESSION, get_only(jscode2session))
-        .route(paths::TOKEN, get_only(token))
-        .route(paths::CHECKSESSION, get_only(checksession))
-        .route(paths::GET_USER_PHONE_NUMBER, post(getuserphonenumber))
-        .route(paths::GET_EMAIL_ADDRESS, post(getemailaddress))
-}
-
-/// A GET route that refuses `HEAD` with 405 rather than running the route
-/// (axum serves `HEAD` with the `GET` handler, and a `HEAD` on the token
-/// route would issue a token nobody sees).
-fn get_only<H, T>(handler: H) -> MethodRouter<Arc<ServerState>>
-where
-    H: Handler<T, Arc<ServerState>>,
-    T: 'static,
-{
-    on(MethodFilter::GET, handler).on(MethodFilter::HEAD, head_refused)
+        .route(
+            paths::JSCODE2SESSION,
+            get_only(paths::JSCODE2SESSION, jscode2session),
+        )
+        .route(paths::TOKEN, get_only(paths::TOKEN, token))
+        .route(
+            paths::CHECKSESSION,
+            get_only(paths::CHECKSESSION, checksession),
+        )
+        .route(
+            paths::GET_USER_PHONE_NUMBER,
+            post_only(paths::GET_USER_PHONE_NUMBER, getuserphonenumber, body_limit),
+        )
+        .route(
+            paths::GET_EMAIL_ADDRESS,
+            post_only(paths::GET_EMAIL_ADDRESS, getemailaddress, body_limit),
+        )
 }
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;

@@ -1,60 +1,57 @@
-//! One log line and the metrics of each request, and the body of a 405:
-//! one service around the whole router.
+//! One log line and the metrics of each request: every handler of the
+//! router, its fallbacks included, is wrapped in [`Observed`].
 //!
-//! It is a hand-written service rather than axum's `from_fn` and
-//! `map_response` layers: those box a future and clone a boxed service per
-//! request each, which a profile of the binary under load showed among its
-//! largest costs (BENCHMARKS.md, "HTTP from outside"). Here the router's
-//! own future is polled in place, and the log span and its path are made
-//! only when the `info` line would be written.
+//! The observation is part of each handler rather than a layer around the
+//! router: axum already boxes a handler's future once, and a layer (or a
+//! router nested in another to carry one) boxes another future, clones a
+//! boxed service and matches the path again for every request, which a
+//! profile of the binary under load showed among its largest costs
+//! (BENCHMARKS.md, "HTTP from outside"). The log span, and the path it
+//! shows, are made only when the `info` line would be written.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::response::Response;
-use axum::routing::future::RouteFuture;
-use tower_service::Service;
 use tracing::Span;
 
 use super::answer::{ReplyMeta, observe};
 use super::metrics::route_index;
-use super::refusals::name_allowed_methods;
 use super::state::ServerState;
 
-/// The router's routes, observed: each request is counted in the metrics
-/// and, when `info` is on, logged with its method, path, status, errcode,
-/// requestId and latency — never its query string or body, which carry
-/// secrets. A 405's body names the methods the router put in `Allow`,
-/// which is why this wraps the whole router rather than each route.
+/// A handler of the route `path` (or of no route: `unmatched`), observed:
+/// each request is counted in the metrics and, when `info` is on, logged
+/// with its method, path, status, errcode, requestId and latency — never
+/// its query string or body, which carry secrets.
 #[derive(Clone)]
-pub(super) struct Observed {
-    routes: Router,
-    state: Arc<ServerState>,
+pub(super) struct Observed<H> {
+    route: usize,
+    handler: H,
 }
 
-impl Observed {
-    pub(super) fn new(routes: Router, state: Arc<ServerState>) -> Self {
-        Observed { routes, state }
+/// `handler`, observed under the route `path` (a path that is no route of
+/// the router's list counts as `unmatched`).
+pub(super) fn observed<H>(path: &str, handler: H) -> Observed<H> {
+    Observed {
+        route: route_index(path),
+        handler,
     }
 }
 
-impl Service<Request> for Observed {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = ObservedFuture;
+impl<H, T> Handler<T, Arc<ServerState>> for Observed<H>
+where
+    H: Handler<T, Arc<ServerState>>,
+    H::Future: Unpin,
+    T: 'static,
+{
+    type Future = ObservedFuture<H::Future>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> ObservedFuture {
-        let route = route_index(request.uri().path());
+    fn call(self, request: Request, state: Arc<ServerState>) -> Self::Future {
         // The span (and the path it shows) only when its line is written.
         let span = tracing::enabled!(tracing::Level::INFO).then(|| {
             tracing::info_span!(
@@ -66,41 +63,38 @@ impl Service<Request> for Observed {
         let started = Instant::now();
         let inner = {
             let _entered = span.as_ref().map(Span::enter);
-            self.routes.call(request)
+            self.handler.call(request, Arc::clone(&state))
         };
         ObservedFuture {
             inner,
             span,
             started,
-            route,
-            state: Arc::clone(&self.state),
+            route: self.route,
+            state,
         }
     }
 }
 
-/// The router's future, polled in place (it is `Unpin`), in the span when
-/// there is one.
-pub(super) struct ObservedFuture {
-    inner: RouteFuture<Infallible>,
+/// The handler's future (axum's are boxed, so `Unpin`), polled in place in
+/// the span when there is one.
+pub(super) struct ObservedFuture<F> {
+    inner: F,
     span: Option<Span>,
     started: Instant,
     route: usize,
     state: Arc<ServerState>,
 }
 
-impl Future for ObservedFuture {
-    type Output = Result<Response, Infallible>;
+impl<F: Future<Output = Response> + Unpin> Future for ObservedFuture<F> {
+    type Output = Response;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
         let this = &mut *self;
         let (polled, meta) = observe(|| {
             let _entered = this.span.as_ref().map(Span::enter);
-            match Pin::new(&mut this.inner).poll(cx) {
-                Poll::Ready(Ok(response)) => Some(name_allowed_methods(response)),
-                Poll::Pending => None,
-            }
+            Pin::new(&mut this.inner).poll(cx)
         });
-        let Some(response) = polled else {
+        let Poll::Ready(response) = polled else {
             return Poll::Pending;
         };
         let elapsed = this.started.elapsed();
@@ -120,7 +114,7 @@ impl Future for ObservedFuture {
                 );
             });
         }
-        Poll::Ready(Ok(response))
+        Poll::Ready(response)
     }
 }
 

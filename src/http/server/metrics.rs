@@ -29,6 +29,8 @@ use crate::openserver::{ErrCode, OpenServer};
 pub(crate) const HEALTHZ: &str = "/healthz";
 pub(crate) const READYZ: &str = "/readyz";
 pub(crate) const METRICS: &str = "/metrics";
+/// The route label of a request no route matched.
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -189,7 +191,7 @@ const ROUTES: [&str; 15] = [
     HEALTHZ,
     READYZ,
     METRICS,
-    "unmatched",
+    UNMATCHED,
 ];
 
 /// Where a path is in [`ROUTES`]: its route, else `unmatched`.

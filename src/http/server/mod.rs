@@ -24,14 +24,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 
 pub use self::limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
 };
-use self::log::Observed;
-use self::refusals::{method_not_allowed, not_found};
+use self::log::observed;
+use self::refusals::{get_and_head, not_found};
 #[cfg(feature = "rustls")]
 pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_with_limits};
@@ -149,18 +148,27 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         &config.sdk_keys,
         config.body_limit,
     ));
-    let routes = Router::new()
-        .merge(developer::routes())
-        .merge(sdk::routes())
-        .route(OPENAPI_PATH, get(openapi::serve_document))
-        .route(metrics::HEALTHZ, get(metrics::healthz))
-        .route(metrics::READYZ, get(metrics::readyz))
-        .route(metrics::METRICS, get(metrics::metrics))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
-        .with_state(state.clone());
-    // The router sets `Allow` on a 405 after its routes have answered, so
-    // the service that reads it wraps the whole router, not each route.
-    Router::new().fallback_service(Observed::new(routes, state))
+    // Every handler is observed (counted, and logged at info) and every
+    // route names the methods it takes in its 405s (`refusals`).
+    Router::new()
+        .merge(developer::routes(config.body_limit))
+        .merge(sdk::routes(config.body_limit))
+        .route(
+            OPENAPI_PATH,
+            get_and_head(OPENAPI_PATH, openapi::serve_document),
+        )
+        .route(
+            metrics::HEALTHZ,
+            get_and_head(metrics::HEALTHZ, metrics::healthz),
+        )
+        .route(
+            metrics::READYZ,
+            get_and_head(metrics::READYZ, metrics::readyz),
+        )
+        .route(
+            metrics::METRICS,
+            get_and_head(metrics::METRICS, metrics::metrics),
+        )
+        .fallback(observed(metrics::UNMATCHED, not_found))
+        .with_state(state)
 }
