@@ -50,10 +50,25 @@ impl CodeKey {
         CodeKey(bytes)
     }
 
-    /// Parses the 32-hex-character form; anything else is not a code we issued.
+    /// Parses the 32-hex-character form (either case, as `hex` reads it);
+    /// anything else is not a code we issued.
     pub(crate) fn parse(text: &str) -> Option<CodeKey> {
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        let text = text.as_bytes();
+        if text.len() != 32 {
+            return None;
+        }
         let mut bytes = [0u8; 16];
-        hex::decode_to_slice(text, &mut bytes).ok()?;
+        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
         Some(CodeKey(bytes))
     }
 
@@ -442,4 +457,32 @@ fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeKey;
+
+    #[test]
+    fn a_code_parses_as_the_hex_crate_reads_it() {
+        for text in [
+            "00112233445566778899aabbccddeeff",
+            "00112233445566778899AABBCCDDEEFF",
+            "0011223344556677889900aabbccddee",
+            "00112233445566778899aabbccddeef",
+            "00112233445566778899aabbccddeeff0",
+            "0011223344556677889 aabbccddeeff",
+            "g0112233445566778899aabbccddeeff",
+            "",
+            "é0112233445566778899aabbccddeef",
+        ] {
+            let mut expected = [0u8; 16];
+            let expected = hex::decode_to_slice(text, &mut expected)
+                .ok()
+                .map(|()| expected);
+            assert_eq!(CodeKey::parse(text).map(|k| k.0), expected, "{text}");
+        }
+        let key = CodeKey::random();
+        assert_eq!(CodeKey::parse(&key.to_hex()).map(|k| k.0), Some(key.0));
+    }
 }
