@@ -14,13 +14,12 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 
+use super::sharded::{ShardedCounter, ShardedHistogram};
 use super::state::ServerState;
 use crate::http::wire::paths;
 use crate::openserver::{ErrCode, OpenServer};
@@ -47,16 +46,18 @@ struct RouteLabels {
 ///
 /// A request is counted through handles kept per route (and per route and
 /// errcode of the platform's own): the families' maps are locked and their
-/// labels hashed once per handle, not once per request. The families still
-/// hold every series, so the exposition is the same.
+/// labels hashed once per handle, not once per request; and the counters
+/// and histograms are sharded by thread (`sharded.rs`), so that workers
+/// write no common cache line. The families still hold every series, so
+/// the exposition is the same.
 pub(crate) struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
+    requests: Family<RequestLabels, ShardedCounter>,
+    latency: Family<RouteLabels, ShardedHistogram>,
     /// `requests` by `route index * ERRCODE_SLOTS + errcode slot`.
-    request_handles: Box<[OnceLock<Counter>]>,
+    request_handles: Box<[OnceLock<ShardedCounter>]>,
     /// `latency` by route index.
-    latency_handles: Box<[OnceLock<Histogram>]>,
+    latency_handles: Box<[OnceLock<ShardedHistogram>]>,
     outstanding_codes: Gauge,
     access_tokens: Gauge,
     live_sessions: Gauge,
@@ -67,18 +68,16 @@ pub(crate) struct Metrics {
 impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("openserver");
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, ShardedCounter>::default();
         registry.register(
             "requests",
             "Requests answered, by route and errcode (-2: no JSON answer, e.g. a 405 body)",
             requests.clone(),
         );
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            // 50 µs to ~1.6 s, doubling.
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
-                0.000_05, 2.0, 16,
-            ))
-        });
+        // 50 µs to ~1.6 s, doubling.
+        let latency = Family::<RouteLabels, ShardedHistogram>::new_with_constructor(
+            ShardedHistogram::latency,
+        );
         registry.register(
             "request_duration_seconds",
             "Time to answer a request, by route",

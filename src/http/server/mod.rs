@@ -18,6 +18,7 @@ mod params;
 mod refusals;
 mod sdk;
 mod serve;
+mod sharded;
 mod state;
 
 use std::fmt;
