@@ -403,6 +403,12 @@ impl<V: Clone> ShardedMap<V> {
         read(self.shard(key)).get(key).cloned()
     }
 
+    /// `f` of the value under `key`, under the shard's read lock, without
+    /// a clone of it (for an `Arc`, no reference count to bump).
+    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> R {
+        f(read(self.shard(key)).get(key))
+    }
+
     /// The value under `key`, made by `make` (under the shard's write lock)
     /// when there is none; `made` is told when it was.
     pub(crate) fn get_or_insert_with(

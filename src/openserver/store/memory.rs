@@ -266,19 +266,21 @@ impl Store for MemoryStore {
         signature: Option<&[u8; 32]>,
         now: u64,
     ) -> Result<(), StoreError> {
-        let subject = app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?;
-        let signature = signature.ok_or(Refused::BadSignature)?;
-        let state = lock(&subject.state);
-        let session = state
-            .session
-            .as_ref()
-            .filter(|s| s.expires_at > now)
-            .ok_or(Refused::BadSignature)?;
-        if bool::from(session.expected_signature.ct_eq(signature)) {
-            Ok(())
-        } else {
-            Err(Refused::BadSignature.into())
-        }
+        app.by_openid.with(openid, |subject| {
+            let subject = subject.ok_or(Refused::UnknownOpenid)?;
+            let signature = signature.ok_or(Refused::BadSignature)?;
+            let state = lock(&subject.state);
+            let session = state
+                .session
+                .as_ref()
+                .filter(|s| s.expires_at > now)
+                .ok_or(Refused::BadSignature)?;
+            if bool::from(session.expected_signature.ct_eq(signature)) {
+                Ok(())
+            } else {
+                Err(Refused::BadSignature.into())
+            }
+        })
     }
 
     async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError> {
