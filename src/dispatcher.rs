@@ -208,20 +208,30 @@ impl Dispatcher {
             outcome = Empty,
             errno = Empty,
         );
-        let result = self
-            .dispatch(app, name, params, &span)
-            .instrument(span.clone())
-            .await;
-        let _entered = span.enter();
+        // A span no subscriber wants is neither entered nor written to: each
+        // `record` would still look its field up by name.
+        let traced = !span.is_disabled();
+        let result = if traced {
+            self.dispatch(app, name, params, &span)
+                .instrument(span.clone())
+                .await
+        } else {
+            self.dispatch(app, name, params, &span).await
+        };
+        let _entered = traced.then(|| span.enter());
         match result {
             Ok((api, result)) => {
-                span.record("outcome", "ok");
+                if traced {
+                    span.record("outcome", "ok");
+                }
                 tracing::debug!("open-api call answered");
                 Reply::ok(api, result)
             }
             Err(err) => {
-                span.record("outcome", err.kind().as_str());
-                span.record("errno", err.errno());
+                if traced {
+                    span.record("outcome", err.kind().as_str());
+                    span.record("errno", err.errno());
+                }
                 tracing::info!(reason = err.reason(), "open-api call failed");
                 Reply::fail(name, &err)
             }
@@ -276,15 +286,17 @@ impl Dispatcher {
         let hook = self.version_hook(app)?;
         let (version, source) = resolve_version(app.api_version(), hook, inner.default_version);
         let answered_by = responder(api, version);
-        span.record("openapi.version", version.as_str());
-        span.record("openapi.version_source", source.as_str());
-        span.record(
-            "openapi.answered_by",
-            match answered_by {
-                Responder::Host => "host",
-                Responder::BuiltIn => "builtin",
-            },
-        );
+        if !span.is_disabled() {
+            span.record("openapi.version", version.as_str());
+            span.record("openapi.version_source", source.as_str());
+            span.record(
+                "openapi.answered_by",
+                match answered_by {
+                    Responder::Host => "host",
+                    Responder::BuiltIn => "builtin",
+                },
+            );
+        }
 
         let call = async {
             match answered_by {

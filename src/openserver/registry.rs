@@ -2,20 +2,24 @@
 //! window) in each app.
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use subtle::ConstantTimeEq;
 
 use super::OpenServer;
 use super::config::AppRegistration;
 use super::shards::{FastMap, ShardedMap, lock};
 use crate::app::{AppInfo, AppKind};
-use crate::digest::{hmac_sha256_of, secrets_equal, to_hex};
+use crate::digest::{hmac_sha256_of, sha256, to_hex};
 use crate::platform::errcode::{ErrCode, OpenServerError};
-use crate::secret::AppSecret;
 
 /// What never changes about a registered app.
 pub(super) struct AppRecord {
     pub(super) app_id: String,
-    pub(super) secret: AppSecret,
+    /// The SHA-256 of the app secret, taken once: a check compares it in
+    /// constant time with the digest of what the caller presents, as
+    /// `secrets_equal` does, with one hash per call instead of two.
+    pub(super) secret_digest: [u8; 32],
     pub(super) team_id: String,
 }
 
@@ -48,6 +52,10 @@ pub(super) struct Subject {
     /// Codes issued to this user in this app and not yet swept, against
     /// `max_outstanding_codes_per_user`.
     pub(super) outstanding_codes: AtomicUsize,
+    /// Its number in the in-memory code store's subject table, given with
+    /// its first code there: a stored code names its subject by this, not
+    /// by a reference of its own (`shards.rs`).
+    pub(super) code_number: OnceLock<u32>,
 }
 
 #[derive(Default)]
@@ -95,7 +103,7 @@ impl OpenServer {
         let state = AppState {
             record: Arc::new(AppRecord {
                 app_id: app_id.clone(),
-                secret,
+                secret_digest: sha256(secret.secret().as_bytes()),
                 team_id,
             }),
             kind,
@@ -154,6 +162,7 @@ impl OpenServer {
                     unionid: self.derive_id("unionid", &record.team_id, user_id),
                     state: Mutex::default(),
                     outstanding_codes: AtomicUsize::new(0),
+                    code_number: OnceLock::new(),
                 })
             },
             |subject| {
@@ -177,18 +186,21 @@ impl OpenServer {
         ))
     }
 
-    /// The app, if `secret` is its secret (compared in constant time).
+    /// The app, if `secret` is its secret: their SHA-256 digests compared
+    /// in constant time, so that the time depends on neither the secret nor
+    /// its length. A wrong secret takes no reference to the app.
     pub(super) fn authenticate(
         &self,
         appid: &str,
         secret: &str,
     ) -> Result<Arc<AppState>, OpenServerError> {
-        let app = self.app(appid)?;
-        let ok = secrets_equal(app.record.secret.secret().as_bytes(), secret.as_bytes());
-        if ok {
-            Ok(app)
-        } else {
-            Err(OpenServerError::new(ErrCode::InvalidSecret))
-        }
+        let presented = sha256(secret.as_bytes());
+        self.with_app(appid, |app| {
+            if bool::from(app.record.secret_digest.ct_eq(&presented)) {
+                Ok(app.clone())
+            } else {
+                Err(OpenServerError::new(ErrCode::InvalidSecret))
+            }
+        })
     }
 }

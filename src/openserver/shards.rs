@@ -1,12 +1,20 @@
 //! A sharded map from 128-bit random codes to entries.
 //!
-//! Keys are the code's raw bytes, values hold no heap data of their own, so a
-//! million outstanding codes cost one table allocation per shard (about 40 MB
-//! in all), and a sweep that shrinks the tables hands that memory back.
+//! Keys are the code's raw bytes and entries are 11 bytes with no heap data
+//! of their own (`codes.rs`): a code names its subject by the subject's
+//! number in the store's subject table, not by a reference. So a million
+//! outstanding codes cost one table allocation per shard (about 59 MB in
+//! all, a bucket being 27 bytes and a control byte), and a sweep that
+//! shrinks the tables hands that memory back.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use arc_swap::ArcSwap;
+
+use super::codes::{CodeKind, StoredCode};
+use super::registry::Subject;
 
 /// A map keyed by app ids, user ids, openids and tokens. foldhash (seeded
 /// per process) instead of SipHash: these lookups are on every login and
@@ -42,10 +50,25 @@ impl CodeKey {
         CodeKey(bytes)
     }
 
-    /// Parses the 32-hex-character form; anything else is not a code we issued.
+    /// Parses the 32-hex-character form (either case, as `hex` reads it);
+    /// anything else is not a code we issued.
     pub(crate) fn parse(text: &str) -> Option<CodeKey> {
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        let text = text.as_bytes();
+        if text.len() != 32 {
+            return None;
+        }
         let mut bytes = [0u8; 16];
-        hex::decode_to_slice(text, &mut bytes).ok()?;
+        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
         Some(CodeKey(bytes))
     }
 
@@ -95,10 +118,11 @@ impl BuildHasher for BuildKeyHasher {
     }
 }
 
-/// What a stored code belongs to, for the per-app cap: its app record's
-/// address (records live as long as any code that points to them).
-pub(crate) trait Owned {
-    fn owner(&self) -> usize;
+/// What a stored code counts against, for the per-app cap: its app
+/// record's address (records live as long as any subject that points to
+/// them, and a shard holds the subjects of its codes).
+fn owner(subject: &Subject) -> usize {
+    Arc::as_ptr(&subject.app) as usize
 }
 
 /// One app's codes in one shard, and the part of the app's cap this shard
@@ -115,48 +139,127 @@ impl Quota {
     }
 }
 
-/// One shard: its codes, and per app how many of them it holds and how much
-/// of the app's cap it may use. Both under the shard's lock, so counting
-/// costs no shared write of its own.
-pub(crate) struct Shard<V> {
-    codes: HashMap<CodeKey, V, BuildKeyHasher>,
+/// Every subject that was ever issued a code here, by number: append-only
+/// (subjects live as long as their server), read without a lock or a
+/// shared write (an `ArcSwap` of chunks, each slot set once), so that a
+/// code needs only the 4-byte number of its subject.
+struct Subjects {
+    chunks: ArcSwap<Vec<Arc<Chunk>>>,
+    /// The next number, under the lock that hands numbers out (once per
+    /// subject).
+    next: Mutex<u32>,
+}
+
+type Chunk = [OnceLock<Arc<Subject>>; CHUNK];
+
+/// Subjects per chunk (16 KiB).
+const CHUNK: usize = 1024;
+
+impl Subjects {
+    fn new() -> Self {
+        Subjects {
+            chunks: ArcSwap::default(),
+            next: Mutex::new(0),
+        }
+    }
+
+    /// The subject's number, given it on first use; `None` once 2^32 − 1
+    /// subjects have numbers.
+    fn number(&self, subject: &Arc<Subject>) -> Option<u32> {
+        let number = *subject.code_number.get_or_init(|| {
+            let mut next = lock(&self.next);
+            let number = *next;
+            if number == u32::MAX {
+                return u32::MAX;
+            }
+            let (chunk, slot) = (number as usize / CHUNK, number as usize % CHUNK);
+            if slot == 0 {
+                let mut chunks = Vec::clone(&self.chunks.load());
+                chunks.push(Arc::new(std::array::from_fn(|_| OnceLock::new())));
+                self.chunks.store(Arc::new(chunks));
+            }
+            if let Some(chunk) = self.chunks.load().get(chunk) {
+                let _ = chunk[slot].set(Arc::clone(subject));
+            }
+            *next += 1;
+            number
+        });
+        (number != u32::MAX).then_some(number)
+    }
+
+    fn get(&self, number: u32) -> Option<Arc<Subject>> {
+        let chunks = self.chunks.load();
+        let chunk = chunks.get(number as usize / CHUNK)?;
+        chunk[number as usize % CHUNK].get().cloned()
+    }
+}
+
+/// One shard: its codes, and per app how many of them it holds and how
+/// much of the app's cap it may use. Both under the shard's lock, so
+/// counting costs no shared write of its own.
+pub(crate) struct Shard {
+    codes: HashMap<CodeKey, StoredCode, BuildKeyHasher>,
     quotas: FastMap<usize, Quota>,
 }
 
-impl<V: Owned> Shard<V> {
-    pub(crate) fn get_mut(&mut self, key: &CodeKey) -> Option<&mut V> {
-        self.codes.get_mut(key)
-    }
-
+impl Shard {
     fn quota(&self, owner: usize) -> Quota {
         self.quotas.get(&owner).copied().unwrap_or_default()
     }
 
-    fn insert(&mut self, key: CodeKey, value: V) {
-        self.quotas.entry(value.owner()).or_default().count += 1;
-        if let Some(replaced) = self.codes.insert(key, value) {
-            if let Some(quota) = self.quotas.get_mut(&replaced.owner()) {
+    fn insert(&mut self, key: CodeKey, code: StoredCode, owner: usize, subjects: &Subjects) {
+        self.quotas.entry(owner).or_default().count += 1;
+        if let Some(replaced) = self.codes.insert(key, code) {
+            // A key drawn twice (2^-128): the older code is gone.
+            if let Some(quota) = subjects
+                .get(replaced.subject())
+                .and_then(|subject| self.quotas.get_mut(&self::owner(&subject)))
+            {
                 quota.count -= 1;
             }
         }
     }
 }
 
-pub(crate) struct CodeStore<V> {
-    shards: Box<[Padded<Mutex<Shard<V>>>]>,
+/// A shard, locked, with the subject table to name its codes' subjects.
+pub(crate) struct LockedShard<'a> {
+    shard: MutexGuard<'a, Shard>,
+    subjects: &'a Subjects,
 }
 
-impl<V: Owned> CodeStore<V> {
+impl LockedShard<'_> {
+    /// The code under `key`, and the subject it was issued to.
+    pub(crate) fn get_mut(&mut self, key: &CodeKey) -> Option<(&mut StoredCode, Arc<Subject>)> {
+        let code = self.shard.codes.get_mut(key)?;
+        let subject = self.subjects.get(code.subject())?;
+        Some((code, subject))
+    }
+}
+
+/// Each shard's table starts with room for this many codes (8,192
+/// buckets, 216 KiB, of which only the control bytes are written until
+/// codes arrive). Smaller tables would come from the allocator's heap
+/// rather than their own mapping, and the holes they leave as the table
+/// grows would stay resident after a sweep.
+const INITIAL_CODES: usize = 4096;
+
+pub(crate) struct CodeStore {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    subjects: Subjects,
+}
+
+impl CodeStore {
     pub(crate) fn new() -> Self {
         CodeStore {
             shards: (0..SHARDS)
                 .map(|_| {
                     Padded(Mutex::new(Shard {
-                        codes: HashMap::with_hasher(BuildKeyHasher),
+                        codes: HashMap::with_capacity_and_hasher(INITIAL_CODES, BuildKeyHasher),
                         quotas: FastMap::default(),
                     }))
                 })
                 .collect(),
+            subjects: Subjects::new(),
         }
     }
 
@@ -166,12 +269,16 @@ impl<V: Owned> CodeStore<V> {
     }
 
     /// The shard holding `key`, locked.
-    pub(crate) fn shard(&self, key: &CodeKey) -> MutexGuard<'_, Shard<V>> {
-        lock(&self.shards[Self::index(key)])
+    pub(crate) fn shard(&self, key: &CodeKey) -> LockedShard<'_> {
+        LockedShard {
+            shard: lock(&self.shards[Self::index(key)]),
+            subjects: &self.subjects,
+        }
     }
 
-    /// Stores a code unless its app already has `cap` codes here; hands the
-    /// value back when it has.
+    /// Stores a code for `subject` unless its app already has `cap` codes
+    /// here; `false` when it has (or, past all reach, when 2^32 − 1 subjects
+    /// already have numbers).
     ///
     /// The cap is split into per-shard quotas that always add up to it, so
     /// the count is exact however many threads issue codes. A shard admits
@@ -180,22 +287,32 @@ impl<V: Owned> CodeStore<V> {
     /// unit of quota to itself from a shard with room, or from what
     /// `cap / SHARDS` leaves over. Below `SHARDS` every admission takes that
     /// path; above, only those that find their shard's quota used.
-    pub(crate) fn insert_capped(&self, key: CodeKey, value: V, cap: usize) -> Result<(), V> {
-        let owner = value.owner();
+    pub(crate) fn insert_capped(
+        &self,
+        key: CodeKey,
+        subject: &Arc<Subject>,
+        expires_at: u64,
+        kind: CodeKind,
+        cap: usize,
+    ) -> bool {
+        let Some(number) = self.subjects.number(subject) else {
+            return false;
+        };
+        let code = StoredCode::new(number, expires_at, kind);
+        let owner = owner(subject);
         let base = cap / SHARDS;
         let index = Self::index(&key);
         {
             let mut shard = lock(&self.shards[index]);
             if shard.quota(owner).has_room(base) {
-                shard.insert(key, value);
-                return Ok(());
+                shard.insert(key, code, owner, &self.subjects);
+                return true;
             }
         }
-        let mut shards: Vec<MutexGuard<'_, Shard<V>>> =
-            self.shards.iter().map(|s| lock(s)).collect();
+        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(s)).collect();
         let quotas: Vec<Quota> = shards.iter().map(|s| s.quota(owner)).collect();
         if quotas.iter().map(|q| q.count).sum::<usize>() >= cap {
-            return Err(value);
+            return false;
         }
         if !quotas[index].has_room(base) {
             let leftover = (cap - base * SHARDS) as isize;
@@ -209,22 +326,35 @@ impl<V: Owned> CodeStore<V> {
             }
             shards[index].quotas.entry(owner).or_default().extra += 1;
         }
-        shards[index].insert(key, value);
-        Ok(())
+        shards[index].insert(key, code, owner, &self.subjects);
+        true
     }
 
-    /// Keeps the entries `keep` says to keep, shard by shard, and shrinks
-    /// tables left mostly empty. `removed` sees each entry dropped.
-    pub(crate) fn retain(&self, mut keep: impl FnMut(&V) -> bool, mut removed: impl FnMut(&V)) {
+    /// Keeps the codes `keep` says to keep, shard by shard, and shrinks
+    /// tables left mostly empty. `removed` sees each code dropped, with its
+    /// subject.
+    pub(crate) fn retain(
+        &self,
+        mut keep: impl FnMut(StoredCode) -> bool,
+        mut removed: impl FnMut(&Subject, StoredCode),
+    ) {
+        let subjects = self.subjects.chunks.load();
+        let subject = |number: u32| {
+            subjects
+                .get(number as usize / CHUNK)
+                .and_then(|chunk| chunk[number as usize % CHUNK].get())
+        };
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             let Shard { codes, quotas } = &mut *shard;
-            codes.retain(|_, v| {
-                let kept = keep(v);
+            codes.retain(|_, code| {
+                let kept = keep(*code);
                 if !kept {
-                    removed(v);
-                    if let Some(quota) = quotas.get_mut(&v.owner()) {
-                        quota.count -= 1;
+                    if let Some(subject) = subject(code.subject()) {
+                        removed(subject, *code);
+                        if let Some(quota) = quotas.get_mut(&owner(subject)) {
+                            quota.count -= 1;
+                        }
                     }
                 }
                 kept
@@ -271,6 +401,12 @@ impl<V: Clone> ShardedMap<V> {
 
     pub(crate) fn get(&self, key: &str) -> Option<V> {
         read(self.shard(key)).get(key).cloned()
+    }
+
+    /// `f` of the value under `key`, under the shard's read lock, without
+    /// a clone of it (for an `Arc`, no reference count to bump).
+    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> R {
+        f(read(self.shard(key)).get(key))
     }
 
     /// The value under `key`, made by `make` (under the shard's write lock)
@@ -327,4 +463,32 @@ fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeKey;
+
+    #[test]
+    fn a_code_parses_as_the_hex_crate_reads_it() {
+        for text in [
+            "00112233445566778899aabbccddeeff",
+            "00112233445566778899AABBCCDDEEFF",
+            "0011223344556677889900aabbccddee",
+            "00112233445566778899aabbccddeef",
+            "00112233445566778899aabbccddeeff0",
+            "0011223344556677889 aabbccddeeff",
+            "g0112233445566778899aabbccddeeff",
+            "",
+            "é0112233445566778899aabbccddeef",
+        ] {
+            let mut expected = [0u8; 16];
+            let expected = hex::decode_to_slice(text, &mut expected)
+                .ok()
+                .map(|()| expected);
+            assert_eq!(CodeKey::parse(text).map(|k| k.0), expected, "{text}");
+        }
+        let key = CodeKey::random();
+        assert_eq!(CodeKey::parse(&key.to_hex()).map(|k| k.0), Some(key.0));
+    }
 }

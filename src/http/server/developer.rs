@@ -7,13 +7,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::handler::Handler;
-use axum::http::HeaderMap;
-use axum::routing::{MethodFilter, MethodRouter, on, post};
+use axum::http::{HeaderMap, Uri};
 
 use super::answer::{Answer, Failure};
-use super::params::{Params, QueryPairs};
-use super::refusals::head_refused;
+use super::params::{Params, QueryParams};
+use super::refusals::{get_only, post_only};
 use super::state::{ServerState, Shared};
 use crate::http::wire::paths;
 use crate::openserver::{
@@ -23,25 +21,26 @@ use crate::openserver::{
 };
 use crate::secret::{AccessToken, AppSecret, Code};
 
-/// The routes.
-pub(super) fn routes() -> Router<Arc<ServerState>> {
+/// The routes; the POST routes read bodies of at most `body_limit` bytes.
+pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
     Router::new()
-        .route(paths::JSCODE2SESSION, get_only(jscode2session))
-        .route(paths::TOKEN, get_only(token))
-        .route(paths::CHECKSESSION, get_only(checksession))
-        .route(paths::GET_USER_PHONE_NUMBER, post(getuserphonenumber))
-        .route(paths::GET_EMAIL_ADDRESS, post(getemailaddress))
-}
-
-/// A GET route that refuses `HEAD` with 405 rather than running the route
-/// (axum serves `HEAD` with the `GET` handler, and a `HEAD` on the token
-/// route would issue a token nobody sees).
-fn get_only<H, T>(handler: H) -> MethodRouter<Arc<ServerState>>
-where
-    H: Handler<T, Arc<ServerState>>,
-    T: 'static,
-{
-    on(MethodFilter::GET, handler).on(MethodFilter::HEAD, head_refused)
+        .route(
+            paths::JSCODE2SESSION,
+            get_only(paths::JSCODE2SESSION, jscode2session),
+        )
+        .route(paths::TOKEN, get_only(paths::TOKEN, token))
+        .route(
+            paths::CHECKSESSION,
+            get_only(paths::CHECKSESSION, checksession),
+        )
+        .route(
+            paths::GET_USER_PHONE_NUMBER,
+            post_only(paths::GET_USER_PHONE_NUMBER, getuserphonenumber, body_limit),
+        )
+        .route(
+            paths::GET_EMAIL_ADDRESS,
+            post_only(paths::GET_EMAIL_ADDRESS, getemailaddress, body_limit),
+        )
 }
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
@@ -68,9 +67,9 @@ type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 )]
 async fn jscode2session(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
 ) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
-    let p = Params::from_query_string(query)?;
+    let p = QueryParams::parse(uri.query());
     let request = Jscode2SessionRequest {
         appid: p.string("appid")?,
         secret: p.string("secret")?.map(AppSecret::new),
@@ -98,8 +97,8 @@ async fn jscode2session(
         (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse> {
-    let p = Params::from_query_string(query)?;
+async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
+    let p = QueryParams::parse(uri.query());
     let request = TokenRequest {
         appid: p.string("appid")?,
         secret: p.string("secret")?.map(AppSecret::new),
@@ -127,8 +126,8 @@ async fn token(State(state): Shared, query: QueryPairs) -> Outcome<TokenResponse
         (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<StatusResponse> {
-    let p = Params::from_query_string(query)?;
+async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
+    let p = QueryParams::parse(uri.query());
     let request = CheckSessionRequest {
         access_token: p.string("access_token")?.map(AccessToken::new),
         openid: p.string("openid")?,
@@ -157,11 +156,11 @@ async fn checksession(State(state): Shared, query: QueryPairs) -> Outcome<Status
 )]
 async fn getuserphonenumber(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome<PhoneNumberResponse> {
-    let request = user_code_request(&state, query, &headers, body)?;
+    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getuserphonenumber(&request).await?))
 }
 
@@ -181,11 +180,11 @@ async fn getuserphonenumber(
 )]
 async fn getemailaddress(
     State(state): Shared,
-    query: QueryPairs,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome<EmailAddressResponse> {
-    let request = user_code_request(&state, query, &headers, body)?;
+    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getemailaddress(&request).await?))
 }
 
@@ -193,7 +192,7 @@ async fn getemailaddress(
 /// the body, else from the query string.
 fn user_code_request(
     state: &ServerState,
-    query: QueryPairs,
+    uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<UserCodeRequest, OpenServerError> {
@@ -201,7 +200,7 @@ fn user_code_request(
     let params = Params::from_json_body(headers, &body)?;
     let access_token = match params.string("access_token")? {
         Some(token) if !token.is_empty() => Some(token),
-        _ => Params::from_query_string(query)?.string("access_token")?,
+        _ => QueryParams::parse(uri.query()).string("access_token")?,
     };
     Ok(UserCodeRequest {
         access_token: access_token.map(AccessToken::new),

@@ -6,7 +6,7 @@
 //! list (or `unmatched`) and an errcode: never a secret, an id or a path a
 //! client chose.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -14,21 +14,22 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 
+use super::sharded::{ShardedCounter, ShardedHistogram};
 use super::state::ServerState;
 use crate::http::wire::paths;
-use crate::openserver::OpenServer;
+use crate::openserver::{ErrCode, OpenServer};
 
 /// `GET /healthz`, `GET /readyz`, `GET /metrics`.
 pub(crate) const HEALTHZ: &str = "/healthz";
 pub(crate) const READYZ: &str = "/readyz";
 pub(crate) const METRICS: &str = "/metrics";
+/// The route label of a request no route matched.
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -42,10 +43,21 @@ struct RouteLabels {
 }
 
 /// The server's metrics.
+///
+/// A request is counted through handles kept per route (and per route and
+/// errcode of the platform's own): the families' maps are locked and their
+/// labels hashed once per handle, not once per request; and the counters
+/// and histograms are sharded by thread (`sharded.rs`), so that workers
+/// write no common cache line. The families still hold every series, so
+/// the exposition is the same.
 pub(crate) struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
+    requests: Family<RequestLabels, ShardedCounter>,
+    latency: Family<RouteLabels, ShardedHistogram>,
+    /// `requests` by `route index * ERRCODE_SLOTS + errcode slot`.
+    request_handles: Box<[OnceLock<ShardedCounter>]>,
+    /// `latency` by route index.
+    latency_handles: Box<[OnceLock<ShardedHistogram>]>,
     outstanding_codes: Gauge,
     access_tokens: Gauge,
     live_sessions: Gauge,
@@ -56,18 +68,16 @@ pub(crate) struct Metrics {
 impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("openserver");
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, ShardedCounter>::default();
         registry.register(
             "requests",
             "Requests answered, by route and errcode (-2: no JSON answer, e.g. a 405 body)",
             requests.clone(),
         );
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            // 50 µs to ~1.6 s, doubling.
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
-                0.000_05, 2.0, 16,
-            ))
-        });
+        // 50 µs to ~1.6 s, doubling.
+        let latency = Family::<RouteLabels, ShardedHistogram>::new_with_constructor(
+            ShardedHistogram::latency,
+        );
         registry.register(
             "request_duration_seconds",
             "Time to answer a request, by route",
@@ -107,6 +117,10 @@ impl Metrics {
             registry,
             requests,
             latency,
+            request_handles: (0..ROUTES.len() * ERRCODE_SLOTS)
+                .map(|_| OnceLock::new())
+                .collect(),
+            latency_handles: (0..ROUTES.len()).map(|_| OnceLock::new()).collect(),
             outstanding_codes,
             access_tokens,
             live_sessions,
@@ -115,16 +129,28 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered request.
-    pub(crate) fn observe(&self, route: &'static str, errcode: Option<i64>, elapsed: Duration) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                route,
-                errcode: errcode.unwrap_or(-2),
+    /// Counts one answered request of the route at `route` in [`ROUTES`]
+    /// (see [`route_index`]).
+    pub(crate) fn observe(&self, route: usize, errcode: Option<i64>, elapsed: Duration) {
+        let route = route.min(ROUTES.len() - 1);
+        let labels = || RequestLabels {
+            route: ROUTES[route],
+            errcode: errcode.unwrap_or(-2),
+        };
+        match errcode_slot(errcode) {
+            Some(slot) => self.request_handles[route * ERRCODE_SLOTS + slot]
+                .get_or_init(|| self.requests.get_or_create(&labels()).clone())
+                .inc(),
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
+        self.latency_handles[route]
+            .get_or_init(|| {
+                self.latency
+                    .get_or_create(&RouteLabels {
+                        route: ROUTES[route],
+                    })
+                    .clone()
             })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels { route })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -147,28 +173,44 @@ impl Metrics {
     }
 }
 
-/// The route a path is, from the router's own list; anything else is
-/// `unmatched`, so that a client's path never becomes a label.
-pub(super) fn route_label(path: &str) -> &'static str {
-    [
-        paths::JSCODE2SESSION,
-        paths::TOKEN,
-        paths::CHECKSESSION,
-        paths::GET_USER_PHONE_NUMBER,
-        paths::GET_EMAIL_ADDRESS,
-        paths::SDK_LOGIN_CODE,
-        paths::SDK_CHECK_SESSION,
-        paths::SDK_USER_CODE,
-        paths::SDK_PROFILE,
-        paths::SDK_AUTH_CODE,
-        super::OPENAPI_PATH,
-        HEALTHZ,
-        READYZ,
-        METRICS,
-    ]
-    .into_iter()
-    .find(|route| *route == path)
-    .unwrap_or("unmatched")
+/// The route labels: the router's own list, and `unmatched` last, so that
+/// a client's path never becomes a label.
+const ROUTES: [&str; 15] = [
+    paths::JSCODE2SESSION,
+    paths::TOKEN,
+    paths::CHECKSESSION,
+    paths::GET_USER_PHONE_NUMBER,
+    paths::GET_EMAIL_ADDRESS,
+    paths::SDK_LOGIN_CODE,
+    paths::SDK_CHECK_SESSION,
+    paths::SDK_USER_CODE,
+    paths::SDK_PROFILE,
+    paths::SDK_AUTH_CODE,
+    super::OPENAPI_PATH,
+    HEALTHZ,
+    READYZ,
+    METRICS,
+    UNMATCHED,
+];
+
+/// Where a path is in [`ROUTES`]: its route, else `unmatched`.
+pub(super) fn route_index(path: &str) -> usize {
+    ROUTES[..ROUTES.len() - 1]
+        .iter()
+        .position(|route| *route == path)
+        .unwrap_or(ROUTES.len() - 1)
+}
+
+/// A handle per platform errcode, and one for "no JSON answer" (-2).
+const ERRCODE_SLOTS: usize = ErrCode::ALL.len() + 1;
+
+/// The handle slot of an errcode; `None` for a number that is not one of
+/// the platform's (counted through the family, as it comes).
+fn errcode_slot(errcode: Option<i64>) -> Option<usize> {
+    match errcode {
+        None => Some(ErrCode::ALL.len()),
+        Some(code) => ErrCode::ALL.iter().position(|c| c.code() == code),
+    }
 }
 
 /// `GET /metrics`.

@@ -18,21 +18,20 @@ mod params;
 mod refusals;
 mod sdk;
 mod serve;
+mod sharded;
 mod state;
 
 use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware;
-use axum::routing::get;
 
 pub use self::limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
 };
-use self::log::log_request;
-use self::refusals::{method_not_allowed, name_allowed_methods, not_found};
+use self::log::observed;
+use self::refusals::{get_and_head, not_found};
 #[cfg(feature = "rustls")]
 pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_with_limits};
@@ -150,21 +149,27 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         &config.sdk_keys,
         config.body_limit,
     ));
-    let routes = Router::new()
-        .merge(developer::routes())
-        .merge(sdk::routes())
-        .route(OPENAPI_PATH, get(openapi::serve_document))
-        .route(metrics::HEALTHZ, get(metrics::healthz))
-        .route(metrics::READYZ, get(metrics::readyz))
-        .route(metrics::METRICS, get(metrics::metrics))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
-        .with_state(state.clone());
-    // The router sets `Allow` on a 405 after its routes have answered, so
-    // the layers that read it wrap the whole router, not each route.
+    // Every handler is observed (counted, and logged at info) and every
+    // route names the methods it takes in its 405s (`refusals`).
     Router::new()
-        .fallback_service(routes)
-        .layer(middleware::map_response(name_allowed_methods))
-        .layer(middleware::from_fn_with_state(state, log_request))
+        .merge(developer::routes(config.body_limit))
+        .merge(sdk::routes(config.body_limit))
+        .route(
+            OPENAPI_PATH,
+            get_and_head(OPENAPI_PATH, openapi::serve_document),
+        )
+        .route(
+            metrics::HEALTHZ,
+            get_and_head(metrics::HEALTHZ, metrics::healthz),
+        )
+        .route(
+            metrics::READYZ,
+            get_and_head(metrics::READYZ, metrics::readyz),
+        )
+        .route(
+            metrics::METRICS,
+            get_and_head(metrics::METRICS, metrics::metrics),
+        )
+        .fallback(observed(metrics::UNMATCHED, not_found))
+        .with_state(state)
 }

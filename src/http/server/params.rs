@@ -2,55 +2,107 @@
 //! request is answered with `10002` naming what is wrong rather than an
 //! extractor's plain-text rejection.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
-
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
 
 use super::answer::invalid;
 use crate::api::Scope;
 use crate::app::json_type;
 use crate::openserver::OpenServerError;
 
-/// A query string as its decoded pairs, or why it could not be decoded.
-pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-enum Field {
-    One(Value),
-    /// The query string gave the name more than once: ambiguous, so refused
-    /// rather than picking one.
-    Repeated,
+/// The parameters of a query string, decoded as `application/x-www-form-urlencoded`
+/// (`+` and `%XX` decoded, invalid UTF-8 replaced: what axum's `Query`
+/// extractor does), each name and value borrowed from the query string
+/// unless it needed decoding. A query string cannot be malformed: every
+/// string decodes to some pairs.
+pub(crate) struct QueryParams<'a> {
+    /// The first pairs, kept inline: a request of the API has at most four.
+    inline: [Pair<'a>; INLINE_PAIRS],
+    len: usize,
+    /// Any pairs past those.
+    more: Vec<Pair<'a>>,
 }
 
-/// The parameters of one request: a query string or a JSON object body.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+const INLINE_PAIRS: usize = 4;
+
+impl<'a> QueryParams<'a> {
+    /// The pairs of `query` (`None`: no query string, no pairs).
+    pub(crate) fn parse(query: Option<&'a str>) -> Self {
+        let mut params = QueryParams {
+            inline: Default::default(),
+            len: 0,
+            more: Vec::new(),
+        };
+        // The pieces form_urlencoded splits into: on `&`, empty ones
+        // skipped, the name up to the first `=`. When nothing in the query
+        // string needs decoding (no `+`, no `%`), each name and value is
+        // borrowed as it is, which is what decoding would give (a `&str` is
+        // valid UTF-8); otherwise form_urlencoded decodes the pieces that
+        // need it.
+        let query = query.unwrap_or_default();
+        let bytes = query.as_bytes();
+        let encoded = memchr::memchr2(b'%', b'+', bytes).is_some();
+        let mut start = 0;
+        while start <= bytes.len() {
+            let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+            let piece = &query[start..end];
+            start = end + 1;
+            if piece.is_empty() {
+                continue;
+            }
+            if encoded && memchr::memchr2(b'%', b'+', piece.as_bytes()).is_some() {
+                for pair in form_urlencoded::parse(piece.as_bytes()) {
+                    params.push(pair);
+                }
+            } else {
+                // `=` is ASCII: a char boundary.
+                let (name, value) = match memchr::memchr(b'=', piece.as_bytes()) {
+                    Some(at) => (&piece[..at], &piece[at + 1..]),
+                    None => (piece, ""),
+                };
+                params.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+            }
+        }
+        params
+    }
+
+    fn push(&mut self, pair: Pair<'a>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = pair,
+            None => self.more.push(pair),
+        }
+        self.len += 1;
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = &Pair<'a>> {
+        self.inline[..self.len.min(INLINE_PAIRS)]
+            .iter()
+            .chain(&self.more)
+    }
+
+    /// A parameter: `None` when absent, `10002` when given more than once
+    /// (ambiguous, so refused rather than picking one).
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, OpenServerError> {
+        let mut found = self.pairs().filter(|(n, _)| n == name);
+        match (found.next(), found.next()) {
+            (None, _) => Ok(None),
+            (Some((_, value)), None) => Ok(Some(value.as_ref().to_owned())),
+            (Some(_), Some(_)) => Err(invalid(format_args!("{name} is given more than once"))),
+        }
+    }
+}
+
+/// The parameters of a JSON object body.
 pub(crate) struct Params {
-    fields: HashMap<String, Field>,
+    fields: Map<String, Value>,
 }
 
 impl Params {
-    /// The parameters of a query string; `10002` when it is malformed.
-    pub(crate) fn from_query_string(query: QueryPairs) -> Result<Params, OpenServerError> {
-        query
-            .map(|Query(pairs)| Params::from_query(pairs))
-            .map_err(|_| invalid("the query string is malformed"))
-    }
-
-    /// The pairs of a decoded query string.
-    pub(crate) fn from_query(pairs: Vec<(String, String)>) -> Params {
-        let mut fields = HashMap::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            fields
-                .entry(name)
-                .and_modify(|f| *f = Field::Repeated)
-                .or_insert(Field::One(Value::String(value)));
-        }
-        Params { fields }
-    }
-
     /// A JSON object body. An empty body counts as `{}`, so the answer names
     /// the first missing field.
     pub(crate) fn from_json_body(
@@ -71,14 +123,12 @@ impl Params {
             }
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Params {
-                fields: HashMap::new(),
-            });
+            return Ok(Params { fields: Map::new() });
         }
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| invalid(format_args!("the body is not valid JSON: {e}")))?;
         match value {
-            Value::Object(map) => Ok(Params::from_object(map)),
+            Value::Object(fields) => Ok(Params { fields }),
             other => Err(invalid(format_args!(
                 "the body must be a JSON object, found {}",
                 json_type(&other)
@@ -86,23 +136,16 @@ impl Params {
         }
     }
 
-    fn from_object(map: Map<String, Value>) -> Params {
-        Params {
-            fields: map.into_iter().map(|(k, v)| (k, Field::One(v))).collect(),
-        }
-    }
-
     /// A string parameter: `None` when absent or `null` (the platform then
     /// answers that it is missing), `10002` when of another type.
     pub(crate) fn string(&self, name: &str) -> Result<Option<String>, OpenServerError> {
         match self.fields.get(name) {
-            None | Some(Field::One(Value::Null)) => Ok(None),
-            Some(Field::One(Value::String(s))) => Ok(Some(s.clone())),
-            Some(Field::One(other)) => Err(invalid(format_args!(
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(invalid(format_args!(
                 "{name} must be a string, found {}",
                 json_type(other)
             ))),
-            Some(Field::Repeated) => Err(invalid(format_args!("{name} is given more than once"))),
         }
     }
 
@@ -118,16 +161,13 @@ impl Params {
     /// absent or `null` is no scope.
     pub(crate) fn scopes(&self, name: &str) -> Result<Vec<Scope>, OpenServerError> {
         let items = match self.fields.get(name) {
-            None | Some(Field::One(Value::Null)) => return Ok(Vec::new()),
-            Some(Field::One(Value::Array(items))) => items,
-            Some(Field::One(other)) => {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
                 return Err(invalid(format_args!(
                     "{name} must be an array of scope names, found {}",
                     json_type(other)
                 )));
-            }
-            Some(Field::Repeated) => {
-                return Err(invalid(format_args!("{name} is given more than once")));
             }
         };
         items
@@ -151,13 +191,12 @@ impl Params {
         name: &str,
     ) -> Result<&Map<String, Value>, OpenServerError> {
         match self.fields.get(name) {
-            None | Some(Field::One(Value::Null)) => Err(OpenServerError::missing(name)),
-            Some(Field::One(Value::Object(map))) => Ok(map),
-            Some(Field::One(other)) => Err(invalid(format_args!(
+            None | Some(Value::Null) => Err(OpenServerError::missing(name)),
+            Some(Value::Object(map)) => Ok(map),
+            Some(other) => Err(invalid(format_args!(
                 "{name} must be an object, found {}",
                 json_type(other)
             ))),
-            Some(Field::Repeated) => Err(invalid(format_args!("{name} is given more than once"))),
         }
     }
 }
@@ -208,14 +247,49 @@ mod tests {
 
     #[test]
     fn a_repeated_query_parameter_is_refused() {
-        let p = Params::from_query(vec![
-            ("appid".into(), "a".into()),
-            ("appid".into(), "b".into()),
-        ]);
+        let p = QueryParams::parse(Some("appid=a&appid=b"));
         assert_eq!(
             p.string("appid").unwrap_err().errmsg(),
             "invalid param: appid is given more than once"
         );
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_as_forms_are() {
+        let query = "a%70pid=w%78+1&secret=&&js_code=%FF%41&openid&sig=a=b&grant_type=x";
+        let p = QueryParams::parse(Some(query));
+        assert_eq!(p.string("appid").ok(), Some(Some("wx 1".to_owned())));
+        assert_eq!(p.string("secret").ok(), Some(Some(String::new())));
+        assert_eq!(p.string("js_code").ok(), Some(Some("\u{fffd}A".to_owned())));
+        assert_eq!(p.string("openid").ok(), Some(Some(String::new())));
+        assert_eq!(p.string("sig").ok(), Some(Some("a=b".to_owned())));
+        assert_eq!(p.string("grant_type").ok(), Some(Some("x".to_owned())));
+        assert_eq!(p.string("scope").ok(), Some(None));
+        assert_eq!(QueryParams::parse(None).string("appid").ok(), Some(None));
+        // The same pairs as form_urlencoded (what axum's Query uses) gives.
+        for query in [
+            query,
+            "",
+            "&",
+            "=",
+            "=x&y=&&z",
+            "a==b&%3D=%26&+=+&a%2=%zz&\u{e9}t\u{e9}=\u{e9}",
+            "&&appid=wx&secret=s3cr%65t&js_code=c0de&grant_type=authorization_code&&",
+        ] {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            let got: Vec<(String, String)> = QueryParams::parse(Some(query))
+                .pairs()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{query}");
+        }
+        // Past the inline pairs.
+        let many: String = (0..20).map(|i| format!("k{i}={i}&")).collect();
+        let p = QueryParams::parse(Some(&many));
+        assert_eq!(p.pairs().count(), 20);
+        assert_eq!(p.string("k19").ok(), Some(Some("19".to_owned())));
     }
 
     #[test]

@@ -1,60 +1,87 @@
 //! What the router answers itself: an unknown path (404) and a wrong
-//! method (405), as JSON `10002` like every other answer.
+//! method (405, naming the methods the route takes in the body and in
+//! `Allow`), as JSON `10002` like every other answer.
 
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::header::ALLOW;
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 
 use super::answer::Failure;
-use super::log::shown_path;
+use super::log::{Observed, observed, shown_path};
+use super::state::ServerState;
 use crate::openserver::StatusResponse;
 
-/// The request line of a 405, kept until the router has set `Allow`.
-#[derive(Clone)]
-struct WrongMethod(String);
-
-/// A wrong method. The router adds `Allow` to this answer after it leaves
-/// the route; [`name_allowed_methods`] then writes the JSON body naming them.
-pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    response.extensions_mut().insert(WrongMethod(format!(
-        "method {method} is not allowed on {}",
-        shown_path(uri.path())
-    )));
-    response
+/// A GET route that refuses `HEAD` with 405 rather than running the route
+/// (axum serves `HEAD` with the `GET` handler, and a `HEAD` on the token
+/// route would issue a token nobody sees); other methods get a 405 too.
+pub(super) fn get_only<H, T>(path: &'static str, handler: H) -> MethodRouter<Arc<ServerState>>
+where
+    H: Handler<T, Arc<ServerState>, Future: Unpin>,
+    T: 'static,
+{
+    on(MethodFilter::GET, observed(path, handler))
+        .on(MethodFilter::HEAD, refuse_methods(path, &["GET"]))
+        .fallback(refuse_methods(path, &["GET"]))
 }
 
-/// `HEAD` on a GET route: a 405 naming `GET` (the router gives a matched
-/// method no `Allow` of its own).
-pub(super) async fn head_refused(method: Method, uri: Uri) -> Response {
-    let mut response = method_not_allowed(method, uri).await;
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("GET"));
-    response
+/// A GET route that serves `HEAD` too, as axum's `get` does (the
+/// operations routes, which change nothing); other methods get a 405.
+pub(super) fn get_and_head<H, T>(path: &'static str, handler: H) -> MethodRouter<Arc<ServerState>>
+where
+    H: Handler<T, Arc<ServerState>, Future: Unpin>,
+    T: 'static,
+{
+    get(observed(path, handler)).fallback(refuse_methods(path, &["GET"]))
 }
 
-/// A 405's body: `10002`, naming the methods of the `Allow` header the
-/// router set. No route serves `HEAD` (see `developer::get_only`), so it is
-/// left out of the header the router wrote.
-pub(super) async fn name_allowed_methods(response: Response) -> Response {
-    let Some(WrongMethod(what)) = response.extensions().get::<WrongMethod>().cloned() else {
-        return response;
-    };
-    let allowed: Vec<String> = response
-        .headers()
-        .get(ALLOW)
-        .and_then(|v| v.to_str().ok())
-        .into_iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|m| !m.is_empty() && *m != "HEAD")
-        .map(str::to_owned)
-        .collect();
-    let mut answer =
-        Failure::<StatusResponse>::invalid(format_args!("{what}; use {}", allowed.join(" or ")))
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .into_response();
+/// A POST route reading a body of at most `body_limit` bytes; other
+/// methods get a 405.
+pub(super) fn post_only<H, T>(
+    path: &'static str,
+    handler: H,
+    body_limit: usize,
+) -> MethodRouter<Arc<ServerState>>
+where
+    H: Handler<T, Arc<ServerState>, Future: Unpin>,
+    T: 'static,
+{
+    post(observed(path, handler))
+        .fallback(refuse_methods(path, &["POST"]))
+        .layer(DefaultBodyLimit::max(body_limit))
+}
+
+/// The handler that refuses a method on `path`, naming `allowed`.
+fn refuse_methods(path: &'static str, allowed: &'static [&'static str]) -> Observed<RefuseMethod> {
+    observed(path, RefuseMethod(allowed))
+}
+
+/// Answers any request with a 405 naming these methods.
+#[derive(Clone, Copy)]
+pub(super) struct RefuseMethod(&'static [&'static str]);
+
+impl<S: Send + Sync + 'static> Handler<(), S> for RefuseMethod {
+    type Future = std::future::Ready<Response>;
+
+    fn call(self, request: Request, _state: S) -> Self::Future {
+        std::future::ready(wrong_method(request.method(), request.uri(), self.0))
+    }
+}
+
+/// A 405: `10002` naming the method, the path and the methods it takes,
+/// which `Allow` lists too.
+pub(super) fn wrong_method(method: &Method, uri: &Uri, allowed: &[&str]) -> Response {
+    let mut answer = Failure::<StatusResponse>::invalid(format_args!(
+        "method {method} is not allowed on {}; use {}",
+        shown_path(uri.path()),
+        allowed.join(" or ")
+    ))
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
+    .into_response();
     if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
         answer.headers_mut().insert(ALLOW, allow);
     }

@@ -10,12 +10,12 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::routing::post;
 use serde_json::Value;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::answer::{Answer, Failure, invalid};
 use super::params::Params;
+use super::refusals::post_only;
 use super::state::{KnownKey, ServerState, Shared};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
@@ -27,14 +27,29 @@ use crate::openserver::{ErrCode, OpenServerError, StatusResponse, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
 
-/// The SDK routes, all POST.
-pub(super) fn routes() -> Router<Arc<ServerState>> {
+/// The SDK routes, all POST, with bodies of at most `body_limit` bytes.
+pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
     Router::new()
-        .route(paths::SDK_LOGIN_CODE, post(login_code))
-        .route(paths::SDK_CHECK_SESSION, post(check_session))
-        .route(paths::SDK_USER_CODE, post(user_code))
-        .route(paths::SDK_PROFILE, post(profile))
-        .route(paths::SDK_AUTH_CODE, post(auth_code))
+        .route(
+            paths::SDK_LOGIN_CODE,
+            post_only(paths::SDK_LOGIN_CODE, login_code, body_limit),
+        )
+        .route(
+            paths::SDK_CHECK_SESSION,
+            post_only(paths::SDK_CHECK_SESSION, check_session, body_limit),
+        )
+        .route(
+            paths::SDK_USER_CODE,
+            post_only(paths::SDK_USER_CODE, user_code, body_limit),
+        )
+        .route(
+            paths::SDK_PROFILE,
+            post_only(paths::SDK_PROFILE, profile, body_limit),
+        )
+        .route(
+            paths::SDK_AUTH_CODE,
+            post_only(paths::SDK_AUTH_CODE, auth_code, body_limit),
+        )
 }
 
 type Outcome = Result<Answer<SdkResponse>, Failure<SdkResponse>>;

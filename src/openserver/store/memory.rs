@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 
 use super::{CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
 use crate::api::Scope;
-use crate::openserver::codes::{CodeEntry, CodeKind};
+use crate::openserver::codes::CodeKind;
 use crate::openserver::config::SweepReport;
 use crate::openserver::directory::RedeemedGrant;
 use crate::openserver::registry::{AppState, Session, Subject};
@@ -53,7 +53,7 @@ impl Grants {
 /// The default store.
 pub(crate) struct MemoryStore {
     /// Login codes and phone/email codes, under one per-app cap.
-    codes: CodeStore<CodeEntry>,
+    codes: CodeStore,
     /// Every app's live access tokens (at most two per app).
     tokens: Mutex<FastMap<String, TokenEntry>>,
     grants: Mutex<Grants>,
@@ -115,10 +115,10 @@ impl MemoryStore {
     pub(crate) fn sweep(&self, apps: &[Arc<AppState>], now: u64, grace: u64) -> SweepReport {
         let (mut login_codes, mut user_codes) = (0, 0);
         self.codes.retain(
-            |e| e.expires_at > now,
-            |e| {
-                e.subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
-                match e.kind {
+            |code| code.expires_at() > now,
+            |subject, code| {
+                subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+                match code.kind() {
                     CodeKind::Login => login_codes += 1,
                     CodeKind::User(_) => user_codes += 1,
                 }
@@ -183,18 +183,15 @@ impl Store for MemoryStore {
             subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
             return Err(Refused::UserCodeQuota.into());
         }
-        let entry = CodeEntry {
-            subject: subject.clone(),
-            expires_at,
-            kind,
-            used: false,
-        };
-        self.codes
-            .insert_capped(key, entry, limits.per_app)
-            .map_err(|_| {
-                subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
-                Refused::AppCodeQuota.into()
-            })
+        if self
+            .codes
+            .insert_capped(key, subject, expires_at, kind, limits.per_app)
+        {
+            Ok(())
+        } else {
+            subject.outstanding_codes.fetch_sub(1, Ordering::Relaxed);
+            Err(Refused::AppCodeQuota.into())
+        }
     }
 
     async fn redeem_login_code(
@@ -205,17 +202,17 @@ impl Store for MemoryStore {
         rate_limit: u32,
     ) -> Result<Redeemed, StoreError> {
         let mut shard = self.codes.shard(&key);
-        let entry = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
-        if entry.kind != CodeKind::Login
-            || entry.expires_at <= now
-            || !Arc::ptr_eq(&entry.subject.app, &app.record)
+        let (code, subject) = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
+        if code.kind() != CodeKind::Login
+            || code.expires_at() <= now
+            || !Arc::ptr_eq(&subject.app, &app.record)
         {
             return Err(Refused::InvalidCode.into());
         }
-        if entry.used {
+        if code.used() {
             return Err(Refused::CodeUsed.into());
         }
-        let mut state = lock(&entry.subject.state);
+        let mut state = lock(&subject.state);
         let minute = now / 60_000;
         if state.window_minute != minute {
             state.window_minute = minute;
@@ -226,8 +223,8 @@ impl Store for MemoryStore {
         }
         state.window_count += 1;
         drop(state);
-        entry.used = true;
-        Ok(Redeemed::Subject(entry.subject.clone()))
+        code.mark_used();
+        Ok(Redeemed::Subject(subject))
     }
 
     async fn redeem_user_code(
@@ -244,22 +241,20 @@ impl Store for MemoryStore {
         };
         let key = key.ok_or(Refused::InvalidCode)?;
         let mut shard = self.codes.shard(&key);
-        let entry = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
-        let other_user = named
-            .as_ref()
-            .is_some_and(|s| !Arc::ptr_eq(&entry.subject, s));
-        if entry.expires_at <= now
-            || entry.kind != kind
-            || !Arc::ptr_eq(&entry.subject.app, &app.record)
+        let (code, subject) = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
+        let other_user = named.as_ref().is_some_and(|s| !Arc::ptr_eq(&subject, s));
+        if code.expires_at() <= now
+            || code.kind() != kind
+            || !Arc::ptr_eq(&subject.app, &app.record)
             || other_user
         {
             return Err(Refused::InvalidCode.into());
         }
-        if entry.used {
+        if code.used() {
             return Err(Refused::CodeUsed.into());
         }
-        entry.used = true;
-        Ok(entry.subject.user_id.clone())
+        code.mark_used();
+        Ok(subject.user_id.clone())
     }
 
     async fn replace_session(
@@ -286,19 +281,21 @@ impl Store for MemoryStore {
         _registered: impl Fn(&str) -> bool + Send,
     ) -> Result<(), StoreError> {
         let app = self.live_token(token, now)?;
-        let subject = app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?;
-        let signature = signature.ok_or(Refused::BadSignature)?;
-        let state = lock(&subject.state);
-        let session = state
-            .session
-            .as_ref()
-            .filter(|s| s.expires_at > now)
-            .ok_or(Refused::BadSignature)?;
-        if bool::from(session.expected_signature.ct_eq(signature)) {
-            Ok(())
-        } else {
-            Err(Refused::BadSignature.into())
-        }
+        app.by_openid.with(openid, |subject| {
+            let subject = subject.ok_or(Refused::UnknownOpenid)?;
+            let signature = signature.ok_or(Refused::BadSignature)?;
+            let state = lock(&subject.state);
+            let session = state
+                .session
+                .as_ref()
+                .filter(|s| s.expires_at > now)
+                .ok_or(Refused::BadSignature)?;
+            if bool::from(session.expected_signature.ct_eq(signature)) {
+                Ok(())
+            } else {
+                Err(Refused::BadSignature.into())
+            }
+        })
     }
 
     async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError> {
