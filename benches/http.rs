@@ -88,6 +88,10 @@ fn jscode2session_over_http(c: &mut Criterion) {
     let client_rt = runtime(1);
     let mut config = OpenServerConfig::default();
     config.rate_limit_per_minute = u32::MAX;
+    // One user is issued hundreds of thousands of codes: the per-user code
+    // quota (1,000 by default, and swept only every minute) would refuse
+    // them; the per-app cap stays.
+    config.max_outstanding_codes_per_user = config.max_outstanding_codes_per_app;
     let server = OpenServer::builder().config(config).build();
     server
         .register_app(AppRegistration::new(
