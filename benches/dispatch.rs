@@ -403,7 +403,7 @@ fn main() {
             group: "login_threads",
             measured: "two_threads",
             baseline: "baseline_one_thread",
-            target: Target::MinThroughputRatio(1.6),
+            target: Target::MinThroughputRatio(1.7),
         },
     ]);
 }

@@ -207,8 +207,32 @@ impl Shard {
         self.quotas.get(&owner).copied().unwrap_or_default()
     }
 
+    /// Stores a code if the owner's quota here has room (one lookup of
+    /// the quota, under the lock already held); `false` when it has none.
+    fn insert_within_quota(
+        &mut self,
+        key: CodeKey,
+        code: StoredCode,
+        owner: usize,
+        base: usize,
+        subjects: &Subjects,
+    ) -> bool {
+        let quota = self.quotas.entry(owner).or_default();
+        if !quota.has_room(base) {
+            return false;
+        }
+        quota.count += 1;
+        self.store(key, code, subjects);
+        true
+    }
+
     fn insert(&mut self, key: CodeKey, code: StoredCode, owner: usize, subjects: &Subjects) {
         self.quotas.entry(owner).or_default().count += 1;
+        self.store(key, code, subjects);
+    }
+
+    /// Puts a counted code in the table.
+    fn store(&mut self, key: CodeKey, code: StoredCode, subjects: &Subjects) {
         if let Some(replaced) = self.codes.insert(key, code) {
             // A key drawn twice (2^-128): the older code is gone.
             if let Some(quota) = subjects
@@ -304,8 +328,7 @@ impl CodeStore {
         let index = Self::index(&key);
         {
             let mut shard = lock(&self.shards[index]);
-            if shard.quota(owner).has_room(base) {
-                shard.insert(key, code, owner, &self.subjects);
+            if shard.insert_within_quota(key, code, owner, base, &self.subjects) {
                 return true;
             }
         }

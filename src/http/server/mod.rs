@@ -131,9 +131,9 @@ impl fmt::Debug for HttpConfig {
 ///
 /// Every answer is JSON with `errcode`, `errmsg` and `requestId` and
 /// `Cache-Control: no-store`. Errors are HTTP 200 as the platform sends
-/// them, except an unknown path (404) and a wrong method (405, with the
-/// `Allow` header the router sets), whose bodies are JSON `10002` all the
-/// same. Each request is logged at `info` with its method, path, status,
+/// them, except an unknown path (404) and a wrong method (405, with an
+/// `Allow` header naming the route's methods), whose bodies are JSON
+/// `10002` all the same. Each request is logged at `info` with its method, path, status,
 /// errcode and latency — never its query string or body.
 ///
 /// ```
