@@ -9,24 +9,25 @@
 //!
 //! `cargo bench --bench http`
 
+#[path = "support/load.rs"]
+mod load;
+use load::{drive, listen};
 #[path = "support/ratios.rs"]
 mod ratios;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::routing::get;
 use criterion::Criterion;
 use ratios::{Row, Target};
 use superapp_openapi::{
     AppInfo, AppSecret, OpenServer,
-    http::{HttpConfig, router, serve},
+    http::{HttpConfig, router},
     openserver::{AppRegistration, OpenServerConfig, SuperappUser},
     platform::Principal,
 };
 use tokio::runtime::Runtime;
 
-const WORKERS: u64 = 16;
 const BARE_BODY: &str =
     r#"{"errcode":0,"errmsg":"ok","requestId":"00000000000000000000000000000000"}"#;
 
@@ -36,51 +37,6 @@ fn runtime(threads: usize) -> Runtime {
         .enable_all()
         .build()
         .expect("a runtime")
-}
-
-async fn listen(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(serve(listener, router, std::future::pending()));
-    format!("http://{addr}")
-}
-
-/// Sends `urls` from `WORKERS` concurrent tasks and returns the wall time;
-/// every answer must be a 200 with errcode 0.
-async fn drive(client: &reqwest::Client, urls: Vec<String>) -> Duration {
-    let urls = Arc::new(urls);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (client, urls, next) = (client.clone(), urls.clone(), next.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(url) = urls.get(i) else { break };
-                    let body = client
-                        .get(url)
-                        .send()
-                        .await
-                        .expect("an answer")
-                        .bytes()
-                        .await
-                        .expect("a body");
-                    assert!(
-                        body.starts_with(br#"{"errcode":0"#),
-                        "{}",
-                        String::from_utf8_lossy(&body)
-                    );
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("a worker");
-    }
-    start.elapsed()
 }
 
 fn jscode2session_over_http(c: &mut Criterion) {

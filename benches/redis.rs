@@ -12,6 +12,9 @@
 //!
 //! `cargo bench --features redis --bench redis`
 
+#[path = "support/load.rs"]
+mod load;
+use load::{drive, listen};
 #[path = "support/ratios.rs"]
 mod ratios;
 #[allow(dead_code)] // the bench uses part of the tests' fixture
@@ -19,7 +22,6 @@ mod ratios;
 mod redis_server;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -27,7 +29,7 @@ use ratios::{Row, Target};
 use redis_server::RedisServer;
 use superapp_openapi::{
     AppInfo, AppSecret, Code, OpenServer,
-    http::{HttpConfig, OpenServerClient, router, serve},
+    http::{HttpConfig, OpenServerClient, router},
     openserver::{
         AppRegistration, CheckSessionRequest, Jscode2SessionRequest, OpenServerConfig, RedisConfig,
         RedisStore, SuperappUser, TokenRequest,
@@ -39,7 +41,6 @@ use tokio::runtime::Runtime;
 const APP: &str = "wx-bench";
 const SECRET: &str = "bench-secret-0123456";
 const USER: &str = "u-bench";
-const WORKERS: u64 = 16;
 /// Calls per operation for the round-trip counts.
 const CALLS: u64 = 2_000;
 
@@ -283,51 +284,6 @@ fn used_memory(redis: &RedisServer) -> i64 {
         .lines()
         .find_map(|line| line.strip_prefix("used_memory:")?.trim().parse().ok())
         .expect("used_memory")
-}
-
-async fn listen(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(serve(listener, router, std::future::pending()));
-    format!("http://{addr}")
-}
-
-/// Sends `urls` from `WORKERS` concurrent tasks and returns the wall time;
-/// every answer must be errcode 0.
-async fn drive(client: &reqwest::Client, urls: Vec<String>) -> Duration {
-    let urls = Arc::new(urls);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (client, urls, next) = (client.clone(), urls.clone(), next.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(url) = urls.get(i) else { break };
-                    let body = client
-                        .get(url)
-                        .send()
-                        .await
-                        .expect("an answer")
-                        .bytes()
-                        .await
-                        .expect("a body");
-                    assert!(
-                        body.starts_with(br#"{"errcode":0"#),
-                        "{}",
-                        String::from_utf8_lossy(&body)
-                    );
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("a worker");
-    }
-    start.elapsed()
 }
 
 /// CPU time this process's threads have used (`/proc/self/task/*/schedstat`,
