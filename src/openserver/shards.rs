@@ -139,6 +139,37 @@ impl Quota {
     }
 }
 
+/// A shard's quotas by owner. The owner used last is kept inline, beside
+/// the shard's lock, and the others in a map: with one app issuing (the
+/// common case) an insert touches no table of quotas, only lines the lock
+/// already brought in.
+#[derive(Default)]
+struct Quotas {
+    hot: Option<(usize, Quota)>,
+    rest: FastMap<usize, Quota>,
+}
+
+impl Quotas {
+    fn get(&self, owner: usize) -> Quota {
+        match self.hot {
+            Some((hot, quota)) if hot == owner => quota,
+            _ => self.rest.get(&owner).copied().unwrap_or_default(),
+        }
+    }
+
+    /// The owner's quota, made the inline one.
+    fn get_mut(&mut self, owner: usize) -> &mut Quota {
+        if let Some((hot, quota)) = self.hot.take_if(|(hot, _)| *hot != owner) {
+            self.rest.insert(hot, quota);
+        }
+        let rest = &mut self.rest;
+        let (_, quota) = self
+            .hot
+            .get_or_insert_with(|| (owner, rest.remove(&owner).unwrap_or_default()));
+        quota
+    }
+}
+
 /// Every subject that was ever issued a code here, by number: append-only
 /// (subjects live as long as their server), read without a lock or a
 /// shared write (an `ArcSwap` of chunks, each slot set once), so that a
@@ -199,12 +230,12 @@ impl Subjects {
 /// counting costs no shared write of its own.
 pub(crate) struct Shard {
     codes: HashMap<CodeKey, StoredCode, BuildKeyHasher>,
-    quotas: FastMap<usize, Quota>,
+    quotas: Quotas,
 }
 
 impl Shard {
     fn quota(&self, owner: usize) -> Quota {
-        self.quotas.get(&owner).copied().unwrap_or_default()
+        self.quotas.get(owner)
     }
 
     /// Stores a code if the owner's quota here has room (one lookup of
@@ -217,7 +248,7 @@ impl Shard {
         base: usize,
         subjects: &Subjects,
     ) -> bool {
-        let quota = self.quotas.entry(owner).or_default();
+        let quota = self.quotas.get_mut(owner);
         if !quota.has_room(base) {
             return false;
         }
@@ -227,7 +258,7 @@ impl Shard {
     }
 
     fn insert(&mut self, key: CodeKey, code: StoredCode, owner: usize, subjects: &Subjects) {
-        self.quotas.entry(owner).or_default().count += 1;
+        self.quotas.get_mut(owner).count += 1;
         self.store(key, code, subjects);
     }
 
@@ -235,11 +266,8 @@ impl Shard {
     fn store(&mut self, key: CodeKey, code: StoredCode, subjects: &Subjects) {
         if let Some(replaced) = self.codes.insert(key, code) {
             // A key drawn twice (2^-128): the older code is gone.
-            if let Some(quota) = subjects
-                .get(replaced.subject())
-                .and_then(|subject| self.quotas.get_mut(&self::owner(&subject)))
-            {
-                quota.count -= 1;
+            if let Some(subject) = subjects.get(replaced.subject()) {
+                self.quotas.get_mut(self::owner(&subject)).count -= 1;
             }
         }
     }
@@ -279,7 +307,7 @@ impl CodeStore {
                 .map(|_| {
                     Padded(Mutex::new(Shard {
                         codes: HashMap::with_capacity_and_hasher(INITIAL_CODES, BuildKeyHasher),
-                        quotas: FastMap::default(),
+                        quotas: Quotas::default(),
                     }))
                 })
                 .collect(),
@@ -344,10 +372,10 @@ impl CodeStore {
                 // (there is one, since fewer than `cap` codes are held).
                 let donor = (0..SHARDS).find(|&i| quotas[i].has_room(base));
                 if let Some(donor) = donor {
-                    shards[donor].quotas.entry(owner).or_default().extra -= 1;
+                    shards[donor].quotas.get_mut(owner).extra -= 1;
                 }
             }
-            shards[index].quotas.entry(owner).or_default().extra += 1;
+            shards[index].quotas.get_mut(owner).extra += 1;
         }
         shards[index].insert(key, code, owner, &self.subjects);
         true
@@ -375,9 +403,7 @@ impl CodeStore {
                 if !kept {
                     if let Some(subject) = subject(code.subject()) {
                         removed(subject, *code);
-                        if let Some(quota) = quotas.get_mut(&owner(subject)) {
-                            quota.count -= 1;
-                        }
+                        quotas.get_mut(owner(subject)).count -= 1;
                     }
                 }
                 kept
