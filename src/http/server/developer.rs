@@ -1,9 +1,6 @@
 //! The seed's five developer-server routes: query string or JSON body in,
 //! the platform's answer out.
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -11,37 +8,13 @@ use axum::http::{HeaderMap, Uri};
 
 use super::answer::{Answer, Failure};
 use super::params::{Params, QueryParams};
-use super::refusals::{get_only, post_only};
 use super::state::{ServerState, Shared};
-use crate::http::wire::paths;
 use crate::openserver::{
     CheckSessionRequest, EmailAddressResponse, Jscode2SessionRequest, Jscode2SessionResponse,
     OpenServerError, PhoneNumberResponse, StatusResponse, TokenRequest, TokenResponse,
     UserCodeRequest,
 };
 use crate::secret::{AccessToken, AppSecret, Code};
-
-/// The routes; the POST routes read bodies of at most `body_limit` bytes.
-pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
-    Router::new()
-        .route(
-            paths::JSCODE2SESSION,
-            get_only(paths::JSCODE2SESSION, jscode2session),
-        )
-        .route(paths::TOKEN, get_only(paths::TOKEN, token))
-        .route(
-            paths::CHECKSESSION,
-            get_only(paths::CHECKSESSION, checksession),
-        )
-        .route(
-            paths::GET_USER_PHONE_NUMBER,
-            post_only(paths::GET_USER_PHONE_NUMBER, getuserphonenumber, body_limit),
-        )
-        .route(
-            paths::GET_EMAIL_ADDRESS,
-            post_only(paths::GET_EMAIL_ADDRESS, getemailaddress, body_limit),
-        )
-}
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 
@@ -52,7 +25,7 @@ type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 /// fields stay, empty, as the seed shows.
 #[utoipa::path(
     get,
-    path = paths::JSCODE2SESSION,
+    path = "",
     tag = "developer server",
     params(
         ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
@@ -62,10 +35,9 @@ type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
     ),
     responses(
         (status = 200, description = "the session, or an error in `errcode`", body = Jscode2SessionResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn jscode2session(
+pub(super) async fn jscode2session(
     State(state): Shared,
     uri: Uri,
 ) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
@@ -85,7 +57,7 @@ async fn jscode2session(
 /// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
 #[utoipa::path(
     get,
-    path = paths::TOKEN,
+    path = "",
     tag = "developer server",
     params(
         ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
@@ -94,10 +66,9 @@ async fn jscode2session(
     ),
     responses(
         (status = 200, description = "the token, or an error in `errcode`", body = TokenResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
+pub(super) async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
     let p = QueryParams::parse(uri.query());
     let request = TokenRequest {
         appid: p.string("appid")?,
@@ -113,7 +84,7 @@ async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
 /// Errors: 10002, 40003, 40014, 42001, 87009, -1.
 #[utoipa::path(
     get,
-    path = paths::CHECKSESSION,
+    path = "",
     tag = "developer server",
     params(
         ("access_token" = Option<String>, Query, description = "the app's access token"),
@@ -123,10 +94,9 @@ async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
     ),
     responses(
         (status = 200, description = "ok, or an error in `errcode`", body = StatusResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
     )
 )]
-async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
+pub(super) async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
     let p = QueryParams::parse(uri.query());
     let request = CheckSessionRequest {
         access_token: p.string("access_token")?.map(AccessToken::new),
@@ -143,7 +113,7 @@ async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse>
 /// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
 #[utoipa::path(
     post,
-    path = paths::GET_USER_PHONE_NUMBER,
+    path = "",
     tag = "developer server",
     params(
         ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
@@ -151,10 +121,9 @@ async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse>
     request_body(content = UserCodeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "the phone number, or an error in `errcode`", body = PhoneNumberResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn getuserphonenumber(
+pub(super) async fn getuserphonenumber(
     State(state): Shared,
     uri: Uri,
     headers: HeaderMap,
@@ -167,7 +136,7 @@ async fn getuserphonenumber(
 /// The email address behind a `wx.getEmail` code; as getuserphonenumber.
 #[utoipa::path(
     post,
-    path = paths::GET_EMAIL_ADDRESS,
+    path = "",
     tag = "developer server",
     params(
         ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
@@ -175,10 +144,9 @@ async fn getuserphonenumber(
     request_body(content = UserCodeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "the email address, or an error in `errcode`", body = EmailAddressResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn getemailaddress(
+pub(super) async fn getemailaddress(
     State(state): Shared,
     uri: Uri,
     headers: HeaderMap,

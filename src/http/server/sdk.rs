@@ -2,9 +2,6 @@
 //! (`docs/http.md`). Their wire names are shared with the remote client in
 //! [`wire`](crate::http::wire).
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -15,42 +12,14 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::answer::{Answer, Failure, invalid};
 use super::params::Params;
-use super::refusals::post_only;
 use super::state::{KnownKey, ServerState, Shared};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
-use crate::http::wire::{
-    FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name, paths,
-};
-use crate::openserver::{ErrCode, OpenServerError, StatusResponse, check_id_len};
+use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name};
+use crate::openserver::{ErrCode, OpenServerError, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
-
-/// The SDK routes, all POST, with bodies of at most `body_limit` bytes.
-pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
-    Router::new()
-        .route(
-            paths::SDK_LOGIN_CODE,
-            post_only(paths::SDK_LOGIN_CODE, login_code, body_limit),
-        )
-        .route(
-            paths::SDK_CHECK_SESSION,
-            post_only(paths::SDK_CHECK_SESSION, check_session, body_limit),
-        )
-        .route(
-            paths::SDK_USER_CODE,
-            post_only(paths::SDK_USER_CODE, user_code, body_limit),
-        )
-        .route(
-            paths::SDK_PROFILE,
-            post_only(paths::SDK_PROFILE, profile, body_limit),
-        )
-        .route(
-            paths::SDK_AUTH_CODE,
-            post_only(paths::SDK_AUTH_CODE, auth_code, body_limit),
-        )
-}
 
 type Outcome = Result<Answer<SdkResponse>, Failure<SdkResponse>>;
 
@@ -149,18 +118,14 @@ fn sdk_request(
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 46003, 48001, -1.
 #[utoipa::path(
     post,
-    path = paths::SDK_LOGIN_CODE,
+    path = "",
     tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn login_code(
+pub(super) async fn login_code(
     State(state): Shared,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -178,18 +143,14 @@ async fn login_code(
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001, 46002, 46003, 48001, -1.
 #[utoipa::path(
     post,
-    path = paths::SDK_CHECK_SESSION,
+    path = "",
     tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`valid`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn check_session(
+pub(super) async fn check_session(
     State(state): Shared,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -207,18 +168,14 @@ async fn check_session(
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001–46005, 48001, -1.
 #[utoipa::path(
     post,
-    path = paths::SDK_USER_CODE,
+    path = "",
     tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn user_code(
+pub(super) async fn user_code(
     State(state): Shared,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -238,18 +195,14 @@ async fn user_code(
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001–46004, 48001, -1.
 #[utoipa::path(
     post,
-    path = paths::SDK_PROFILE,
+    path = "",
     tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`value`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn profile(
+pub(super) async fn profile(
     State(state): Shared,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -276,18 +229,14 @@ async fn profile(
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 48001, -1.
 #[utoipa::path(
     post,
-    path = paths::SDK_AUTH_CODE,
+    path = "",
     tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
     request_body(content = SdkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`authCode`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
     )
 )]
-async fn auth_code(
+pub(super) async fn auth_code(
     State(state): Shared,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -36,10 +36,11 @@ impl ServerState {
         server: OpenServer,
         sdk_keys: &[(SdkKey, Option<Vec<String>>)],
         body_limit: usize,
+        route_labels: &'static [&'static str],
     ) -> Self {
         ServerState {
             server,
-            metrics: Metrics::new(),
+            metrics: Metrics::new(route_labels),
             sdk_keys: sdk_keys
                 .iter()
                 .filter(|(k, _)| !k.is_empty())
