@@ -8,13 +8,14 @@ use axum::http::{HeaderMap, Uri};
 
 use super::answer::{Answer, Failure};
 use super::params::{Params, QueryParams};
+use super::query::Query;
 use super::state::{ServerState, Shared};
 use crate::openserver::{
     CheckSessionRequest, EmailAddressResponse, Jscode2SessionRequest, Jscode2SessionResponse,
     OpenServerError, PhoneNumberResponse, StatusResponse, TokenRequest, TokenResponse,
     UserCodeRequest,
 };
-use crate::secret::{AccessToken, AppSecret, Code};
+use crate::secret::{AccessToken, Code};
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 
@@ -27,27 +28,15 @@ type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
     get,
     path = "",
     tag = "developer server",
-    params(
-        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
-        ("secret" = Option<String>, Query, description = "its app secret"),
-        ("js_code" = Option<String>, Query, description = "the code from wx.login"),
-        ("grant_type" = Option<String>, Query, description = "authorization_code", example = "authorization_code"),
-    ),
+    params(Jscode2SessionRequest),
     responses(
         (status = 200, description = "the session, or an error in `errcode`", body = Jscode2SessionResponse),
     )
 )]
 pub(super) async fn jscode2session(
     State(state): Shared,
-    uri: Uri,
+    Query(request, _): Query<Jscode2SessionRequest, Jscode2SessionResponse>,
 ) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = Jscode2SessionRequest {
-        appid: p.string("appid")?,
-        secret: p.string("secret")?.map(AppSecret::new),
-        js_code: p.string("js_code")?.map(Code::new),
-        grant_type: p.string("grant_type")?,
-    };
     Ok(Answer(state.server.jscode2session(&request).await?))
 }
 
@@ -59,22 +48,15 @@ pub(super) async fn jscode2session(
     get,
     path = "",
     tag = "developer server",
-    params(
-        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
-        ("secret" = Option<String>, Query, description = "its app secret"),
-        ("grant_type" = Option<String>, Query, description = "client_credential", example = "client_credential"),
-    ),
+    params(TokenRequest),
     responses(
         (status = 200, description = "the token, or an error in `errcode`", body = TokenResponse),
     )
 )]
-pub(super) async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = TokenRequest {
-        appid: p.string("appid")?,
-        secret: p.string("secret")?.map(AppSecret::new),
-        grant_type: p.string("grant_type")?,
-    };
+pub(super) async fn token(
+    State(state): Shared,
+    Query(request, _): Query<TokenRequest>,
+) -> Outcome<TokenResponse> {
     Ok(Answer(state.server.token(&request).await?))
 }
 
@@ -86,24 +68,15 @@ pub(super) async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenRespon
     get,
     path = "",
     tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token"),
-        ("openid" = Option<String>, Query, description = "the user's openid"),
-        ("signature" = Option<String>, Query, description = "hex(hmac_sha256(session_key, \"\"))"),
-        ("sig_method" = Option<String>, Query, description = "hmac_sha256", example = "hmac_sha256"),
-    ),
+    params(CheckSessionRequest),
     responses(
         (status = 200, description = "ok, or an error in `errcode`", body = StatusResponse),
     )
 )]
-pub(super) async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = CheckSessionRequest {
-        access_token: p.string("access_token")?.map(AccessToken::new),
-        openid: p.string("openid")?,
-        signature: p.string("signature")?,
-        sig_method: p.string("sig_method")?,
-    };
+pub(super) async fn checksession(
+    State(state): Shared,
+    Query(request, _): Query<CheckSessionRequest>,
+) -> Outcome<StatusResponse> {
     Ok(Answer(state.server.checksession(&request).await?))
 }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod params;
+mod query;
 mod refusals;
 mod routes;
 mod sdk;
