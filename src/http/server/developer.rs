@@ -1,15 +1,17 @@
 //! The seed's five developer-server routes: query string or JSON body in,
 //! the platform's answer out.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, Uri};
 
 use super::answer::{Answer, Failure};
 use super::params::{Params, QueryParams};
 use super::query::Query;
-use super::state::{ServerState, Shared};
+use super::state::{ServerState, Shared, read_request};
 use crate::openserver::{
     CheckSessionRequest, EmailAddressResponse, Jscode2SessionRequest, Jscode2SessionResponse,
     OpenServerError, PhoneNumberResponse, StatusResponse, TokenRequest, TokenResponse,
@@ -98,11 +100,8 @@ pub(super) async fn checksession(
 )]
 pub(super) async fn getuserphonenumber(
     State(state): Shared,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    UserCode(request): UserCode,
 ) -> Outcome<PhoneNumberResponse> {
-    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getuserphonenumber(&request).await?))
 }
 
@@ -121,12 +120,22 @@ pub(super) async fn getuserphonenumber(
 )]
 pub(super) async fn getemailaddress(
     State(state): Shared,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    UserCode(request): UserCode,
 ) -> Outcome<EmailAddressResponse> {
-    let request = user_code_request(&state, &uri, &headers, body)?;
     Ok(Answer(state.server.getemailaddress(&request).await?))
+}
+
+/// The request of getuserphonenumber and getemailaddress, read by
+/// [`user_code_request`].
+pub(super) struct UserCode(UserCodeRequest);
+
+impl FromRequest<Arc<ServerState>> for UserCode {
+    type Rejection = Failure;
+
+    async fn from_request(request: Request, state: &Arc<ServerState>) -> Result<Self, Failure> {
+        let (headers, uri, body) = read_request(request, state).await;
+        Ok(UserCode(user_code_request(state, &uri, &headers, body)?))
+    }
 }
 
 /// The body of getuserphonenumber / getemailaddress; `access_token` from

@@ -2,9 +2,11 @@
 //! (`docs/http.md`). Their wire names are shared with the remote client in
 //! [`wire`](crate::http::wire).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use serde_json::Value;
@@ -12,7 +14,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::answer::{Answer, Failure, invalid};
 use super::params::Params;
-use super::state::{KnownKey, ServerState, Shared};
+use super::state::{KnownKey, ServerState, Shared, read_request};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
@@ -113,6 +115,31 @@ fn sdk_request(
     Ok((AppInfo::new(appid), principal, params))
 }
 
+/// An authenticated SDK call (`Authorization`, then the body's `appid`
+/// and `principal`), and the body's other fields for the route to read.
+pub(super) struct SdkCall {
+    app: AppInfo,
+    principal: Principal,
+    params: Params,
+}
+
+impl FromRequest<Arc<ServerState>> for SdkCall {
+    type Rejection = Failure<SdkResponse>;
+
+    async fn from_request(
+        request: Request,
+        state: &Arc<ServerState>,
+    ) -> Result<Self, Self::Rejection> {
+        let (headers, _, body) = read_request(request, state).await;
+        let (app, principal, params) = sdk_request(state, &headers, body)?;
+        Ok(SdkCall {
+            app,
+            principal,
+            params,
+        })
+    }
+}
+
 /// A fresh single-use login code for the principal (`wx.login`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 46003, 48001, -1.
@@ -125,12 +152,8 @@ fn sdk_request(
         (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
     )
 )]
-pub(super) async fn login_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+pub(super) async fn login_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall { app, principal, .. } = call;
     let code = state.server.issue_login_code(&app, &principal).await?;
     Ok(Answer(SdkResponse {
         code: Some(code.into_secret()),
@@ -150,12 +173,8 @@ pub(super) async fn login_code(
         (status = 200, description = "`valid`, or an error in `errcode`", body = SdkResponse),
     )
 )]
-pub(super) async fn check_session(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+pub(super) async fn check_session(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall { app, principal, .. } = call;
     let valid = state.server.has_valid_session(&app, &principal).await?;
     Ok(Answer(SdkResponse {
         valid: Some(valid),
@@ -175,12 +194,12 @@ pub(super) async fn check_session(
         (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
     )
 )]
-pub(super) async fn user_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn user_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let kind = kind_from_name(&params.required_string("kind")?)
         .ok_or_else(|| invalid("kind must be phone_number or email"))?;
     let code = state.server.issue_user_code(&app, &principal, kind).await?;
@@ -202,12 +221,12 @@ pub(super) async fn user_code(
         (status = 200, description = "`value`, or an error in `errcode`", body = SdkResponse),
     )
 )]
-pub(super) async fn profile(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn profile(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let scope = match params.required_string("field")?.as_str() {
         FIELD_AVATAR => Scope::Avatar,
         FIELD_NICKNAME => Scope::Nickname,
@@ -236,12 +255,12 @@ pub(super) async fn profile(
         (status = 200, description = "`authCode`, or an error in `errcode`", body = SdkResponse),
     )
 )]
-pub(super) async fn auth_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn auth_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let Principal::Uid(uid) = principal else {
         return Err(Failure::invalid(
             "principal must be a uid: authCodes are issued for a super-app user",
