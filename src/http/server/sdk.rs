@@ -140,18 +140,28 @@ impl FromRequest<Arc<ServerState>> for SdkCall {
     }
 }
 
+/// `sdk_operation! { "what the answer holds", async fn … }`: the handler
+/// with the OpenAPI operation every SDK route shares (POST, the `sdk` tag,
+/// an [`SdkRequest`] body, an [`SdkResponse`]), so that each route states
+/// only what its answer holds. The path is the route table's.
+macro_rules! sdk_operation {
+    ($answer:tt, $(#[$doc:meta])* pub(super) async fn $($handler:tt)*) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = "",
+            tag = "sdk",
+            request_body(content = SdkRequest, content_type = "application/json"),
+            responses((status = 200, description = $answer, body = SdkResponse))
+        )]
+        pub(super) async fn $($handler)*
+    };
+}
+
+sdk_operation! { "`code`, or an error in `errcode`",
 /// A fresh single-use login code for the principal (`wx.login`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 46003, 48001, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "sdk",
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-    )
-)]
 pub(super) async fn login_code(State(state): Shared, call: SdkCall) -> Outcome {
     let SdkCall { app, principal, .. } = call;
     let code = state.server.issue_login_code(&app, &principal).await?;
@@ -160,19 +170,12 @@ pub(super) async fn login_code(State(state): Shared, call: SdkCall) -> Outcome {
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`valid`, or an error in `errcode`",
 /// Whether the principal's session in the app is valid (`wx.checkSession`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001, 46002, 46003, 48001, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "sdk",
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`valid`, or an error in `errcode`", body = SdkResponse),
-    )
-)]
 pub(super) async fn check_session(State(state): Shared, call: SdkCall) -> Outcome {
     let SdkCall { app, principal, .. } = call;
     let valid = state.server.has_valid_session(&app, &principal).await?;
@@ -181,19 +184,12 @@ pub(super) async fn check_session(State(state): Shared, call: SdkCall) -> Outcom
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`code`, or an error in `errcode`",
 /// A one-time phone or email code (`kind`) for the developer server to redeem.
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001–46005, 48001, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "sdk",
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-    )
-)]
 pub(super) async fn user_code(State(state): Shared, call: SdkCall) -> Outcome {
     let SdkCall {
         app,
@@ -208,19 +204,12 @@ pub(super) async fn user_code(State(state): Shared, call: SdkCall) -> Outcome {
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`value`, or an error in `errcode`",
 /// The user's avatar URL or nickname (`field`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001–46004, 48001, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "sdk",
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`value`, or an error in `errcode`", body = SdkResponse),
-    )
-)]
 pub(super) async fn profile(State(state): Shared, call: SdkCall) -> Outcome {
     let SdkCall {
         app,
@@ -238,7 +227,9 @@ pub(super) async fn profile(State(state): Shared, call: SdkCall) -> Outcome {
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`authCode`, or an error in `errcode`",
 /// The emulator standing in for a super-app server's getAuthCode: a v3
 /// authCode for a user (`principal.uid`) and the scopes they granted, from
 /// the server's in-memory directory. A platform whose users live in a real
@@ -246,15 +237,6 @@ pub(super) async fn profile(State(state): Shared, call: SdkCall) -> Outcome {
 /// A v3 authCode for `principal.uid` and the `scopes` granted (the emulator's super-app server).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 48001, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "sdk",
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`authCode`, or an error in `errcode`", body = SdkResponse),
-    )
-)]
 pub(super) async fn auth_code(State(state): Shared, call: SdkCall) -> Outcome {
     let SdkCall {
         app,
@@ -275,4 +257,5 @@ pub(super) async fn auth_code(State(state): Shared, call: SdkCall) -> Outcome {
         auth_code: Some(code.into_secret()),
         ..SdkResponse::ok()
     }))
+}
 }
