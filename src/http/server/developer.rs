@@ -21,108 +21,89 @@ use crate::secret::{AccessToken, Code};
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 
-/// Exchanges a login code for the user's openid, a new session_key and unionid.
-///
-/// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
-/// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
-/// fields stay, empty, as the seed shows.
-#[utoipa::path(
-    get,
-    path = "",
-    tag = "developer server",
-    params(Jscode2SessionRequest),
-    responses(
-        (status = 200, description = "the session, or an error in `errcode`", body = Jscode2SessionResponse),
-    )
-)]
-pub(super) async fn jscode2session(
-    State(state): Shared,
-    Query(request, _): Query<Jscode2SessionRequest, Jscode2SessionResponse>,
-) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
-    Ok(Answer(state.server.jscode2session(&request).await?))
+/// `developer_route! { docs name: GET(Request) -> Answer / ErrorForm, "what the answer holds" }`
+/// (or `POST(UserCodeRequest)`): the handler, which reads the request and
+/// answers what the platform's method of the same name answers, with its
+/// OpenAPI operation (the path is the route table's).
+macro_rules! developer_route {
+    ($(#[$doc:meta])* $name:ident: GET($request:ident) -> $answer:ident / $form:ident, $what:tt) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            get,
+            path = "",
+            tag = "developer server",
+            params($request),
+            responses((status = 200, description = $what, body = $answer))
+        )]
+        pub(super) async fn $name(
+            State(state): Shared,
+            Query(request, _): Query<$request, $form>,
+        ) -> Outcome<$answer, $form> {
+            Ok(Answer(state.server.$name(&request).await?))
+        }
+    };
+    ($(#[$doc:meta])* $name:ident: POST(UserCodeRequest) -> $answer:ident, $what:tt) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = "",
+            tag = "developer server",
+            params(
+                ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
+            ),
+            request_body(content = UserCodeRequest, content_type = "application/json"),
+            responses((status = 200, description = $what, body = $answer))
+        )]
+        pub(super) async fn $name(
+            State(state): Shared,
+            UserCode(request): UserCode,
+        ) -> Outcome<$answer> {
+            Ok(Answer(state.server.$name(&request).await?))
+        }
+    };
 }
 
-/// A new access token, valid 7200 s; the previous one stays valid five
-/// more minutes.
-///
-/// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
-#[utoipa::path(
-    get,
-    path = "",
-    tag = "developer server",
-    params(TokenRequest),
-    responses(
-        (status = 200, description = "the token, or an error in `errcode`", body = TokenResponse),
-    )
-)]
-pub(super) async fn token(
-    State(state): Shared,
-    Query(request, _): Query<TokenRequest>,
-) -> Outcome<TokenResponse> {
-    Ok(Answer(state.server.token(&request).await?))
+developer_route! {
+    /// Exchanges a login code for the user's openid, a new session_key and unionid.
+    ///
+    /// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
+    /// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
+    /// fields stay, empty, as the seed shows.
+    jscode2session: GET(Jscode2SessionRequest) -> Jscode2SessionResponse / Jscode2SessionResponse,
+        "the session, or an error in `errcode`"
 }
 
-/// Whether `signature` is hex(hmac_sha256(key = the current session_key,
-/// message = "")).
-///
-/// Errors: 10002, 40003, 40014, 42001, 87009, -1.
-#[utoipa::path(
-    get,
-    path = "",
-    tag = "developer server",
-    params(CheckSessionRequest),
-    responses(
-        (status = 200, description = "ok, or an error in `errcode`", body = StatusResponse),
-    )
-)]
-pub(super) async fn checksession(
-    State(state): Shared,
-    Query(request, _): Query<CheckSessionRequest>,
-) -> Outcome<StatusResponse> {
-    Ok(Answer(state.server.checksession(&request).await?))
+developer_route! {
+    /// A new access token, valid 7200 s; the previous one stays valid five
+    /// more minutes.
+    ///
+    /// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
+    token: GET(TokenRequest) -> TokenResponse / StatusResponse,
+        "the token, or an error in `errcode`"
 }
 
-/// The phone number behind a `wx.getPhoneNumber` code. `access_token` in
-/// the body or the query; `openid` optional (WeChat's clients send none).
-///
-/// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
-    ),
-    request_body(content = UserCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "the phone number, or an error in `errcode`", body = PhoneNumberResponse),
-    )
-)]
-pub(super) async fn getuserphonenumber(
-    State(state): Shared,
-    UserCode(request): UserCode,
-) -> Outcome<PhoneNumberResponse> {
-    Ok(Answer(state.server.getuserphonenumber(&request).await?))
+developer_route! {
+    /// Whether `signature` is hex(hmac_sha256(key = the current session_key,
+    /// message = "")).
+    ///
+    /// Errors: 10002, 40003, 40014, 42001, 87009, -1.
+    checksession: GET(CheckSessionRequest) -> StatusResponse / StatusResponse,
+        "ok, or an error in `errcode`"
 }
 
-/// The email address behind a `wx.getEmail` code; as getuserphonenumber.
-#[utoipa::path(
-    post,
-    path = "",
-    tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
-    ),
-    request_body(content = UserCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "the email address, or an error in `errcode`", body = EmailAddressResponse),
-    )
-)]
-pub(super) async fn getemailaddress(
-    State(state): Shared,
-    UserCode(request): UserCode,
-) -> Outcome<EmailAddressResponse> {
-    Ok(Answer(state.server.getemailaddress(&request).await?))
+developer_route! {
+    /// The phone number behind a `wx.getPhoneNumber` code. `access_token` in
+    /// the body or the query; `openid` optional (WeChat's clients send none).
+    ///
+    /// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
+    getuserphonenumber: POST(UserCodeRequest) -> PhoneNumberResponse,
+        "the phone number, or an error in `errcode`"
+}
+
+developer_route! {
+    /// The email address behind a `wx.getEmail` code; as getuserphonenumber.
+    getemailaddress: POST(UserCodeRequest) -> EmailAddressResponse,
+        "the email address, or an error in `errcode`"
 }
 
 /// The request of getuserphonenumber and getemailaddress, read by
