@@ -7,10 +7,10 @@ use base64::Engine as _;
 
 use super::OpenServer;
 use super::clock::millis;
+use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::directory::SuperappUser;
 use super::registry::AppState;
-use super::shards::CodeKey;
 use super::store::{Redeemed, Refused, StoreError, TokenApp, TokenTerms};
 use super::wire::{
     CheckSessionRequest, EmailAddressResponse, EmailInfo, GRANT_AUTHORIZATION_CODE,

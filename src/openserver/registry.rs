@@ -8,10 +8,10 @@ use subtle::ConstantTimeEq;
 
 use super::OpenServer;
 use super::config::AppRegistration;
-use super::shards::{FastMap, ShardedMap, lock};
 use crate::app::{AppInfo, AppKind};
 use crate::digest::{hmac_sha256_of, sha256, to_hex};
 use crate::platform::errcode::{ErrCode, OpenServerError};
+use crate::sync::{FastMap, ShardedMap, lock};
 
 /// What never changes about a registered app.
 pub(super) struct AppRecord {

@@ -15,11 +15,11 @@ pub(crate) mod redis;
 
 use std::sync::Arc;
 
+use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::config::SweepReport;
 use super::directory::RedeemedGrant;
 use super::registry::{AppState, Subject};
-use super::shards::CodeKey;
 use crate::api::Scope;
 
 /// Why a store refused an operation; `OpenServer` says it to the caller.

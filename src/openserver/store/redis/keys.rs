@@ -3,8 +3,8 @@
 use redis::Value;
 
 use crate::digest::{sha256, to_hex};
+use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
-use crate::openserver::shards::CodeKey;
 use crate::openserver::store::{Refused, StoreError};
 use crate::platform::UserCodeKind;
 

@@ -8,10 +8,10 @@ use subtle::ConstantTimeEq;
 use super::keys::*;
 use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION};
 use crate::api::Scope;
+use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
 use crate::openserver::directory::RedeemedGrant;
 use crate::openserver::registry::{AppState, Subject};
-use crate::openserver::shards::CodeKey;
 use crate::openserver::store::{
     CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms,
 };

@@ -3,18 +3,22 @@
 //! live tokens in one map (at most two per app), authCode grants by code.
 //! State goes with the process; `sweep` gives back what expired.
 
+mod code_store;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use subtle::ConstantTimeEq;
 
+use self::code_store::CodeStore;
 use super::{CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
 use crate::api::Scope;
+use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
 use crate::openserver::config::SweepReport;
 use crate::openserver::directory::RedeemedGrant;
 use crate::openserver::registry::{AppState, Session, Subject};
-use crate::openserver::shards::{CodeKey, CodeStore, FastMap, lock};
+use crate::sync::{FastMap, lock};
 
 /// An access token's app and expiry.
 struct TokenEntry {
