@@ -337,8 +337,8 @@ impl OpenServer {
                 app_id,
                 user_id,
                 &scopes,
+                now,
                 GrantTerms {
-                    now,
                     expires_at,
                     per_user: self.inner.config.max_auth_codes_per_user,
                 },

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
 use self::code_store::CodeStore;
-use super::{CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
+use super::{CodeLimits, GrantTerms, Refused, Store, StoreError, TokenTerms};
 use crate::api::Scope;
 use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
@@ -204,7 +204,9 @@ impl Store for MemoryStore {
         key: CodeKey,
         now: u64,
         rate_limit: u32,
-    ) -> Result<Redeemed, StoreError> {
+        // The code holds its subject.
+        _subject: impl Fn(&str) -> Arc<Subject> + Send,
+    ) -> Result<Arc<Subject>, StoreError> {
         let mut shard = self.codes.shard(&key);
         let (code, subject) = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
         if code.kind() != CodeKind::Login
@@ -228,7 +230,7 @@ impl Store for MemoryStore {
         state.window_count += 1;
         drop(state);
         code.mark_used();
-        Ok(Redeemed::Subject(subject))
+        Ok(subject)
     }
 
     async fn redeem_user_code(
@@ -316,8 +318,9 @@ impl Store for MemoryStore {
         terms: TokenTerms,
     ) -> Result<(), StoreError> {
         let mut slots = lock(&app.tokens);
-        if slots.day != terms.day {
-            slots.day = terms.day;
+        let day = terms.day();
+        if slots.day != day {
+            slots.day = day;
             slots.issued_today = 0;
         }
         if slots.issued_today >= terms.per_day {
@@ -347,8 +350,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn resolve_token(&self, token: &str, now: u64) -> Result<TokenApp, StoreError> {
-        Ok(TokenApp::State(self.live_token(token, now)?))
+    async fn resolve_token(
+        &self,
+        token: &str,
+        now: u64,
+        // A token here holds its app's state.
+        _app: impl Fn(&str) -> Option<Arc<AppState>> + Send,
+    ) -> Result<Arc<AppState>, StoreError> {
+        Ok(self.live_token(token, now)?)
     }
 
     async fn issue_grant(
@@ -357,6 +366,7 @@ impl Store for MemoryStore {
         app_id: &str,
         user_id: &str,
         scopes: &[Scope],
+        _now: u64,
         terms: GrantTerms,
     ) -> Result<(), StoreError> {
         let mut grants = lock(&self.grants);
