@@ -9,10 +9,6 @@
 //! [`StoreRef`] without a boxed future per call, so the in-memory store
 //! costs what the code it replaced did.
 
-pub(crate) mod memory;
-#[cfg(feature = "redis")]
-pub(crate) mod redis;
-
 use std::sync::Arc;
 
 use super::codes::CodeKey;
@@ -102,8 +98,13 @@ pub(crate) struct GrantTerms {
 /// Declares each store operation once: the [`Store`] trait's method and
 /// [`StoreRef`]'s forwarding to the store it holds (a `match`, not a boxed
 /// future, so the in-memory store is called as directly as a method).
+///
+/// It also defines `impl_store!`, which implements [`Store`] for a store
+/// from each operation's name, its arguments' names and its body, the
+/// types coming from here (so the stores restate no signature). `$d` is a
+/// `$`, for the inner macro's own metavariables.
 macro_rules! store_operations {
-    ($(
+    ($d:tt $(
         $(#[$doc:meta])*
         fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $answer:ty;
     )*) => {
@@ -134,6 +135,20 @@ macro_rules! store_operations {
                 }
             )*
         }
+
+        macro_rules! impl_store {
+            ($d store:ty, $d($d op:ident $d params:tt $d body:block)*) => {
+                impl Store for $d store {
+                    $d(impl_store!(@op $d op $d params $d body);)*
+                }
+            };
+            $(
+                (@op $name ($d this:ident $(, $d $arg:ident)* $d(,)?) $d body:block) => {
+                    async fn $name(&$d this $(, $d $arg: $ty)*) -> Result<$answer, StoreError>
+                        $d body
+                };
+            )*
+        }
     };
 }
 
@@ -144,7 +159,7 @@ pub(crate) enum StoreRef {
     Redis(redis::RedisStore),
 }
 
-store_operations! {
+store_operations! { $
     /// Stores `key` for `subject`, under the user's quota first, then the
     /// app's cap.
     fn issue_code(
@@ -239,6 +254,10 @@ store_operations! {
     /// Whether the store answers.
     fn ping(&self) -> ();
 }
+
+pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 impl StoreRef {
     /// The in-memory store, which sweeps and counts.

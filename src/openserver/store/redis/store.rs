@@ -132,16 +132,8 @@ impl RedisStore {
     }
 }
 
-impl Store for RedisStore {
-    async fn issue_code(
-        &self,
-        subject: &Arc<Subject>,
-        key: CodeKey,
-        kind: CodeKind,
-        now: u64,
-        expires_at: u64,
-        limits: CodeLimits,
-    ) -> Result<(), StoreError> {
+impl_store! { RedisStore,
+    issue_code(self, subject, key, kind, now, expires_at, limits) {
         let keys = &self.inner.keys;
         let digest = code_digest(key);
         let app_id = &subject.app.app_id;
@@ -170,14 +162,7 @@ impl Store for RedisStore {
         reply.into_result()
     }
 
-    async fn redeem_login_code(
-        &self,
-        app: &Arc<AppState>,
-        key: CodeKey,
-        now: u64,
-        rate_limit: u32,
-        subject: impl Fn(&str) -> Arc<Subject> + Send,
-    ) -> Result<Arc<Subject>, StoreError> {
+    redeem_login_code(self, app, key, now, rate_limit, subject) {
         let code = self.inner.keys.code(&code_digest(key));
         let user_id: String = settled!(
             self.redeem_login_attempt(&code, app, now, rate_limit)
@@ -186,14 +171,7 @@ impl Store for RedisStore {
         Ok(subject(&user_id))
     }
 
-    async fn redeem_user_code(
-        &self,
-        app: &Arc<AppState>,
-        openid: Option<&str>,
-        key: Option<CodeKey>,
-        kind: CodeKind,
-        now: u64,
-    ) -> Result<String, StoreError> {
+    redeem_user_code(self, app, openid, key, kind, now) {
         let keys = &self.inner.keys;
         let script = &self.inner.scripts.redeem_user_code;
         let mut invocation = script.prepare_invoke();
@@ -213,13 +191,7 @@ impl Store for RedisStore {
         reply.into_result()
     }
 
-    async fn replace_session(
-        &self,
-        subject: &Subject,
-        signature: [u8; 32],
-        now: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
+    replace_session(self, subject, signature, now, expires_at) {
         let reply: Reply<()> = self
             .invoke(
                 self.inner
@@ -236,14 +208,7 @@ impl Store for RedisStore {
         reply.into_result()
     }
 
-    async fn check_session(
-        &self,
-        token: &str,
-        openid: &str,
-        signature: Option<&[u8; 32]>,
-        now: u64,
-        registered: impl Fn(&str) -> bool + Send,
-    ) -> Result<(), StoreError> {
+    check_session(self, token, openid, signature, now, registered) {
         let keys = &self.inner.keys;
         let reply: Reply<SessionState> = self
             .invoke(
@@ -275,7 +240,7 @@ impl Store for RedisStore {
         }
     }
 
-    async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError> {
+    has_session(self, subject, now) {
         let key = self.inner.keys.subject(&subject.openid);
         let (app, exp): (Option<Vec<u8>>, Option<Vec<u8>>) =
             self.hmget(&key, &["app", "sexp"]).await?;
@@ -287,12 +252,7 @@ impl Store for RedisStore {
         })
     }
 
-    async fn issue_token(
-        &self,
-        app: &Arc<AppState>,
-        token: &str,
-        terms: TokenTerms,
-    ) -> Result<(), StoreError> {
+    issue_token(self, app, token, terms) {
         let app_id = &app.record.app_id;
         let now = terms.now;
         // An expired token is told from an unknown one for as long as it
@@ -313,12 +273,7 @@ impl Store for RedisStore {
         )
     }
 
-    async fn resolve_token(
-        &self,
-        token: &str,
-        now: u64,
-        app: impl Fn(&str) -> Option<Arc<AppState>> + Send,
-    ) -> Result<Arc<AppState>, StoreError> {
+    resolve_token(self, token, now, app) {
         let key = self.inner.keys.token(&digest(token.as_bytes()));
         let (app_id, exp): (Option<Vec<u8>>, Option<Vec<u8>>) =
             self.hmget(&key, &["app", "exp"]).await?;
@@ -332,15 +287,7 @@ impl Store for RedisStore {
             .ok_or_else(|| Refused::InvalidToken.into())
     }
 
-    async fn issue_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        user_id: &str,
-        scopes: &[Scope],
-        now: u64,
-        terms: GrantTerms,
-    ) -> Result<(), StoreError> {
+    issue_grant(self, code, app_id, user_id, scopes, now, terms) {
         let keys = &self.inner.keys;
         let digest = digest(code.as_bytes());
         let scopes = scopes
@@ -368,12 +315,7 @@ impl Store for RedisStore {
         reply.into_result()
     }
 
-    async fn redeem_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        now: u64,
-    ) -> Result<Option<RedeemedGrant>, StoreError> {
+    redeem_grant(self, code, app_id, now) {
         let digest = digest(code.as_bytes());
         let redeemed = settled!(self.redeem_grant_attempt(&digest, app_id, now).await?)?;
         let Some((user_id, scopes)) = redeemed else {
@@ -388,7 +330,7 @@ impl Store for RedisStore {
         Ok(Some(RedeemedGrant { user_id, scopes }))
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
+    ping(self) {
         let pong: String =
             self.run(|mut connection| async move {
                 redis::cmd("PING").query_async(&mut connection).await
