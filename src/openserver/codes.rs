@@ -1,5 +1,6 @@
-//! What a login or phone/email code is for and who it was issued to: the
-//! entries of the code store, packed.
+//! Login and phone/email codes: the key (`CodeKey`, the code's 16 random
+//! bytes, drawn, parsed and shown as hex) and what a code is for and who it
+//! was issued to (the entries of the in-memory code store, packed).
 //!
 //! A million outstanding codes are a million table buckets (two million,
 //! with the table's load factor), so the bucket is kept small: the 16-byte

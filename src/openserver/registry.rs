@@ -54,7 +54,7 @@ pub(super) struct Subject {
     pub(super) outstanding_codes: AtomicUsize,
     /// Its number in the in-memory code store's subject table, given with
     /// its first code there: a stored code names its subject by this, not
-    /// by a reference of its own (`shards.rs`).
+    /// by a reference of its own (`store/memory/code_store.rs`).
     pub(super) code_number: OnceLock<u32>,
 }
 
