@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::shards::ShardedMap;
 use crate::api::Scope;
 use crate::platform::errcode::OpenServerError;
 use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
+use crate::sync::ShardedMap;
 
 /// How long an authCode issued by `OpenServer::issue_auth_code` stays
 /// redeemable.
