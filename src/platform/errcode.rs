@@ -43,6 +43,8 @@ pub enum ErrCode {
     ScopeNotGranted,
     /// `46005` the user has no phone number or email to hand out.
     NoSuchUserData,
+    /// `46006` the user has no live session in the app to seal open data with.
+    NoSession,
     /// `48001` api unauthorized: the SDK key may not act for this app.
     ApiUnauthorized,
     /// `87009` invalid signature.
@@ -51,7 +53,7 @@ pub enum ErrCode {
 
 impl ErrCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrCode; 20] = [
+    pub const ALL: [ErrCode; 21] = [
         ErrCode::SystemError,
         ErrCode::Ok,
         ErrCode::InvalidParam,
@@ -70,6 +72,7 @@ impl ErrCode {
         ErrCode::InvalidAuthCode,
         ErrCode::ScopeNotGranted,
         ErrCode::NoSuchUserData,
+        ErrCode::NoSession,
         ErrCode::ApiUnauthorized,
         ErrCode::InvalidSignature,
     ];
@@ -95,6 +98,7 @@ impl ErrCode {
             ErrCode::InvalidAuthCode => 46003,
             ErrCode::ScopeNotGranted => 46004,
             ErrCode::NoSuchUserData => 46005,
+            ErrCode::NoSession => 46006,
             ErrCode::ApiUnauthorized => 48001,
             ErrCode::InvalidSignature => 87009,
         }
@@ -126,6 +130,7 @@ impl ErrCode {
             ErrCode::InvalidAuthCode => "invalid authCode",
             ErrCode::ScopeNotGranted => "scope not granted",
             ErrCode::NoSuchUserData => "user has no such data",
+            ErrCode::NoSession => "no session",
             ErrCode::ApiUnauthorized => "api unauthorized",
             ErrCode::InvalidSignature => "invalid signature",
         }
@@ -250,6 +255,7 @@ mod tests {
             InvalidAuthCode,
             ScopeNotGranted,
             NoSuchUserData,
+            NoSession,
             ApiUnauthorized,
             InvalidSignature,
         });

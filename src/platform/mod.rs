@@ -9,8 +9,11 @@ use std::error::Error as StdError;
 
 use async_trait::async_trait;
 
+use serde_json::{Map, Value};
+
 use self::errcode::OpenServerError;
 use crate::app::AppInfo;
+use crate::opendata::{OpenData, SealedData};
 use crate::secret::{AuthCode, Code};
 
 /// Who a built-in flow acts for.
@@ -52,6 +55,10 @@ pub enum PlatformError {
     /// The platform answered something that is not its API.
     #[error("platform answered something unexpected: {0}")]
     BadResponse(String),
+    /// The platform does not offer what was asked (a [`Platform`] method
+    /// it does not implement).
+    #[error("the platform does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl PlatformError {
@@ -119,6 +126,35 @@ pub trait Platform: Send + Sync + 'static {
     /// `wx.getNickName`: the user's nickname.
     async fn nickname(&self, app: &AppInfo, principal: &Principal)
     -> Result<String, PlatformError>;
+
+    /// `wx.getUserInfo` / `wx.getUserProfile`'s open data: `user_info` as
+    /// `rawData` with its `signature`, and sealed with the user's openId and
+    /// unionId, under the key of the user's live session in `app`
+    /// (`crate::opendata`). A user without one gets `46006`.
+    ///
+    /// The default answers [`PlatformError::Unsupported`]: a platform that
+    /// seals nothing, whose replies then go without open data.
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &Map<String, Value>,
+    ) -> Result<OpenData, PlatformError> {
+        let _ = (app, principal, user_info);
+        Err(PlatformError::Unsupported("sealing open data"))
+    }
+
+    /// The phone-number button's open data: the user's phone number sealed
+    /// under the key of their live session in `app`. The default answers
+    /// [`PlatformError::Unsupported`].
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        let _ = (app, principal);
+        Err(PlatformError::Unsupported("sealing open data"))
+    }
 }
 
 /// The platform a dispatcher talks to: the embedded [`OpenServer`], called
