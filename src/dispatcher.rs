@@ -13,12 +13,15 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+mod builtin;
+mod platform;
+
+use self::platform::PlatformRef;
 use crate::api::{OpenApi, UnknownApi};
 use crate::app::{AppInfo, json_type};
-use crate::builtin;
 use crate::handler::{JsonObject, OpenApiHandler};
 use crate::openserver::OpenServer;
-use crate::platform::{Platform, PlatformRef};
+use crate::platform::Platform;
 use crate::reply::{CallError, FailureKind, Reply};
 use crate::version::{ApiVersion, VersionSource, resolve_version};
 

@@ -23,7 +23,6 @@ macro_rules! every_variant {
 
 mod api;
 mod app;
-mod builtin;
 mod digest;
 mod dispatcher;
 mod handler;
