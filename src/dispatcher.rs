@@ -389,21 +389,7 @@ async fn call_host(
     api: OpenApi,
     params: JsonObject,
 ) -> Result<JsonObject, CallError> {
-    let result = match api {
-        OpenApi::Login => handler.login(app, params).await,
-        OpenApi::CheckSession => handler.check_session(app, params).await,
-        OpenApi::GetPhoneNumber => handler.get_phone_number(app, params).await,
-        OpenApi::GetEmail => handler.get_email(app, params).await,
-        OpenApi::ChooseAvatar => handler.choose_avatar(app, params).await,
-        OpenApi::GetNickName => handler.get_nick_name(app, params).await,
-        OpenApi::GetUserInfo => handler.get_user_info(app, params).await,
-        OpenApi::GetUserProfile => handler.get_user_profile(app, params).await,
-        OpenApi::RequestPayment => handler.request_payment(app, params).await,
-        OpenApi::RequestMidasPaymentGameItem => {
-            handler.request_midas_payment_game_item(app, params).await
-        }
-        OpenApi::RequestVirtualPayment => handler.request_virtual_payment(app, params).await,
-    };
+    let result = answer_by_host(handler, app, api, params).await;
     match result {
         Ok(mut result) => {
             Reply::strip_reserved(&mut result);
@@ -412,6 +398,25 @@ async fn call_host(
         Err(err) => Err(CallError::from_host(api.as_str(), err)),
     }
 }
+
+/// The handler method that answers each API, from the table in
+/// `with_open_apis!`.
+macro_rules! host_call {
+    ($({ $variant:ident, $name:literal, $method:ident, $($rest:tt)* })+) => {
+        async fn answer_by_host(
+            handler: &dyn OpenApiHandler,
+            app: &AppInfo,
+            api: OpenApi,
+            params: JsonObject,
+        ) -> crate::handler::HandlerResult {
+            match api {
+                $(OpenApi::$variant => handler.$method(app, params).await,)+
+            }
+        }
+    };
+}
+
+crate::with_open_apis!(host_call);
 
 /// Turns a panic while polling the inner future into `Err(())`, so one bad
 /// handler call becomes one failed reply and the dispatcher keeps serving.
