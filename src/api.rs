@@ -159,6 +159,7 @@ impl FromStr for OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Scope {
     /// `SCOPE_PHONE_NUMBER`, for wx.getPhoneNumber.
     #[serde(rename = "SCOPE_PHONE_NUMBER")]

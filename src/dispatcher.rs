@@ -82,6 +82,7 @@ pub struct DispatcherBuilder {
 
 /// Who answers an API for an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Responder {
     /// The host's [`OpenApiHandler`].
     Host,

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use superapp_openapi as openapi;
 
 use crate::runtime;
-use crate::types::{ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
+use superapp_openapi::ApiVersion;
+
+use crate::types::{AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
 
 /// The host's delegate, implemented in the host's language: one async
 /// method per wx open API (params and result as JSON object text), the v3
@@ -87,7 +89,7 @@ macro_rules! delegate {
                 app: &openapi::AppInfo,
                 request: openapi::AuthCodeRequest,
             ) -> Result<openapi::AuthGrant, openapi::HostError> {
-                let request = AuthCodeRequest::try_from(request)?;
+                let request = AuthCodeRequest::from(request);
                 let grant = self.0.get_auth_code(AppInfo::from(app), request).await?;
                 Ok(grant.into())
             }
@@ -97,7 +99,6 @@ macro_rules! delegate {
                     .open_api_version(AppInfo::from(app))
                     .ok()
                     .flatten()
-                    .map(Into::into)
             }
 
             fn app_uid(&self, app: &openapi::AppInfo) -> Option<String> {
