@@ -15,6 +15,7 @@ use crate::digest::sha256;
 use crate::platform::errcode::{ErrCode, OpenServerError};
 
 impl OpenServer {
+    /// The registered app `app_id` names, or `40013`.
     pub(super) fn app(&self, app_id: &str) -> Result<Arc<AppState>, OpenServerError> {
         self.with_app(app_id, |app| Ok(app.clone()))
     }
