@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
+use superapp_openapi::opendata::{decrypt, verify_signature};
 use superapp_openapi::openserver::{AppRegistration, Jscode2SessionRequest, SuperappUser};
 use superapp_openapi::payment::{
     AppKey, PaymentApi, PaymentResult, RequestPaymentParams, SignData, pay_sig, user_signature,
@@ -145,6 +146,15 @@ async fn every_apis_replies_are_written_for_the_typings_check() {
         reply
     };
 
+    // Before the user logs in: checkSession fails. Then a session (login,
+    // and the developer server's exchange), so that the replies that carry
+    // open data are sealed as a logged-in user's are.
+    let expired = fail(call(&logged_in, OpenApi::CheckSession, json!({})).await);
+    let login = ok(call(&logged_in, OpenApi::Login, json!({})).await);
+    let code = Code::new(login["code"].as_str().unwrap());
+    let request = Jscode2SessionRequest::new(APP, AppSecret::new(SECRET), code);
+    let session = server.jscode2session(&request).await.unwrap();
+
     for api in OpenApi::ALL {
         let cases = match api {
             OpenApi::Login
@@ -156,11 +166,6 @@ async fn every_apis_replies_are_written_for_the_typings_check() {
                 "failNotLoggedIn": fail(call(&logged_out, api, json!({})).await),
             }),
             OpenApi::CheckSession => {
-                let expired = fail(call(&logged_in, api, json!({})).await);
-                let login = ok(call(&logged_in, OpenApi::Login, json!({})).await);
-                let code = Code::new(login["code"].as_str().unwrap());
-                let request = Jscode2SessionRequest::new(APP, AppSecret::new(SECRET), code);
-                server.jscode2session(&request).await.unwrap();
                 json!({"ok": ok(call(&logged_in, api, json!({})).await), "failExpired": expired})
             }
             OpenApi::GetUserInfo
@@ -177,7 +182,43 @@ async fn every_apis_replies_are_written_for_the_typings_check() {
         if let Some(params) = typed_params(api) {
             cases["params"] = params;
         }
+        check(api, &cases, &session.session_key);
         write(api, cases);
+    }
+}
+
+/// What the typings check would also catch, said here first, in Rust: the
+/// open data verifies under the session's key, the virtual payments'
+/// failures carry `errCode`, and `language` is one WeChat allows.
+fn check(api: OpenApi, cases: &Value, session_key: &SessionKey) {
+    let ok = &cases["ok"];
+    match api {
+        OpenApi::GetUserInfo | OpenApi::GetUserProfile => {
+            let field = |name: &str| {
+                ok[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name} in {ok}"))
+            };
+            verify_signature(field("rawData"), field("signature"), session_key).unwrap();
+            let data = decrypt(field("encryptedData"), field("iv"), session_key, APP).unwrap();
+            assert_eq!(data["nickName"], "Ada");
+            let language = ok["userInfo"]["language"].as_str().unwrap();
+            assert!(["en", "zh_CN", "zh_TW"].contains(&language), "{language}");
+        }
+        OpenApi::GetPhoneNumber => {
+            let field = |name: &str| {
+                ok[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name} in {ok}"))
+            };
+            let data = decrypt(field("encryptedData"), field("iv"), session_key, APP).unwrap();
+            assert_eq!(data["purePhoneNumber"], "13800138000");
+        }
+        OpenApi::RequestVirtualPayment | OpenApi::RequestMidasPaymentGameItem => {
+            let fail = &cases["failCancel"];
+            assert_eq!(fail["errCode"], fail["errno"], "{fail}");
+        }
+        _ => {}
     }
 }
 
