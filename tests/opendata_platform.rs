@@ -52,16 +52,22 @@ fn user_info() -> JsonObject {
     }))
 }
 
+/// `user` in APP_A1's user info, sealed.
+async fn seal_info(
+    server: &superapp_openapi::OpenServer,
+    user: &str,
+) -> Result<superapp_openapi::opendata::OpenData, superapp_openapi::openserver::OpenServerError> {
+    server
+        .seal_user_info(&AppInfo::new(APP_A1), &uid(user), &user_info())
+        .await
+}
+
 pub async fn sealed_user_info_verifies_and_decrypts_with_the_session_key_of_jscode2session<
     S: StoreKind,
 >() {
     let p = S::default_platform().await;
     let s = session(&p.server, APP_A1, ADA).await;
-    let sealed = p
-        .server
-        .seal_user_info(&AppInfo::new(APP_A1), &uid(ADA), &user_info())
-        .await
-        .unwrap();
+    let sealed = seal_info(&p.server, ADA).await.unwrap();
 
     verify_signature(&sealed.raw_data, &sealed.signature, &s.session_key).unwrap();
     assert_eq!(
@@ -101,31 +107,24 @@ pub async fn the_host_cannot_set_the_identity_fields<S: StoreKind>() {
 
 pub async fn without_a_session_nothing_is_sealed_and_the_error_says_so<S: StoreKind>() {
     let p = S::default_platform().await;
-    let app = AppInfo::new(APP_A1);
     // A login code alone is no session: the developer server has not
     // exchanged it, so it holds no key to check with.
     login_code(&p.server, APP_A1, ADA).await;
-    let err = p
-        .server
-        .seal_user_info(&app, &uid(ADA), &user_info())
-        .await
-        .unwrap_err();
+    let err = seal_info(&p.server, ADA).await.unwrap_err();
     assert_eq!(err.errcode(), 46006);
     assert!(err.errmsg().contains("jscode2session"), "{}", err.errmsg());
     let err = p
         .server
-        .seal_phone_number(&app, &uid(ADA))
+        .seal_phone_number(&AppInfo::new(APP_A1), &uid(ADA))
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), 46006);
     // A session in another app is not one in this app.
     session(&p.server, APP_A2, ADA).await;
-    let err = p
-        .server
-        .seal_user_info(&app, &uid(ADA), &user_info())
-        .await
-        .unwrap_err();
-    assert_eq!(err.errcode(), 46006);
+    assert_eq!(
+        seal_info(&p.server, ADA).await.unwrap_err().errcode(),
+        46006
+    );
 }
 
 pub async fn an_expired_session_seals_nothing<S: StoreKind>() {
@@ -133,11 +132,7 @@ pub async fn an_expired_session_seals_nothing<S: StoreKind>() {
     session(&p.server, APP_A1, ADA).await;
     p.clock
         .advance(p.config.session_ttl + Duration::from_millis(1));
-    let err = p
-        .server
-        .seal_user_info(&AppInfo::new(APP_A1), &uid(ADA), &user_info())
-        .await
-        .unwrap_err();
+    let err = seal_info(&p.server, ADA).await.unwrap_err();
     assert_eq!(err.errcode(), 46006);
 }
 
@@ -146,11 +141,7 @@ pub async fn after_a_new_login_the_old_session_key_is_refused_as_stale<S: StoreK
     let old = session(&p.server, APP_A1, ADA).await;
     let new = session(&p.server, APP_A1, ADA).await;
     assert_ne!(old.session_key, new.session_key);
-    let sealed = p
-        .server
-        .seal_user_info(&AppInfo::new(APP_A1), &uid(ADA), &user_info())
-        .await
-        .unwrap();
+    let sealed = seal_info(&p.server, ADA).await.unwrap();
     sealed.verify(&new.session_key).unwrap();
     sealed.decrypt(&new.session_key, APP_A1).unwrap();
 
@@ -196,10 +187,7 @@ async fn every_instance_seals_with_the_same_key_and_redis_holds_no_key() {
     let p = Redis::default_platform().await;
     let other = p.another_instance().await;
     let s = session(&p.server, APP_A1, ADA).await;
-    let sealed = other
-        .seal_user_info(&AppInfo::new(APP_A1), &uid(ADA), &user_info())
-        .await
-        .unwrap();
+    let sealed = seal_info(&other, ADA).await.unwrap();
     sealed.verify(&s.session_key).unwrap();
     sealed.decrypt(&s.session_key, APP_A1).unwrap();
 

@@ -82,30 +82,20 @@ pub(super) fn to_base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    /// wechatpy's `tests/test_crypto.py::test_wxa_decrypt_message` (WeChat's
-    /// own sample data): its session key, iv and ciphertext.
-    const KEY: &str = "tiihtNczf5v6AKRyjwEUhQ==";
-    const IV: &str = "r7BXXKkLb8qrSNn05n0qiA==";
-    const CIPHERTEXT: &str = concat!(
-        "CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS9uT5geRa0W4oTOb1WT7fJlAC",
-        "+oNPdbB+3hVbJSRgv+4lGOETKUQz6OYStslQ142dNCuabNPGBzlooOmB231qMM85d2",
-        "/fV6ChevvXvQP8Hkue1poOFtnEtpyxVLW1zAo6/1Xx1COxFvrc2d7UL/lmHInNlxuacJXwu0fjpXfz",
-        "/YqYzBIBzD6WUfTIF9GRHpOn/Hz7saL8xz+W//FRAUid1OksQaQx4CMs8LOddcQhULW4ucetDf96JcR3g0gfRK4PC7E",
-        "/r7Z6xNrXd2UIeorGj5Ef7b1pJAYB6Y5anaHqZ9J6nKEBvB4DnNLIVWSgARns",
-        "/8wR2SiRS7MNACwTyrGvt9ts8p12PKFdlqYTopNHR1Vf7XjfhQlVsAJdNiKdYmYVoKlaRv85IfVunYzO0IKXsyl7JCUjCpoG",
-        "20f0a04COwfneQAGGwd5oa+T8yO5hzuyDb/XcxxmK01EpqOyuxINew==",
-    );
+    // WeChat's published vectors (wechatpy's test_wxa_decrypt_message among
+    // them), kept once for these tests and tests/opendata.rs.
+    include!("../../tests/vectors/wechat.rs");
 
     #[test]
     fn encrypting_wechats_sample_plaintext_gives_its_published_ciphertext() {
         // The known answer in the other direction: what decrypt gives back,
         // encrypted again under the same key and iv, is the sample byte for
         // byte (so the padding is PKCS#7 to 16, as WeChat's).
-        let key = aes_key(&SessionKey::new(KEY)).unwrap();
+        let key = aes_key(&SessionKey::new(SESSION_KEY)).unwrap();
         let iv = iv_bytes(IV).unwrap();
-        let plaintext = decrypt(CIPHERTEXT, &key, &iv).unwrap();
+        let plaintext = decrypt(ENCRYPTED_DATA, &key, &iv).unwrap();
         assert!(plaintext.starts_with(br#"{"openId":"oGZUI0egBJY1zhBYw2KhdUfwVJJE""#));
-        assert_eq!(to_base64(&encrypt(&plaintext, &key, &iv)), CIPHERTEXT);
+        assert_eq!(to_base64(&encrypt(&plaintext, &key, &iv)), ENCRYPTED_DATA);
     }
 
     #[test]
