@@ -52,6 +52,8 @@ use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
 pub use error::OpenDataError;
+// The sealed fields are what the platform answers, so the seam declares them.
+pub use crate::platform::{OpenData, SealedData};
 
 use crate::secret::SessionKey;
 
@@ -118,17 +120,6 @@ impl Watermark {
             timestamp,
         }
     }
-}
-
-/// `encryptedData` and `iv`, both base64: what the phone-number button
-/// answers beside its `code`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SealedData {
-    /// The AES-128-CBC ciphertext of the plaintext, base64.
-    pub encrypted_data: String,
-    /// The 16-byte iv it was sealed with, base64.
-    pub iv: String,
 }
 
 /// `data` with `watermark` added, sealed under `session_key` with a fresh
@@ -203,21 +194,6 @@ pub fn decrypt(
         });
     }
     Ok(object)
-}
-
-/// The four fields `wx.getUserInfo` / `wx.getUserProfile` answer beside
-/// `userInfo`: `rawData` and its `signature`, `encryptedData` and its `iv`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpenData {
-    /// The JSON text of the user info the mini program sees.
-    pub raw_data: String,
-    /// `hex(sha1(rawData + session_key))`.
-    pub signature: String,
-    /// The full user data with its watermark, sealed; base64.
-    pub encrypted_data: String,
-    /// The iv of `encrypted_data`; base64.
-    pub iv: String,
 }
 
 impl OpenData {

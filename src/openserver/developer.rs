@@ -1,4 +1,5 @@
-//! Developer-server side (seed 000): each call returns the seed's success
+//! Developer-server side (TCMPP's "Mini Program Login" page,
+//! https://www.tencentcloud.com/document/product/1219/67646): each call returns the page's success
 //! answer or the platform error; the HTTP layer renders either.
 
 use std::sync::Arc;
@@ -72,17 +73,17 @@ impl OpenServer {
             })
             .await
             .map_err(|e| self.store_error(e))?;
-        // The store keeps the seed, never the key: open data is sealed with
+        // The store keeps the nonce, never the key: open data is sealed with
         // the key derived again from it (open_data.rs).
-        let seed: [u8; 16] = rand::random();
-        let session_key = self.session_key(&subject, &seed);
+        let nonce: [u8; 16] = rand::random();
+        let session_key = self.session_key(&subject, &nonce);
         let signature = hmac_sha256(session_key.secret().as_bytes(), b"");
         self.inner
             .store
             .replace_session(
                 &subject,
                 signature,
-                seed,
+                nonce,
                 now,
                 now + millis(config.session_ttl),
             )
@@ -255,7 +256,7 @@ impl OpenServer {
             "access_token",
         )?;
         // WeChat's clients send no openid (the code names the user); the
-        // seed's do, and then it must be the code's user.
+        // TCMPP page's do, and then it must be the code's user.
         let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
         let app = self.check_token(token).await?;

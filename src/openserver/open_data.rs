@@ -3,10 +3,10 @@
 //! under the session's own key.
 //!
 //! The store keeps no session key: only the checksession signature's digest
-//! and a random per-session seed. The key is derived again from the seed and
+//! and a random per-session nonce. The key is derived again from the nonce and
 //! the server's id key (itself derived from `id_secret`):
 //! `session_key = base64(HMAC-SHA256(id key, "session_key" ‖ 0 ‖ appid ‖ 0 ‖
-//! user ‖ 0 ‖ seed)[..16])`. So a dump of the store holds nothing a caller
+//! user ‖ 0 ‖ nonce)[..16])`. So a dump of the store holds nothing a caller
 //! could present or decrypt with, and every instance sharing `id_secret`
 //! seals with the same key.
 
@@ -32,8 +32,8 @@ use crate::secret::SessionKey;
 const IDENTITY_FIELDS: [&str; 3] = ["openId", "unionId", "watermark"];
 
 impl OpenServer {
-    /// The session_key of the session whose seed is `seed`.
-    pub(super) fn session_key(&self, subject: &Subject, seed: &[u8; 16]) -> SessionKey {
+    /// The session_key of the session whose nonce is `nonce`.
+    pub(super) fn session_key(&self, subject: &Subject, nonce: &[u8; 16]) -> SessionKey {
         let mac = hmac_sha256_of(
             &self.inner.id_key,
             [
@@ -43,7 +43,7 @@ impl OpenServer {
                 b"\0",
                 subject.user_id.as_bytes(),
                 b"\0",
-                seed,
+                nonce,
             ],
         );
         SessionKey::new(base64::engine::general_purpose::STANDARD.encode(&mac[..16]))
@@ -63,10 +63,10 @@ impl OpenServer {
             None => self.resolve(app_id, principal).await?.0,
         };
         let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
-        let seed = self
+        let nonce = self
             .inner
             .store
-            .session_seed(&subject, self.now())
+            .session_nonce(&subject, self.now())
             .await
             .map_err(|e| self.store_error(e))?
             .ok_or_else(|| {
@@ -75,7 +75,7 @@ impl OpenServer {
                      log in first (wx.login, then the developer server's jscode2session)"
                 ))
             })?;
-        let key = self.session_key(&subject, &seed);
+        let key = self.session_key(&subject, &nonce);
         Ok((user, subject, key))
     }
 

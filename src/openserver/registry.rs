@@ -68,7 +68,7 @@ pub(super) struct Session {
     /// constant-time comparison.
     pub(super) expected_signature: [u8; 32],
     /// The per-session value the session_key derives from (open data).
-    pub(super) seed: [u8; 16],
+    pub(super) nonce: [u8; 16],
     pub(super) expires_at: u64,
 }
 

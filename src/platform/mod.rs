@@ -13,11 +13,11 @@ use std::error::Error as StdError;
 
 use async_trait::async_trait;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use self::errcode::OpenServerError;
 use crate::app::AppInfo;
-use crate::opendata::{OpenData, SealedData};
 use crate::secret::{AuthCode, Code};
 
 /// Who a built-in flow acts for.
@@ -37,6 +37,34 @@ pub enum UserCodeKind {
     PhoneNumber,
     /// Redeemed with `getemailaddress`.
     Email,
+}
+
+/// `encryptedData` and `iv`, both base64: what the phone-number button
+/// answers beside its `code`. Sealed and opened by `crate::opendata`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedData {
+    /// The AES-128-CBC ciphertext of the plaintext, base64.
+    pub encrypted_data: String,
+    /// The 16-byte iv it was sealed with, base64.
+    pub iv: String,
+}
+
+/// The four fields `wx.getUserInfo` / `wx.getUserProfile` answer beside
+/// `userInfo`: `rawData` and its `signature`, `encryptedData` and its `iv`.
+/// Made and checked by `crate::opendata` (`OpenData::seal`, `verify`,
+/// `decrypt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenData {
+    /// The JSON text of the user info the mini program sees.
+    pub raw_data: String,
+    /// `hex(sha1(rawData + session_key))`.
+    pub signature: String,
+    /// The full user data with its watermark, sealed; base64.
+    pub encrypted_data: String,
+    /// The iv of `encrypted_data`; base64.
+    pub iv: String,
 }
 
 /// How a transport failure is kept: the error itself, for its chain of

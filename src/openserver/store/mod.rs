@@ -198,7 +198,7 @@ store_operations! { $
     ) -> String;
 
     /// Replaces the subject's session: from now on only `signature` (the
-    /// checksession signature of the new session_key) verifies. `seed` is
+    /// checksession signature of the new session_key) verifies. `nonce` is
     /// the session's random value, from which (with the server's id key)
     /// the session_key is derived again to seal open data: the store never
     /// holds the key itself.
@@ -206,7 +206,7 @@ store_operations! { $
         &self,
         subject: &Subject,
         signature: [u8; 32],
-        seed: [u8; 16],
+        nonce: [u8; 16],
         now: u64,
         expires_at: u64,
     ) -> ();
@@ -228,8 +228,8 @@ store_operations! { $
     /// Whether the subject has a session that has not expired.
     fn has_session(&self, subject: &Subject, now: u64) -> bool;
 
-    /// The seed of the subject's session, if it has not expired.
-    fn session_seed(&self, subject: &Subject, now: u64) -> Option<[u8; 16]>;
+    /// The nonce of the subject's session, if it has not expired.
+    fn session_nonce(&self, subject: &Subject, now: u64) -> Option<[u8; 16]>;
 
     /// Issues `token` for `app` under the daily quota; the previous token
     /// lives on until `overlap_end`, the one before it stops now.

@@ -241,10 +241,10 @@ impl_store! { MemoryStore,
         Ok(subject.user_id.clone())
     }
 
-    replace_session(self, subject, signature, seed, _now, expires_at) {
+    replace_session(self, subject, signature, nonce, _now, expires_at) {
         lock(&subject.state).session = Some(Session {
             expected_signature: signature,
-            seed,
+            nonce,
             expires_at,
         });
         Ok(())
@@ -277,12 +277,12 @@ impl_store! { MemoryStore,
             .is_some_and(|s| s.expires_at > now))
     }
 
-    session_seed(self, subject, now) {
+    session_nonce(self, subject, now) {
         Ok(lock(&subject.state)
             .session
             .as_ref()
             .filter(|s| s.expires_at > now)
-            .map(|s| s.seed))
+            .map(|s| s.nonce))
     }
 
     issue_token(self, app, token, terms) {

@@ -192,7 +192,7 @@ impl_store! { RedisStore,
         reply.into_result()
     }
 
-    replace_session(self, subject, signature, seed, now, expires_at) {
+    replace_session(self, subject, signature, nonce, now, expires_at) {
         let reply: Reply<()> = self
             .invoke(
                 self.inner
@@ -202,7 +202,7 @@ impl_store! { RedisStore,
                     .arg(&subject.app.app_id)
                     .arg(&subject.user_id)
                     .arg(digest(&signature))
-                    .arg(to_hex(&seed))
+                    .arg(to_hex(&nonce))
                     .arg(expires_at)
                     .arg(ttl(now, expires_at, SUBJECT_RETENTION)),
             )
@@ -254,19 +254,19 @@ impl_store! { RedisStore,
         })
     }
 
-    session_seed(self, subject, now) {
+    session_nonce(self, subject, now) {
         let key = self.inner.keys.subject(&subject.openid);
-        let (app, seed, exp): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) =
-            self.hmget(&key, &["app", "seed", "sexp"]).await?;
-        Ok(match (app, seed, exp) {
-            (Some(app), Some(seed), Some(exp))
+        let (app, nonce, exp): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) =
+            self.hmget(&key, &["app", "nonce", "sexp"]).await?;
+        Ok(match (app, nonce, exp) {
+            (Some(app), Some(nonce), Some(exp))
                 if app == subject.app.app_id.as_bytes()
                     && millis(&exp).is_some_and(|exp| exp > now) =>
             {
                 // Written by replace_session as 32 hex digits; anything else
                 // is no session this platform made.
                 let mut bytes = [0u8; 16];
-                hex::decode_to_slice(seed, &mut bytes).ok().map(|()| bytes)
+                hex::decode_to_slice(nonce, &mut bytes).ok().map(|()| bytes)
             }
             _ => None,
         })
