@@ -19,11 +19,29 @@ mod signing;
 mod wire;
 
 #[cfg(feature = "http")]
+mod call;
+#[cfg(feature = "http")]
+mod client;
+#[cfg(feature = "http")]
+mod server;
+#[cfg(feature = "http")]
 mod snap;
 
+#[cfg(feature = "http")]
+pub use call::DEFAULT_MAX_RESPONSE_BYTES;
+#[cfg(feature = "http")]
+pub use client::{
+    DEFAULT_DIRECTORY_TIMEOUT, HttpDirectory, HttpDirectoryBuilder, SNAP_B2B2C_OK, TemporaryCode,
+    UserStatus,
+};
 pub use paths::{
     B2B2C_PATH, FieldNames, HOST_AUTH_CODE_PATH, HOST_LOGIN_PATH, Method, PathFamily, Route,
     Source, UnknownPathFamily, UserEndpoint,
+};
+#[cfg(feature = "http")]
+pub use server::{
+    REFERENCE_CODE_TTL, REFERENCE_MAX_OUTSTANDING, REFERENCE_TOKEN_TTL, ReferenceServer,
+    ReferenceServerBuilder, ReferenceUser, UsersFileError, load_users,
 };
 pub use signing::{
     DEFAULT_SIGNATURE_WINDOW, SecretKey, SecretKeyLength, SignatureMode, SignatureRefusal,

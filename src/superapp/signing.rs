@@ -186,6 +186,11 @@ impl TcSigner {
         TcSigner { key, mode }
     }
 
+    /// The key.
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
     /// The mode.
     pub fn mode(&self) -> SignatureMode {
         self.mode
