@@ -21,6 +21,8 @@ mod wire;
 #[cfg(feature = "http")]
 mod call;
 #[cfg(feature = "http")]
+mod check;
+#[cfg(feature = "http")]
 mod client;
 #[cfg(feature = "http")]
 mod server;
@@ -29,6 +31,8 @@ mod snap;
 
 #[cfg(feature = "http")]
 pub use call::DEFAULT_MAX_RESPONSE_BYTES;
+#[cfg(feature = "http")]
+pub use check::{CheckLine, CheckReport, CheckTarget, HostAccount, check_directory};
 #[cfg(feature = "http")]
 pub use client::{
     DEFAULT_DIRECTORY_TIMEOUT, HttpDirectory, HttpDirectoryBuilder, SNAP_B2B2C_OK, TemporaryCode,
