@@ -38,7 +38,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         // reference server should understand a platform of any version.
         router = router.route(
             shared.paths.route(endpoint).path,
-            get(handler.clone()).post(handler),
+            get(handler).post(handler),
         );
     }
     router
