@@ -1,0 +1,173 @@
+//! The `superapp-server` binary: `serve` on a free loopback port, `check`
+//! against it (exit 0), and bad arguments refused with exit 2 and a clear
+//! message. Every process started is killed when its guard drops.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_superapp-server");
+const USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/superapp-users.json");
+const PUBLIC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/superapp/testdata/platform-test-pub.pem"
+);
+const PRIVATE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/superapp/testdata/platform-test-key.pem"
+);
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--users",
+            USERS,
+            "--secret-key",
+            SECRET,
+        ])
+        .args([
+            "--client-key",
+            "platform-client",
+            "--platform-public-key",
+            PUBLIC,
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("superapp-server starts");
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("superapp-server listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    (running, url)
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_against_serve_in_the_oldest_family_with_cbc() {
+    let (_server, url) = serve(&["--paths", "2025-01-08", "--signature", "aes-cbc"]);
+    let (code, out, err) = run(&[
+        "check",
+        "--url",
+        &url,
+        "--secret-key",
+        SECRET,
+        "--paths",
+        "2025-01-08",
+        "--signature",
+        "aes-cbc",
+        "--user-id",
+        "u-1001",
+        "--client-key",
+        "platform-client",
+        "--private-key",
+        PRIVATE,
+        "--account",
+        "u-1001",
+        "--password",
+        "ada-password-change-me",
+        "--mini-app-id",
+        "wx-a",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("ok   checkUser (POST /superapp/user/checkUser)"),
+        "{out}"
+    );
+    assert!(out.contains("18 of 18 checks passed"), "{out}");
+    // The same server checked with the other family fails, naming the path.
+    let (code, out, _) = run(&[
+        "check",
+        "--url",
+        &url,
+        "--secret-key",
+        SECRET,
+        "--signature",
+        "aes-cbc",
+        "--user-id",
+        "u-1001",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("FAIL checkUser (POST /user/checkUser): path: HTTP 404"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_keys_and_values_are_refused_with_exit_2_and_what_is_allowed() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["serve", "--users", USERS, "--secret-key", "short"],
+            "16, 24 or 32",
+        ),
+        (
+            &[
+                "serve",
+                "--users",
+                USERS,
+                "--secret-key",
+                SECRET,
+                "--paths",
+                "2024",
+            ],
+            "2025-01-08, 2025-04-25, 2025-12-05",
+        ),
+        (
+            &[
+                "serve",
+                "--users",
+                "/nonexistent.json",
+                "--secret-key",
+                SECRET,
+            ],
+            "/nonexistent.json",
+        ),
+        (
+            &[
+                "serve",
+                "--users",
+                USERS,
+                "--secret-key",
+                SECRET,
+                "--client-key",
+                "c",
+                "--platform-public-key",
+                PRIVATE,
+            ],
+            "PUBLIC KEY",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
