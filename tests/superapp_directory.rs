@@ -133,41 +133,35 @@ async fn refusals_become_the_platform_s_errcodes() {
     assert!(!d.user("u-1003").await.unwrap().unwrap().active);
 }
 
-async fn host_auth_code(base: &str, mini_app: &str, scopes: Value) -> String {
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/superapp/login"))
-        .json(&json!({"appId": "superapp", "userAccount": "u-1001", "userPassword": "ada-password-change-me"}))
+async fn post(url: String, body: Value) -> Value {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .json(&body)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    answer.json().await.unwrap()
+}
+
+async fn host_auth_code(base: &str, mini_app: &str, scopes: Value) -> String {
+    let login = post(
+        format!("{base}/superapp/login"),
+        json!({"appId": "superapp", "userAccount": "u-1001", "userPassword": "ada-password-change-me"}),
+    )
+    .await;
     assert_eq!(login["returnCode"], "0", "{login}");
     assert_eq!(login["data"]["userName"], "Ada");
     let token = login["data"]["token"].as_str().unwrap();
-    let bad: Value = http
-        .post(format!("{base}/superapp/getMiniProgramAuthCode"))
-        .json(&json!({"appId": "superapp", "miniAppId": mini_app, "token": "not-a-token"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ask = format!("{base}/superapp/getMiniProgramAuthCode");
+    let bad = post(
+        ask.clone(),
+        json!({"appId": "superapp", "miniAppId": mini_app, "token": "not-a-token"}),
+    )
+    .await;
     assert_eq!(bad["returnCode"], "100006", "{bad}");
-    let answer: Value = http
-        .post(format!("{base}/superapp/getMiniProgramAuthCode"))
-        .json(
-            &json!({"appId": "superapp", "miniAppId": mini_app, "token": token, "scopes": scopes}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body =
+        json!({"appId": "superapp", "miniAppId": mini_app, "token": token, "scopes": scopes});
+    let answer = post(ask, body).await;
     answer["data"]["code"].as_str().unwrap().to_owned()
 }
 

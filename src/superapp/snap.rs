@@ -89,11 +89,7 @@ impl SnapSigner {
     ///
     /// [`KeyError::Unreadable`] or what `from_pem` says.
     pub fn from_pem_file(client_key: impl Into<String>, path: &Path) -> Result<Self, KeyError> {
-        let shown = path.display().to_string();
-        let pem = std::fs::read(path).map_err(|source| KeyError::Unreadable {
-            path: shown.clone(),
-            source,
-        })?;
+        let (pem, shown) = read_pem(path)?;
         SnapSigner::from_pem(client_key, &pem, &shown)
     }
 
@@ -177,11 +173,7 @@ impl SnapVerifier {
     ///
     /// [`KeyError::Unreadable`] or what `from_pem` says.
     pub fn from_pem_file(client_key: impl Into<String>, path: &Path) -> Result<Self, KeyError> {
-        let shown = path.display().to_string();
-        let pem = std::fs::read(path).map_err(|source| KeyError::Unreadable {
-            path: shown.clone(),
-            source,
-        })?;
+        let (pem, shown) = read_pem(path)?;
         SnapVerifier::from_pem(client_key, &pem, &shown)
     }
 
@@ -221,6 +213,18 @@ impl fmt::Debug for SnapVerifier {
         f.debug_struct("SnapVerifier")
             .field("client_key", &self.client_key)
             .finish_non_exhaustive()
+    }
+}
+
+/// A PEM file's bytes and its name for errors.
+fn read_pem(path: &Path) -> Result<(Vec<u8>, String), KeyError> {
+    let shown = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(pem) => Ok((pem, shown)),
+        Err(source) => Err(KeyError::Unreadable {
+            path: shown,
+            source,
+        }),
     }
 }
 
