@@ -31,6 +31,7 @@ mod reply;
 mod secret;
 mod version;
 
+pub mod consent;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod openserver;
