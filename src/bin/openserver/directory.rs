@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use superapp_openapi::superapp::{
-    DEFAULT_DIRECTORY_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HttpDirectory, PathFamily, SecretKey,
-    SignatureMode, SnapSigner,
+    CheckTarget, DEFAULT_DIRECTORY_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HttpDirectory, PathFamily,
+    SecretKey, SignatureMode, SnapSigner, TcSigner,
 };
 
 /// The longest `timeout_ms`: a minute (the platform's callers wait on it).
@@ -66,10 +66,20 @@ pub(crate) struct ProfileCacheSection {
     ttl_secs: u64,
 }
 
+/// The section's values, checked.
+struct Checked {
+    key: SecretKey,
+    signature: SignatureMode,
+    paths: PathFamily,
+    timeout: Duration,
+    max_bytes: usize,
+    snap: Option<SnapSigner>,
+}
+
 impl DirectorySection {
-    /// The directory the section describes; what is wrong otherwise, naming
-    /// the key and what is allowed. `base` is the config file's folder.
-    pub(crate) fn build(&self, base: &Path) -> Result<HttpDirectory, String> {
+    /// The values, or what is wrong, naming the key and what is allowed.
+    /// `base` is the config file's folder (for `private_key`).
+    fn checked(&self, base: &Path) -> Result<Checked, String> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(format!(
                 "directory.url {:?}: use an http:// or https:// URL",
@@ -104,24 +114,39 @@ impl DirectorySection {
             Some(0) => return Err("directory.max_response_bytes must be at least 1".to_owned()),
             Some(n) => n,
         };
-        let mut builder = HttpDirectory::builder(&self.url, key)
-            .signature(signature)
-            .paths(paths)
-            .timeout(timeout)
-            .max_response_bytes(max_bytes);
-        match (&self.client_key, &self.private_key) {
-            (Some(client), Some(pem)) if !client.is_empty() => {
-                let signer = SnapSigner::from_pem_file(client.clone(), &base.join(pem))
-                    .map_err(|e| format!("directory.private_key: {e}"))?;
-                builder = builder.snap(signer);
-            }
-            (None, None) => {}
+        let snap = match (&self.client_key, &self.private_key) {
+            (Some(client), Some(pem)) if !client.is_empty() => Some(
+                SnapSigner::from_pem_file(client.clone(), &base.join(pem))
+                    .map_err(|e| format!("directory.private_key: {e}"))?,
+            ),
+            (None, None) => None,
             _ => {
                 return Err(
                     "directory.client_key and directory.private_key go together (v3's /access_token/b2b2c needs both)"
                         .to_owned(),
                 );
             }
+        };
+        Ok(Checked {
+            key,
+            signature,
+            paths,
+            timeout,
+            max_bytes,
+            snap,
+        })
+    }
+
+    /// The directory the section describes.
+    pub(crate) fn build(&self, base: &Path) -> Result<HttpDirectory, String> {
+        let checked = self.checked(base)?;
+        let mut builder = HttpDirectory::builder(&self.url, checked.key)
+            .signature(checked.signature)
+            .paths(checked.paths)
+            .timeout(checked.timeout)
+            .max_response_bytes(checked.max_bytes);
+        if let Some(snap) = checked.snap {
+            builder = builder.snap(snap);
         }
         if let Some(cache) = &self.profile_cache {
             if cache.capacity == 0 || cache.ttl_secs == 0 {
@@ -132,5 +157,93 @@ impl DirectorySection {
             builder = builder.profile_cache(cache.capacity, Duration::from_secs(cache.ttl_secs));
         }
         Ok(builder.build())
+    }
+
+    /// The conformance check's target: the same server, key, mode, family,
+    /// timeout and key pair, with `user_id` as the user to ask about.
+    pub(crate) fn check_target(&self, base: &Path, user_id: &str) -> Result<CheckTarget, String> {
+        let checked = self.checked(base)?;
+        let mut target = CheckTarget::new(&self.url, checked.key.clone(), user_id);
+        target.signer = TcSigner::new(checked.key, checked.signature);
+        target.paths = checked.paths;
+        target.timeout = checked.timeout;
+        target.snap = checked.snap;
+        Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(extra: serde_json::Value) -> Result<DirectorySection, String> {
+        let mut value =
+            serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": "0123456789abcdef"});
+        if let (Some(object), serde_json::Value::Object(extra)) = (value.as_object_mut(), extra) {
+            object.extend(extra);
+        }
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+
+    fn refused(extra: serde_json::Value) -> String {
+        match section(extra) {
+            Ok(s) => s.build(Path::new(".")).map(|_| ()).unwrap_err(),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_naming_its_key_and_what_is_allowed() {
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/src/superapp/testdata");
+        let cases = [
+            (
+                serde_json::json!({"secret_key": "short"}),
+                "directory.secret_key: the secret key has 5 bytes: AES needs 16, 24 or 32",
+            ),
+            (
+                serde_json::json!({"signature": "aes-gcm"}),
+                "aes-ecb, aes-cbc",
+            ),
+            (
+                serde_json::json!({"paths": "2024-01-01"}),
+                "2025-01-08, 2025-04-25, 2025-12-05",
+            ),
+            (serde_json::json!({"timeout_ms": 0}), "use 1 to 60000"),
+            (serde_json::json!({"url": "ftp://x"}), "http:// or https://"),
+            (serde_json::json!({"client_key": "c"}), "go together"),
+            (
+                serde_json::json!({"client_key": "c", "private_key": "/nonexistent.pem"}),
+                "cannot read the key file /nonexistent.pem",
+            ),
+            (
+                serde_json::json!({"client_key": "c", "private_key": format!("{keys}/platform-test-pub.pem")}),
+                "PRIVATE KEY",
+            ),
+            (
+                serde_json::json!({"profile_cache": {"capacity": 0, "ttl_secs": 1}}),
+                "at least 1",
+            ),
+            (serde_json::json!({"colour": "blue"}), "unknown field"),
+        ];
+        for (extra, expected) in cases {
+            let why = refused(extra.clone());
+            assert!(why.contains(expected), "{extra}: {why}");
+        }
+    }
+
+    #[test]
+    fn a_full_section_builds_and_its_debug_hides_the_key() {
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/src/superapp/testdata");
+        let s = section(serde_json::json!({
+            "signature": "aes-cbc", "paths": "2025-04-25", "timeout_ms": 800,
+            "client_key": "platform-client", "private_key": "platform-test-key.pem",
+            "profile_cache": {"capacity": 10, "ttl_secs": 30}
+        }))
+        .unwrap();
+        let built = s.build(Path::new(keys)).unwrap();
+        assert!(!format!("{s:?}{built:?}").contains("0123456789abcdef"));
+        let target = s.check_target(Path::new(keys), "u-1").unwrap();
+        assert_eq!(target.paths, PathFamily::V20250425);
+        assert!(target.snap.is_some());
     }
 }
