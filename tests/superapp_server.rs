@@ -230,21 +230,59 @@ async fn v2_and_v3_logins_reach_the_developer_server_through_the_super_app_serve
     let developer = OpenServerClient::new(&url, APP, AppSecret::new(APP_SECRET));
     let app = AppInfo::new(APP);
 
-    let v2 = host(&url, &superapp_url, "u-1001", ApiVersion::V2, false);
-    let session = developer
-        .jscode2session(&code_of(&v2.invoke(&app, "login", json!({})).await))
-        .await
-        .unwrap();
-    assert_eq!(session.openid.len(), 64);
+    let mut openids = Vec::new();
+    for version in [ApiVersion::V2, ApiVersion::V3] {
+        let host = host(&url, &superapp_url, "u-1001", version, false);
+        let login = host.invoke(&app, "login", json!({})).await;
+        let session = developer.jscode2session(&code_of(&login)).await.unwrap();
+        openids.push(session.openid.clone());
 
-    let v3 = host(&url, &superapp_url, "u-1001", ApiVersion::V3, false);
-    let v3_session = developer
-        .jscode2session(&code_of(&v3.invoke(&app, "login", json!({})).await))
-        .await
-        .unwrap();
+        let phone = host.invoke(&app, "getPhoneNumber", json!({})).await;
+        let number = developer
+            .get_user_phone_number(&session.openid, &code_of(&phone))
+            .await
+            .unwrap();
+        assert_eq!(number.secret(), "+8613800000000", "{version:?}");
+        // The code, and the super-app server's temporary code inside it, are single use.
+        let again = developer
+            .get_user_phone_number(&session.openid, &code_of(&phone))
+            .await;
+        assert!(again.is_err(), "{version:?}: a phone code redeemed twice");
+
+        let email = host.invoke(&app, "getEmail", json!({})).await;
+        let address = developer
+            .get_email_address(&session.openid, &code_of(&email))
+            .await
+            .unwrap();
+        assert_eq!(address.secret(), "ada@example.com", "{version:?}");
+
+        let avatar = host.invoke(&app, "chooseAvatar", json!({})).await;
+        assert_eq!(
+            avatar.get_str("avatarUrl"),
+            Some("https://example.com/avatars/ada.png"),
+            "{}",
+            avatar.err_msg()
+        );
+        let nickname = host.invoke(&app, "getNickName", json!({})).await;
+        assert_eq!(
+            nickname.get_str("nickName"),
+            Some("Ada"),
+            "{}",
+            nickname.err_msg()
+        );
+    }
     assert_eq!(
-        v3_session.openid, session.openid,
+        openids[0], openids[1],
         "one user, one openid, whichever version"
+    );
+
+    // A user without a phone number: 46005, said by the super-app server.
+    let grace = host(&url, &superapp_url, "u-1002", ApiVersion::V2, false);
+    let phone = grace.invoke(&app, "getPhoneNumber", json!({})).await;
+    assert!(
+        !phone.is_ok() && phone.err_msg().contains("46005"),
+        "{}",
+        phone.err_msg()
     );
 }
 
@@ -263,6 +301,13 @@ async fn unknown_and_inactive_users_and_a_reused_auth_code_are_refused() {
             reply.err_msg()
         );
     }
+    // With a directory, authCodes are the super-app server's: the
+    // emulator route answers -1.
+    let emulator = RemotePlatform::new(&url, SdkKey::new(SDK_KEY))
+        .issue_auth_code(APP, "u-1001", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(emulator.errcode(), Some(-1), "{emulator}");
     let replaying = host(&url, &superapp_url, "u-1001", ApiVersion::V3, true);
     code_of(&replaying.invoke(&app, "login", json!({})).await);
     let again = replaying.invoke(&app, "login", json!({})).await;

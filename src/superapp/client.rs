@@ -19,7 +19,8 @@ use crate::api::Scope;
 use crate::openserver::{
     Clock, ErrCode, OpenServerError, RedeemedGrant, SuperappDirectory, SuperappUser, SystemClock,
 };
-use crate::secret::AuthCode;
+use crate::platform::UserCodeKind;
+use crate::secret::{AuthCode, Code};
 
 /// The timeout unless configured otherwise.
 pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,7 +42,7 @@ pub enum UserStatus {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TemporaryCode {
     /// The code the super-app server will redeem once.
-    pub code: crate::secret::Code,
+    pub code: Code,
     /// The masked value (`136****6688`), safe to show.
     pub masked: String,
 }
@@ -248,7 +249,7 @@ impl HttpDirectory {
         };
         match (text("code"), text("data")) {
             (Some(code), masked) if !code.is_empty() => Ok(TemporaryCode {
-                code: crate::secret::Code::new(code),
+                code: Code::new(code),
                 masked: masked.unwrap_or_default(),
             }),
             _ => Err(outage(
@@ -267,7 +268,7 @@ impl HttpDirectory {
         &self,
         user_id: &str,
         kind: InfoKind,
-        code: &crate::secret::Code,
+        code: &Code,
     ) -> Result<String, OpenServerError> {
         let endpoint = match kind {
             InfoKind::Phone => UserEndpoint::GetUserPhoneNumber,
@@ -515,6 +516,47 @@ impl SuperappDirectory for HttpDirectory {
         auth_code: &AuthCode,
     ) -> Result<Option<RedeemedGrant>, OpenServerError> {
         self.redeem(app_id, auth_code).await
+    }
+
+    /// `getUserNick` (or the profile cache).
+    async fn nickname(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        HttpDirectory::nickname(self, &user.id).await
+    }
+
+    /// `getUserAvatar` (or the profile cache).
+    async fn avatar_url(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        HttpDirectory::avatar_url(self, &user.id).await
+    }
+
+    /// `getUserInfoTemporaryCode`.
+    async fn issue_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+    ) -> Result<Option<Code>, OpenServerError> {
+        let code = self.temporary_code(&user.id, info_kind(kind)).await?;
+        Ok(Some(code.code))
+    }
+
+    /// `getUserPhoneNumber` / `getUserEmail`; never cached.
+    async fn redeem_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+        code: Option<&Code>,
+    ) -> Result<String, OpenServerError> {
+        let code = code.ok_or_else(|| {
+            OpenServerError::new(ErrCode::InvalidCode)
+                .with_message("invalid code: it carries no temporary code of the super-app server")
+        })?;
+        HttpDirectory::redeem_temporary_code(self, &user.id, info_kind(kind), code).await
+    }
+}
+
+fn info_kind(kind: UserCodeKind) -> InfoKind {
+    match kind {
+        UserCodeKind::PhoneNumber => InfoKind::Phone,
+        UserCodeKind::Email => InfoKind::Email,
     }
 }
 
