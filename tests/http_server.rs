@@ -633,6 +633,11 @@ async fn a_wrong_method_is_answered_405_with_json_and_allow() {
         (Method::GET, SDK_PROFILE, "POST"),
         (Method::GET, SDK_AUTH_CODE, "POST"),
         (Method::PUT, SDK_AUTH_CODE, "POST"),
+        // The operations routes and the document: GET (and HEAD) only.
+        (Method::POST, "/healthz", "GET"),
+        (Method::POST, "/readyz", "GET"),
+        (Method::DELETE, "/metrics", "GET"),
+        (Method::PUT, "/openserver/openapi.json", "GET"),
     ];
     for (method, path, allowed) in cases {
         let a = r.request(method.clone(), path, &[]).await;

@@ -8,7 +8,8 @@ use crate::api::Scope;
 use crate::openserver::{ApiResponse, OpenServerError, request_id};
 use crate::platform::{Principal, UserCodeKind};
 
-/// The routes, in one place for the server and both clients.
+/// Every route's path, in one place for the server's route table
+/// (`server/routes.rs`) and both clients; nothing else spells a path.
 pub(crate) mod paths {
     pub(crate) const JSCODE2SESSION: &str = "/openserver/sns/jscode2session";
     pub(crate) const TOKEN: &str = "/openserver/cgi-bin/token";
@@ -20,6 +21,10 @@ pub(crate) mod paths {
     pub(crate) const SDK_USER_CODE: &str = "/openserver/sdk/user_code";
     pub(crate) const SDK_PROFILE: &str = "/openserver/sdk/profile";
     pub(crate) const SDK_AUTH_CODE: &str = "/openserver/sdk/auth_code";
+    pub(crate) const OPENAPI: &str = "/openserver/openapi.json";
+    pub(crate) const HEALTHZ: &str = "/healthz";
+    pub(crate) const READYZ: &str = "/readyz";
+    pub(crate) const METRICS: &str = "/metrics";
 }
 
 /// `kind` of `/openserver/sdk/user_code`.

@@ -21,17 +21,22 @@ pub(crate) const SIG_METHOD_HMAC_SHA256: &str = "hmac_sha256";
 
 /// `GET /openserver/sns/jscode2session`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct Jscode2SessionRequest {
-    /// `appid`
+    /// `appid`: the mini program's app id
+    #[cfg_attr(feature = "http", param(example = "wxdemo00000000001"))]
     #[serde(default)]
     pub appid: Option<String>,
-    /// `secret`
+    /// `secret`: its app secret
+    #[cfg_attr(feature = "http", param(value_type = Option<String>))]
     #[serde(default)]
     pub secret: Option<AppSecret>,
-    /// `js_code`
+    /// `js_code`: the code from wx.login
+    #[cfg_attr(feature = "http", param(value_type = Option<String>))]
     #[serde(default)]
     pub js_code: Option<Code>,
-    /// `grant_type`, `authorization_code`
+    /// `grant_type`: authorization_code
+    #[cfg_attr(feature = "http", param(example = "authorization_code"))]
     #[serde(default)]
     pub grant_type: Option<String>,
 }
@@ -75,14 +80,18 @@ pub struct Jscode2SessionResponse {
 
 /// `GET /openserver/cgi-bin/token`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct TokenRequest {
-    /// `appid`
+    /// `appid`: the mini program's app id
+    #[cfg_attr(feature = "http", param(example = "wxdemo00000000001"))]
     #[serde(default)]
     pub appid: Option<String>,
-    /// `secret`
+    /// `secret`: its app secret
+    #[cfg_attr(feature = "http", param(value_type = Option<String>))]
     #[serde(default)]
     pub secret: Option<AppSecret>,
-    /// `grant_type`, `client_credential`
+    /// `grant_type`: client_credential
+    #[cfg_attr(feature = "http", param(example = "client_credential"))]
     #[serde(default)]
     pub grant_type: Option<String>,
 }
@@ -121,17 +130,20 @@ pub struct TokenResponse {
 
 /// `GET /openserver/wxa/checksession`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CheckSessionRequest {
-    /// `access_token`
+    /// `access_token`: the app's access token
+    #[cfg_attr(feature = "http", param(value_type = Option<String>))]
     #[serde(default)]
     pub access_token: Option<AccessToken>,
-    /// `openid`
+    /// `openid`: the user's openid
     #[serde(default)]
     pub openid: Option<String>,
     /// `signature` = hex(hmac_sha256(key = session_key, message = "")).
     #[serde(default)]
     pub signature: Option<String>,
-    /// `sig_method`, `hmac_sha256`
+    /// `sig_method`: hmac_sha256
+    #[cfg_attr(feature = "http", param(example = "hmac_sha256"))]
     #[serde(default)]
     pub sig_method: Option<String>,
 }

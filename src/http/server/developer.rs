@@ -3,189 +3,120 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, Uri};
 
 use super::answer::{Answer, Failure};
 use super::params::{Params, QueryParams};
-use super::refusals::{get_only, post_only};
-use super::state::{ServerState, Shared};
-use crate::http::wire::paths;
+use super::query::Query;
+use super::state::{ServerState, Shared, read_request};
 use crate::openserver::{
     CheckSessionRequest, EmailAddressResponse, Jscode2SessionRequest, Jscode2SessionResponse,
     OpenServerError, PhoneNumberResponse, StatusResponse, TokenRequest, TokenResponse,
     UserCodeRequest,
 };
-use crate::secret::{AccessToken, AppSecret, Code};
-
-/// The routes; the POST routes read bodies of at most `body_limit` bytes.
-pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
-    Router::new()
-        .route(
-            paths::JSCODE2SESSION,
-            get_only(paths::JSCODE2SESSION, jscode2session),
-        )
-        .route(paths::TOKEN, get_only(paths::TOKEN, token))
-        .route(
-            paths::CHECKSESSION,
-            get_only(paths::CHECKSESSION, checksession),
-        )
-        .route(
-            paths::GET_USER_PHONE_NUMBER,
-            post_only(paths::GET_USER_PHONE_NUMBER, getuserphonenumber, body_limit),
-        )
-        .route(
-            paths::GET_EMAIL_ADDRESS,
-            post_only(paths::GET_EMAIL_ADDRESS, getemailaddress, body_limit),
-        )
-}
+use crate::secret::{AccessToken, Code};
 
 type Outcome<T, E = StatusResponse> = Result<Answer<T>, Failure<E>>;
 
-/// Exchanges a login code for the user's openid, a new session_key and unionid.
-///
-/// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
-/// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
-/// fields stay, empty, as the seed shows.
-#[utoipa::path(
-    get,
-    path = paths::JSCODE2SESSION,
-    tag = "developer server",
-    params(
-        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
-        ("secret" = Option<String>, Query, description = "its app secret"),
-        ("js_code" = Option<String>, Query, description = "the code from wx.login"),
-        ("grant_type" = Option<String>, Query, description = "authorization_code", example = "authorization_code"),
-    ),
-    responses(
-        (status = 200, description = "the session, or an error in `errcode`", body = Jscode2SessionResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
-    )
-)]
-async fn jscode2session(
-    State(state): Shared,
-    uri: Uri,
-) -> Outcome<Jscode2SessionResponse, Jscode2SessionResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = Jscode2SessionRequest {
-        appid: p.string("appid")?,
-        secret: p.string("secret")?.map(AppSecret::new),
-        js_code: p.string("js_code")?.map(Code::new),
-        grant_type: p.string("grant_type")?,
+/// `developer_route! { docs name: GET(Request) -> Answer / ErrorForm, "what the answer holds" }`
+/// (or `POST(UserCodeRequest)`): the handler, which reads the request and
+/// answers what the platform's method of the same name answers, with its
+/// OpenAPI operation (the path is the route table's).
+macro_rules! developer_route {
+    ($(#[$doc:meta])* $name:ident: GET($request:ident) -> $answer:ident / $form:ident, $what:tt) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            get,
+            path = "",
+            tag = "developer server",
+            params($request),
+            responses((status = 200, description = $what, body = $answer))
+        )]
+        pub(super) async fn $name(
+            State(state): Shared,
+            Query(request, _): Query<$request, $form>,
+        ) -> Outcome<$answer, $form> {
+            Ok(Answer(state.server.$name(&request).await?))
+        }
     };
-    Ok(Answer(state.server.jscode2session(&request).await?))
-}
-
-/// A new access token, valid 7200 s; the previous one stays valid five
-/// more minutes.
-///
-/// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
-#[utoipa::path(
-    get,
-    path = paths::TOKEN,
-    tag = "developer server",
-    params(
-        ("appid" = Option<String>, Query, description = "the mini program's app id", example = "wxdemo00000000001"),
-        ("secret" = Option<String>, Query, description = "its app secret"),
-        ("grant_type" = Option<String>, Query, description = "client_credential", example = "client_credential"),
-    ),
-    responses(
-        (status = 200, description = "the token, or an error in `errcode`", body = TokenResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
-    )
-)]
-async fn token(State(state): Shared, uri: Uri) -> Outcome<TokenResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = TokenRequest {
-        appid: p.string("appid")?,
-        secret: p.string("secret")?.map(AppSecret::new),
-        grant_type: p.string("grant_type")?,
+    ($(#[$doc:meta])* $name:ident: POST(UserCodeRequest) -> $answer:ident, $what:tt) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = "",
+            tag = "developer server",
+            params(
+                ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
+            ),
+            request_body(content = UserCodeRequest, content_type = "application/json"),
+            responses((status = 200, description = $what, body = $answer))
+        )]
+        pub(super) async fn $name(
+            State(state): Shared,
+            UserCode(request): UserCode,
+        ) -> Outcome<$answer> {
+            Ok(Answer(state.server.$name(&request).await?))
+        }
     };
-    Ok(Answer(state.server.token(&request).await?))
 }
 
-/// Whether `signature` is hex(hmac_sha256(key = the current session_key,
-/// message = "")).
-///
-/// Errors: 10002, 40003, 40014, 42001, 87009, -1.
-#[utoipa::path(
-    get,
-    path = paths::CHECKSESSION,
-    tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token"),
-        ("openid" = Option<String>, Query, description = "the user's openid"),
-        ("signature" = Option<String>, Query, description = "hex(hmac_sha256(session_key, \"\"))"),
-        ("sig_method" = Option<String>, Query, description = "hmac_sha256", example = "hmac_sha256"),
-    ),
-    responses(
-        (status = 200, description = "ok, or an error in `errcode`", body = StatusResponse),
-        (status = 405, description = "another method than GET", body = StatusResponse),
-    )
-)]
-async fn checksession(State(state): Shared, uri: Uri) -> Outcome<StatusResponse> {
-    let p = QueryParams::parse(uri.query());
-    let request = CheckSessionRequest {
-        access_token: p.string("access_token")?.map(AccessToken::new),
-        openid: p.string("openid")?,
-        signature: p.string("signature")?,
-        sig_method: p.string("sig_method")?,
-    };
-    Ok(Answer(state.server.checksession(&request).await?))
+developer_route! {
+    /// Exchanges a login code for the user's openid, a new session_key and unionid.
+    ///
+    /// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
+    /// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
+    /// fields stay, empty, as the seed shows.
+    jscode2session: GET(Jscode2SessionRequest) -> Jscode2SessionResponse / Jscode2SessionResponse,
+        "the session, or an error in `errcode`"
 }
 
-/// The phone number behind a `wx.getPhoneNumber` code. `access_token` in
-/// the body or the query; `openid` optional (WeChat's clients send none).
-///
-/// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
-#[utoipa::path(
-    post,
-    path = paths::GET_USER_PHONE_NUMBER,
-    tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
-    ),
-    request_body(content = UserCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "the phone number, or an error in `errcode`", body = PhoneNumberResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn getuserphonenumber(
-    State(state): Shared,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome<PhoneNumberResponse> {
-    let request = user_code_request(&state, &uri, &headers, body)?;
-    Ok(Answer(state.server.getuserphonenumber(&request).await?))
+developer_route! {
+    /// A new access token, valid 7200 s; the previous one stays valid five
+    /// more minutes.
+    ///
+    /// Errors: 10002, 40001, 40002, 40013, 45009 (daily quota), -1.
+    token: GET(TokenRequest) -> TokenResponse / StatusResponse,
+        "the token, or an error in `errcode`"
 }
 
-/// The email address behind a `wx.getEmail` code; as getuserphonenumber.
-#[utoipa::path(
-    post,
-    path = paths::GET_EMAIL_ADDRESS,
-    tag = "developer server",
-    params(
-        ("access_token" = Option<String>, Query, description = "the app's access token, when not in the body"),
-    ),
-    request_body(content = UserCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "the email address, or an error in `errcode`", body = EmailAddressResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn getemailaddress(
-    State(state): Shared,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome<EmailAddressResponse> {
-    let request = user_code_request(&state, &uri, &headers, body)?;
-    Ok(Answer(state.server.getemailaddress(&request).await?))
+developer_route! {
+    /// Whether `signature` is hex(hmac_sha256(key = the current session_key,
+    /// message = "")).
+    ///
+    /// Errors: 10002, 40003, 40014, 42001, 87009, -1.
+    checksession: GET(CheckSessionRequest) -> StatusResponse / StatusResponse,
+        "ok, or an error in `errcode`"
+}
+
+developer_route! {
+    /// The phone number behind a `wx.getPhoneNumber` code. `access_token` in
+    /// the body or the query; `openid` optional (WeChat's clients send none).
+    ///
+    /// Errors: 10002, 40003, 40014, 40029, 40163, 42001, 46001, 46002, 46005, -1.
+    getuserphonenumber: POST(UserCodeRequest) -> PhoneNumberResponse,
+        "the phone number, or an error in `errcode`"
+}
+
+developer_route! {
+    /// The email address behind a `wx.getEmail` code; as getuserphonenumber.
+    getemailaddress: POST(UserCodeRequest) -> EmailAddressResponse,
+        "the email address, or an error in `errcode`"
+}
+
+/// The request of getuserphonenumber and getemailaddress, read by
+/// [`user_code_request`].
+pub(super) struct UserCode(UserCodeRequest);
+
+impl FromRequest<Arc<ServerState>> for UserCode {
+    type Rejection = Failure;
+
+    async fn from_request(request: Request, state: &Arc<ServerState>) -> Result<Self, Failure> {
+        let (headers, uri, body) = read_request(request, state).await;
+        Ok(UserCode(user_code_request(state, &uri, &headers, body)?))
+    }
 }
 
 /// The body of getuserphonenumber / getemailaddress; `access_token` from

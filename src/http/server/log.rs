@@ -21,10 +21,9 @@ use axum::response::Response;
 use tracing::Span;
 
 use super::answer::{ReplyMeta, observe};
-use super::metrics::route_index;
 use super::state::ServerState;
 
-/// A handler of the route `path` (or of no route: `unmatched`), observed:
+/// A handler of a route (or of no route: `unmatched`), observed:
 /// each request is counted in the metrics and, when `info` is on, logged
 /// with its method, path, status, errcode, requestId and latency — never
 /// its query string or body, which carry secrets.
@@ -34,13 +33,10 @@ pub(super) struct Observed<H> {
     handler: H,
 }
 
-/// `handler`, observed under the route `path` (a path that is no route of
-/// the router's list counts as `unmatched`).
-pub(super) fn observed<H>(path: &str, handler: H) -> Observed<H> {
-    Observed {
-        route: route_index(path),
-        handler,
-    }
+/// `handler`, observed under the route at index `route` of the route
+/// table (`routes.rs`; the last index, or past it, is `unmatched`).
+pub(super) fn observed<H>(route: usize, handler: H) -> Observed<H> {
+    Observed { route, handler }
 }
 
 impl<H, T> Handler<T, Arc<ServerState>> for Observed<H>

@@ -1,35 +1,22 @@
-//! `/metrics` in the Prometheus (OpenMetrics) text format, and the
-//! liveness and readiness routes.
+//! The server's metrics, and their Prometheus (OpenMetrics) text
+//! exposition (served by `operations`).
 //!
 //! One registry per router, no global recorder: a library must not install
 //! process-wide state. Labels are a route template from the router's own
-//! list (or `unmatched`) and an errcode: never a secret, an id or a path a
-//! client chose.
+//! table (`routes.rs`, or `unmatched`) and an errcode: never a secret, an
+//! id or a path a client chose. This module imports nothing of the
+//! server's: the state holds a `Metrics`, and the labels are handed in.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use serde_json::json;
 
 use super::sharded::{ShardedCounter, ShardedHistogram};
-use super::state::ServerState;
-use crate::http::wire::paths;
 use crate::openserver::{ErrCode, OpenServer};
-
-/// `GET /healthz`, `GET /readyz`, `GET /metrics`.
-pub(crate) const HEALTHZ: &str = "/healthz";
-pub(crate) const READYZ: &str = "/readyz";
-pub(crate) const METRICS: &str = "/metrics";
-/// The route label of a request no route matched.
-pub(crate) const UNMATCHED: &str = "unmatched";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -52,6 +39,8 @@ struct RouteLabels {
 /// the exposition is the same.
 pub(crate) struct Metrics {
     registry: Registry,
+    /// The route labels, by route index; the last is `unmatched`.
+    routes: &'static [&'static str],
     requests: Family<RequestLabels, ShardedCounter>,
     latency: Family<RouteLabels, ShardedHistogram>,
     /// `requests` by `route index * ERRCODE_SLOTS + errcode slot`.
@@ -66,7 +55,9 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// The metrics of a router whose route labels are `routes`, by route
+    /// index, the last standing for a request no route matched.
+    pub(crate) fn new(routes: &'static [&'static str]) -> Self {
         let mut registry = Registry::with_prefix("openserver");
         let requests = Family::<RequestLabels, ShardedCounter>::default();
         registry.register(
@@ -115,12 +106,13 @@ impl Metrics {
         );
         Metrics {
             registry,
+            routes,
             requests,
             latency,
-            request_handles: (0..ROUTES.len() * ERRCODE_SLOTS)
+            request_handles: (0..routes.len() * ERRCODE_SLOTS)
                 .map(|_| OnceLock::new())
                 .collect(),
-            latency_handles: (0..ROUTES.len()).map(|_| OnceLock::new()).collect(),
+            latency_handles: (0..routes.len()).map(|_| OnceLock::new()).collect(),
             outstanding_codes,
             access_tokens,
             live_sessions,
@@ -129,12 +121,12 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered request of the route at `route` in [`ROUTES`]
-    /// (see [`route_index`]).
+    /// Counts one answered request of the route at index `route` of the
+    /// labels (past the end: `unmatched`).
     pub(crate) fn observe(&self, route: usize, errcode: Option<i64>, elapsed: Duration) {
-        let route = route.min(ROUTES.len() - 1);
+        let route = route.min(self.routes.len() - 1);
         let labels = || RequestLabels {
-            route: ROUTES[route],
+            route: self.routes[route],
             errcode: errcode.unwrap_or(-2),
         };
         match errcode_slot(errcode) {
@@ -147,7 +139,7 @@ impl Metrics {
             .get_or_init(|| {
                 self.latency
                     .get_or_create(&RouteLabels {
-                        route: ROUTES[route],
+                        route: self.routes[route],
                     })
                     .clone()
             })
@@ -155,7 +147,7 @@ impl Metrics {
     }
 
     /// The text exposition, with the platform's gauges read now.
-    fn encode(&self, server: &OpenServer) -> String {
+    pub(crate) fn encode(&self, server: &OpenServer) -> String {
         let as_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         self.outstanding_codes
             .set(as_gauge(server.outstanding_codes()));
@@ -173,34 +165,6 @@ impl Metrics {
     }
 }
 
-/// The route labels: the router's own list, and `unmatched` last, so that
-/// a client's path never becomes a label.
-const ROUTES: [&str; 15] = [
-    paths::JSCODE2SESSION,
-    paths::TOKEN,
-    paths::CHECKSESSION,
-    paths::GET_USER_PHONE_NUMBER,
-    paths::GET_EMAIL_ADDRESS,
-    paths::SDK_LOGIN_CODE,
-    paths::SDK_CHECK_SESSION,
-    paths::SDK_USER_CODE,
-    paths::SDK_PROFILE,
-    paths::SDK_AUTH_CODE,
-    super::OPENAPI_PATH,
-    HEALTHZ,
-    READYZ,
-    METRICS,
-    UNMATCHED,
-];
-
-/// Where a path is in [`ROUTES`]: its route, else `unmatched`.
-pub(super) fn route_index(path: &str) -> usize {
-    ROUTES[..ROUTES.len() - 1]
-        .iter()
-        .position(|route| *route == path)
-        .unwrap_or(ROUTES.len() - 1)
-}
-
 /// A handle per platform errcode, and one for "no JSON answer" (-2).
 const ERRCODE_SLOTS: usize = ErrCode::ALL.len() + 1;
 
@@ -211,58 +175,4 @@ fn errcode_slot(errcode: Option<i64>) -> Option<usize> {
         None => Some(ErrCode::ALL.len()),
         Some(code) => ErrCode::ALL.iter().position(|c| c.code() == code),
     }
-}
-
-/// `GET /metrics`.
-#[utoipa::path(
-    get,
-    path = METRICS,
-    tag = "operations",
-    responses((status = 200, description = "the metrics, in the Prometheus text format", content_type = "application/openmetrics-text", body = String))
-)]
-pub(super) async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
-    let mut response = state.metrics.encode(&state.server).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// `GET /healthz`: the process answers.
-#[utoipa::path(
-    get,
-    path = HEALTHZ,
-    tag = "operations",
-    responses((status = 200, description = "the server is up", body = Object, example = json!({"status": "ok"})))
-)]
-pub(super) async fn healthz() -> Response {
-    status_json(StatusCode::OK, "ok")
-}
-
-/// `GET /readyz`: the platform's store answers.
-#[utoipa::path(
-    get,
-    path = READYZ,
-    tag = "operations",
-    responses(
-        (status = 200, description = "the store answers", body = Object, example = json!({"status": "ready"})),
-        (status = 503, description = "the store does not answer", body = Object, example = json!({"status": "store unavailable"})),
-    )
-)]
-pub(super) async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
-    match state.server.check_store().await {
-        Ok(()) => status_json(StatusCode::OK, "ready"),
-        Err(_) => status_json(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
-    }
-}
-
-fn status_json(status: StatusCode, what: &'static str) -> Response {
-    let mut response = (status, json!({ "status": what }).to_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -1,11 +1,13 @@
 //! The axum server: the seed's developer-server routes and the SDK routes
 //! over an [`OpenServer`].
 //!
-//! The router here is the parent: each child owns its routes
-//! (`developer`, `sdk`) and they share only `state` (what every route
-//! reads), `params` (request parameters) and `answer` (how every route
-//! answers, errors included). `serve` runs a router on a listener under
-//! the `limits`. The clients never import this module: what
+//! The router here is the parent: `routes` is the route table, each route
+//! declared once (path, methods, handler), whence the router, the metrics'
+//! labels and the OpenAPI document's paths. The handlers (`developer`,
+//! `sdk`, `operations`) share only `state` (what every route reads),
+//! `params` (request parameters) and `answer` (how every route answers,
+//! errors included). `serve` runs a router on a listener under the
+//! `limits`. The clients never import this module: what
 //! both sides share is in [`wire`](super::wire).
 
 mod answer;
@@ -14,8 +16,11 @@ mod limits;
 mod log;
 mod metrics;
 mod openapi;
+mod operations;
 mod params;
+mod query;
 mod refusals;
+mod routes;
 mod sdk;
 mod serve;
 mod sharded;
@@ -30,19 +35,27 @@ pub use self::limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_DEADLINE, ServerLimits,
 };
-use self::log::observed;
-use self::refusals::{get_and_head, not_found};
 #[cfg(feature = "rustls")]
 pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_with_limits};
 use self::state::ServerState;
+use crate::http::wire::paths;
 use crate::openserver::OpenServer;
 use crate::secret::SdkKey;
 
 /// Where the server serves its OpenAPI document.
-pub const OPENAPI_PATH: &str = "/openserver/openapi.json";
+pub const OPENAPI_PATH: &str = paths::OPENAPI;
 
-pub use self::openapi::openapi_json;
+/// The OpenAPI document of [`router`], as JSON.
+///
+/// ```
+/// let doc: serde_json::Value = serde_json::from_str(&superapp_openapi::http::openapi_json()).unwrap();
+/// assert_eq!(doc["openapi"], "3.1.0");
+/// assert!(doc["paths"]["/openserver/sns/jscode2session"]["get"].is_object());
+/// ```
+pub fn openapi_json() -> String {
+    routes::document_json().to_owned()
+}
 
 /// The default request-body limit: 64 KiB, far above any request of the API.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -148,28 +161,9 @@ pub fn router(server: OpenServer, config: HttpConfig) -> Router {
         server,
         &config.sdk_keys,
         config.body_limit,
+        routes::LABELS,
     ));
     // Every handler is observed (counted, and logged at info) and every
     // route names the methods it takes in its 405s (`refusals`).
-    Router::new()
-        .merge(developer::routes(config.body_limit))
-        .merge(sdk::routes(config.body_limit))
-        .route(
-            OPENAPI_PATH,
-            get_and_head(OPENAPI_PATH, openapi::serve_document),
-        )
-        .route(
-            metrics::HEALTHZ,
-            get_and_head(metrics::HEALTHZ, metrics::healthz),
-        )
-        .route(
-            metrics::READYZ,
-            get_and_head(metrics::READYZ, metrics::readyz),
-        )
-        .route(
-            metrics::METRICS,
-            get_and_head(metrics::METRICS, metrics::metrics),
-        )
-        .fallback(observed(metrics::UNMATCHED, not_found))
-        .with_state(state)
+    routes::routes(config.body_limit).with_state(state)
 }

@@ -79,7 +79,8 @@ impl<'a> QueryParams<'a> {
         self.len += 1;
     }
 
-    fn pairs(&self) -> impl Iterator<Item = &Pair<'a>> {
+    /// Every pair, in the query string's order.
+    pub(super) fn pairs(&self) -> impl Iterator<Item = &Pair<'a>> {
         self.inline[..self.len.min(INLINE_PAIRS)]
             .iter()
             .chain(&self.more)

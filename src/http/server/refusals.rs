@@ -16,33 +16,41 @@ use super::log::{Observed, observed, shown_path};
 use super::state::ServerState;
 use crate::openserver::StatusResponse;
 
+// Each route kind takes the route's index in the route table (its metrics
+// label), its handler and the body limit, so that the table in `routes.rs`
+// calls them all alike; the GET kinds read no body and ignore the limit.
+
 /// A GET route that refuses `HEAD` with 405 rather than running the route
 /// (axum serves `HEAD` with the `GET` handler, and a `HEAD` on the token
 /// route would issue a token nobody sees); other methods get a 405 too.
-pub(super) fn get_only<H, T>(path: &'static str, handler: H) -> MethodRouter<Arc<ServerState>>
+pub(super) fn get_only<H, T>(route: usize, handler: H, _: usize) -> MethodRouter<Arc<ServerState>>
 where
     H: Handler<T, Arc<ServerState>, Future: Unpin>,
     T: 'static,
 {
-    on(MethodFilter::GET, observed(path, handler))
-        .on(MethodFilter::HEAD, refuse_methods(path, &["GET"]))
-        .fallback(refuse_methods(path, &["GET"]))
+    on(MethodFilter::GET, observed(route, handler))
+        .on(MethodFilter::HEAD, refuse_methods(route, &["GET"]))
+        .fallback(refuse_methods(route, &["GET"]))
 }
 
 /// A GET route that serves `HEAD` too, as axum's `get` does (the
 /// operations routes, which change nothing); other methods get a 405.
-pub(super) fn get_and_head<H, T>(path: &'static str, handler: H) -> MethodRouter<Arc<ServerState>>
+pub(super) fn get_and_head<H, T>(
+    route: usize,
+    handler: H,
+    _: usize,
+) -> MethodRouter<Arc<ServerState>>
 where
     H: Handler<T, Arc<ServerState>, Future: Unpin>,
     T: 'static,
 {
-    get(observed(path, handler)).fallback(refuse_methods(path, &["GET"]))
+    get(observed(route, handler)).fallback(refuse_methods(route, &["GET"]))
 }
 
 /// A POST route reading a body of at most `body_limit` bytes; other
 /// methods get a 405.
 pub(super) fn post_only<H, T>(
-    path: &'static str,
+    route: usize,
     handler: H,
     body_limit: usize,
 ) -> MethodRouter<Arc<ServerState>>
@@ -50,14 +58,14 @@ where
     H: Handler<T, Arc<ServerState>, Future: Unpin>,
     T: 'static,
 {
-    post(observed(path, handler))
-        .fallback(refuse_methods(path, &["POST"]))
+    post(observed(route, handler))
+        .fallback(refuse_methods(route, &["POST"]))
         .layer(DefaultBodyLimit::max(body_limit))
 }
 
-/// The handler that refuses a method on `path`, naming `allowed`.
-fn refuse_methods(path: &'static str, allowed: &'static [&'static str]) -> Observed<RefuseMethod> {
-    observed(path, RefuseMethod(allowed))
+/// The handler that refuses a method on the route, naming `allowed`.
+fn refuse_methods(route: usize, allowed: &'static [&'static str]) -> Observed<RefuseMethod> {
+    observed(route, RefuseMethod(allowed))
 }
 
 /// Answers any request with a 405 naming these methods.

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use serde_json::Value;
@@ -15,42 +14,14 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::answer::{Answer, Failure, invalid};
 use super::params::Params;
-use super::refusals::post_only;
-use super::state::{KnownKey, ServerState, Shared};
+use super::state::{KnownKey, ServerState, Shared, read_request};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
-use crate::http::wire::{
-    FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name, paths,
-};
-use crate::openserver::{ErrCode, OpenServerError, StatusResponse, check_id_len};
+use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name};
+use crate::openserver::{ErrCode, OpenServerError, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
-
-/// The SDK routes, all POST, with bodies of at most `body_limit` bytes.
-pub(super) fn routes(body_limit: usize) -> Router<Arc<ServerState>> {
-    Router::new()
-        .route(
-            paths::SDK_LOGIN_CODE,
-            post_only(paths::SDK_LOGIN_CODE, login_code, body_limit),
-        )
-        .route(
-            paths::SDK_CHECK_SESSION,
-            post_only(paths::SDK_CHECK_SESSION, check_session, body_limit),
-        )
-        .route(
-            paths::SDK_USER_CODE,
-            post_only(paths::SDK_USER_CODE, user_code, body_limit),
-        )
-        .route(
-            paths::SDK_PROFILE,
-            post_only(paths::SDK_PROFILE, profile, body_limit),
-        )
-        .route(
-            paths::SDK_AUTH_CODE,
-            post_only(paths::SDK_AUTH_CODE, auth_code, body_limit),
-        )
-}
 
 type Outcome = Result<Answer<SdkResponse>, Failure<SdkResponse>>;
 
@@ -144,86 +115,87 @@ fn sdk_request(
     Ok((AppInfo::new(appid), principal, params))
 }
 
+/// An authenticated SDK call (`Authorization`, then the body's `appid`
+/// and `principal`), and the body's other fields for the route to read.
+pub(super) struct SdkCall {
+    app: AppInfo,
+    principal: Principal,
+    params: Params,
+}
+
+impl FromRequest<Arc<ServerState>> for SdkCall {
+    type Rejection = Failure<SdkResponse>;
+
+    async fn from_request(
+        request: Request,
+        state: &Arc<ServerState>,
+    ) -> Result<Self, Self::Rejection> {
+        let (headers, _, body) = read_request(request, state).await;
+        let (app, principal, params) = sdk_request(state, &headers, body)?;
+        Ok(SdkCall {
+            app,
+            principal,
+            params,
+        })
+    }
+}
+
+/// `sdk_operation! { "what the answer holds", async fn … }`: the handler
+/// with the OpenAPI operation every SDK route shares (POST, the `sdk` tag,
+/// an [`SdkRequest`] body, an [`SdkResponse`]), so that each route states
+/// only what its answer holds. The path is the route table's.
+macro_rules! sdk_operation {
+    ($answer:tt, $(#[$doc:meta])* pub(super) async fn $($handler:tt)*) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = "",
+            tag = "sdk",
+            request_body(content = SdkRequest, content_type = "application/json"),
+            responses((status = 200, description = $answer, body = SdkResponse))
+        )]
+        pub(super) async fn $($handler)*
+    };
+}
+
+sdk_operation! { "`code`, or an error in `errcode`",
 /// A fresh single-use login code for the principal (`wx.login`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 46003, 48001, -1.
-#[utoipa::path(
-    post,
-    path = paths::SDK_LOGIN_CODE,
-    tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn login_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+pub(super) async fn login_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall { app, principal, .. } = call;
     let code = state.server.issue_login_code(&app, &principal).await?;
     Ok(Answer(SdkResponse {
         code: Some(code.into_secret()),
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`valid`, or an error in `errcode`",
 /// Whether the principal's session in the app is valid (`wx.checkSession`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001, 46002, 46003, 48001, -1.
-#[utoipa::path(
-    post,
-    path = paths::SDK_CHECK_SESSION,
-    tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`valid`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn check_session(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, _) = sdk_request(&state, &headers, body)?;
+pub(super) async fn check_session(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall { app, principal, .. } = call;
     let valid = state.server.has_valid_session(&app, &principal).await?;
     Ok(Answer(SdkResponse {
         valid: Some(valid),
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`code`, or an error in `errcode`",
 /// A one-time phone or email code (`kind`) for the developer server to redeem.
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001–46005, 48001, -1.
-#[utoipa::path(
-    post,
-    path = paths::SDK_USER_CODE,
-    tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`code`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn user_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn user_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let kind = kind_from_name(&params.required_string("kind")?)
         .ok_or_else(|| invalid("kind must be phone_number or email"))?;
     let code = state.server.issue_user_code(&app, &principal, kind).await?;
@@ -232,29 +204,18 @@ async fn user_code(
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`value`, or an error in `errcode`",
 /// The user's avatar URL or nickname (`field`).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001–46004, 48001, -1.
-#[utoipa::path(
-    post,
-    path = paths::SDK_PROFILE,
-    tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`value`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn profile(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn profile(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let scope = match params.required_string("field")?.as_str() {
         FIELD_AVATAR => Scope::Avatar,
         FIELD_NICKNAME => Scope::Nickname,
@@ -266,7 +227,9 @@ async fn profile(
         ..SdkResponse::ok()
     }))
 }
+}
 
+sdk_operation! { "`authCode`, or an error in `errcode`",
 /// The emulator standing in for a super-app server's getAuthCode: a v3
 /// authCode for a user (`principal.uid`) and the scopes they granted, from
 /// the server's in-memory directory. A platform whose users live in a real
@@ -274,25 +237,12 @@ async fn profile(
 /// A v3 authCode for `principal.uid` and the `scopes` granted (the emulator's super-app server).
 ///
 /// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 45009, 46001, 46002, 48001, -1.
-#[utoipa::path(
-    post,
-    path = paths::SDK_AUTH_CODE,
-    tag = "sdk",
-    params(
-        ("Authorization" = Option<String>, Header, description = "Bearer <SDK key>: without it, or with a key this server does not know, the answer is errcode 40001 (HTTP 200, as every platform error)"),
-    ),
-    request_body(content = SdkRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "`authCode`, or an error in `errcode`", body = SdkResponse),
-        (status = 405, description = "another method than POST", body = StatusResponse),
-    )
-)]
-async fn auth_code(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Outcome {
-    let (app, principal, params) = sdk_request(&state, &headers, body)?;
+pub(super) async fn auth_code(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
     let Principal::Uid(uid) = principal else {
         return Err(Failure::invalid(
             "principal must be a uid: authCodes are issued for a super-app user",
@@ -307,4 +257,5 @@ async fn auth_code(
         auth_code: Some(code.into_secret()),
         ..SdkResponse::ok()
     }))
+}
 }

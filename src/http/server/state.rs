@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, Uri};
 use tower_http::timeout::TimeoutError;
 
 use super::answer::invalid;
@@ -36,10 +37,11 @@ impl ServerState {
         server: OpenServer,
         sdk_keys: &[(SdkKey, Option<Vec<String>>)],
         body_limit: usize,
+        route_labels: &'static [&'static str],
     ) -> Self {
         ServerState {
             server,
-            metrics: Metrics::new(),
+            metrics: Metrics::new(route_labels),
             sdk_keys: sdk_keys
                 .iter()
                 .filter(|(k, _)| !k.is_empty())
@@ -72,6 +74,22 @@ impl ServerState {
             Err(_) => Err(invalid("the request body could not be read")),
         }
     }
+}
+
+/// A request's headers and URI, and its body read under the route's limit
+/// (`DefaultBodyLimit`), its error not yet raised: the body extractors of
+/// the POST routes (`sdk.rs`, `developer.rs`) check a header first.
+pub(crate) async fn read_request<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> (HeaderMap, Uri, Result<Bytes, BytesRejection>) {
+    let (mut parts, body) = request.into_parts();
+    // The body limit is in the extensions, which stay; headers and URI are
+    // not needed to read the body, so they are moved out rather than cloned.
+    let headers = std::mem::take(&mut parts.headers);
+    let uri = std::mem::take(&mut parts.uri);
+    let body = Bytes::from_request(Request::from_parts(parts, body), state).await;
+    (headers, uri, body)
 }
 
 /// Whether reading the body failed because it stalled past the body-read
