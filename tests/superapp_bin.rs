@@ -171,3 +171,111 @@ fn bad_keys_and_values_are_refused_with_exit_2_and_what_is_allowed() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+const OPENSERVER: &str = env!("CARGO_BIN_EXE_openserver");
+
+/// An openserver config with this directory section, removed when dropped.
+struct Config(std::path::PathBuf);
+
+impl Config {
+    fn with_directory(name: &str, directory: serde_json::Value) -> Config {
+        let config = serde_json::json!({
+            "apps": [{"appid": "wx-a", "secret": "an-app-secret-of-16+", "team": "t"}],
+            "directory": directory,
+        });
+        let path =
+            std::env::temp_dir().join(format!("superapp-bin-{}-{name}.json", std::process::id()));
+        std::fs::write(&path, config.to_string()).unwrap();
+        Config(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Config {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn openserver(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(OPENSERVER)
+        .args(args)
+        .env_remove("OPENSERVER_STORE")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn openserver_check_config_refuses_a_bad_directory_naming_what_is_wrong() {
+    let cases = [
+        (
+            "short-key",
+            serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": "short"}),
+            "directory.secret_key: the secret key has 5 bytes: AES needs 16, 24 or 32",
+        ),
+        (
+            "no-pem",
+            serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": SECRET, "client_key": "c", "private_key": "/nonexistent/key.pem"}),
+            "directory.private_key: cannot read the key file /nonexistent/key.pem",
+        ),
+        (
+            "not-private",
+            serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": SECRET, "client_key": "c", "private_key": PUBLIC}),
+            "PRIVATE KEY",
+        ),
+        (
+            "mode",
+            serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": SECRET, "signature": "aes"}),
+            "aes-ecb, aes-cbc",
+        ),
+    ];
+    for (name, directory, expected) in cases {
+        let config = Config::with_directory(name, directory);
+        let (code, _, err) = openserver(&["--check-config", config.path()]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    let good = Config::with_directory(
+        "good",
+        serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": SECRET, "client_key": "c", "private_key": PRIVATE}),
+    );
+    let (code, out, err) = openserver(&["--check-config", good.path()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("directory http://127.0.0.1:1") && !out.contains(SECRET),
+        "{out}"
+    );
+}
+
+#[test]
+fn openserver_check_directory_passes_the_reference_server_and_fails_a_dead_one() {
+    let (_server, url) = serve(&[]);
+    let config = Config::with_directory(
+        "check",
+        serde_json::json!({"url": url, "secret_key": SECRET, "client_key": "platform-client", "private_key": PRIVATE}),
+    );
+    let (code, out, err) = openserver(&["--config", config.path(), "--check-directory", "u-1001"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("ok   b2b2c (POST /access_token/b2b2c) unknown authCode"),
+        "{out}"
+    );
+    let dead = Config::with_directory(
+        "dead",
+        serde_json::json!({"url": "http://127.0.0.1:1", "secret_key": SECRET, "timeout_ms": 300}),
+    );
+    let (code, out, _) = openserver(&["--config", dead.path(), "--check-directory", "u-1001"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL checkUser (POST /user/checkUser): unreachable"),
+        "{out}"
+    );
+}

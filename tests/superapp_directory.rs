@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::routing::any;
 use serde_json::{Value, json};
 use superapp_openapi::AuthCode;
-use superapp_openapi::openserver::{ErrCode, SuperappDirectory};
+use superapp_openapi::openserver::{Clock, ErrCode, SuperappDirectory};
 use superapp_openapi::superapp::{
     CheckTarget, HostAccount, HttpDirectory, InfoKind, PathFamily, ReferenceServer, ReferenceUser,
     SecretKey, SignatureMode, SnapSigner, SnapVerifier, TcSigner, UserStatus, check_directory,
@@ -350,4 +350,31 @@ fn debug_shows_no_key() {
         !shown.contains(KEY) && !shown.contains("PRIVATE"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn temporary_codes_expire_after_five_minutes_and_stale_signatures_are_refused() {
+    use superapp_openapi::openserver::ManualClock;
+    let clock = ManualClock::new();
+    let server = ReferenceServer::builder(key(), users())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let served = Served::start(server.router()).await;
+    let d = HttpDirectory::builder(&served.base, key())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let code = d.temporary_code("u-1001", InfoKind::Email).await.unwrap();
+    clock.advance(Duration::from_secs(301));
+    let expired = d
+        .redeem_temporary_code("u-1001", InfoKind::Email, &code.code)
+        .await
+        .unwrap_err();
+    assert_eq!(expired.code(), Some(ErrCode::InvalidCode), "{expired}");
+    // A platform whose clock is 6 minutes behind signs stale timestamps.
+    let behind = superapp_openapi::openserver::ManualClock::at_millis(clock.now_millis() - 360_000);
+    let d = HttpDirectory::builder(&served.base, key())
+        .clock(Arc::new(behind))
+        .build();
+    let err = d.check_user("u-1001").await.unwrap_err();
+    assert_eq!(err.errcode(), -1, "{err}");
 }
