@@ -1,21 +1,20 @@
 //! [`HttpDirectory`]: the platform's client of a super-app server, over
 //! TCMPP's protocol, as a `SuperappDirectory`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
-use tokio::time::Instant;
 
-use super::call::{Answer, CallFailure, Caller, DEFAULT_MAX_RESPONSE_BYTES};
+use super::answers::{outage, read_b2b2c, read_user_answer, transport_outage};
+use super::cache::ProfileCache;
+use super::call::{Caller, DEFAULT_MAX_RESPONSE_BYTES};
 use super::paths::{B2B2C_PATH, Method, PathFamily, UserEndpoint};
 use super::signing::{SecretKey, SignatureMode, TC_SIGNATURE, TC_TIMESTAMP, TcSigner};
 use super::snap::{SnapSigner, X_CLIENT_KEY, X_SIGNATURE, X_TIMESTAMP};
-use super::wire::{Envelope, InfoKind, lenient_field, request_params};
-use crate::api::Scope;
+use super::wire::{InfoKind, lenient_field, request_params};
 use crate::openserver::{
     Clock, ErrCode, OpenServerError, RedeemedGrant, SuperappDirectory, SuperappUser, SystemClock,
 };
@@ -124,11 +123,9 @@ impl HttpDirectoryBuilder {
             signer: self.signer,
             paths: self.paths,
             snap: self.snap,
-            cache: self.cache.map(|(capacity, ttl)| ProfileCache {
-                entries: Mutex::new(HashMap::new()),
-                capacity,
-                ttl,
-            }),
+            cache: self
+                .cache
+                .map(|(capacity, ttl)| ProfileCache::new(capacity, ttl)),
             clock: self.clock,
         }
     }
@@ -375,116 +372,6 @@ impl HttpDirectory {
     }
 }
 
-fn outage(why: impl fmt::Display) -> OpenServerError {
-    OpenServerError::new(ErrCode::SystemError)
-        .with_message(format!("system error: the super-app server: {why}"))
-}
-
-fn transport_outage(path: &str, failure: &CallFailure) -> OpenServerError {
-    outage(format!("{path}: {failure}"))
-}
-
-/// A user call's answer: its data, or the refusal as a platform errcode.
-fn read_user_answer(
-    family: PathFamily,
-    endpoint: UserEndpoint,
-    answer: &Answer,
-) -> Result<Value, OpenServerError> {
-    let name = endpoint.name();
-    if matches!(answer.status, 401 | 403) {
-        return Err(outage(format!(
-            "{name}: the platform's TC-Signature was refused (HTTP {})",
-            answer.status
-        )));
-    }
-    let envelope = Envelope::read(family, &answer.body)
-        .map_err(|e| outage(format!("{name}: HTTP {}: {e}", answer.status)))?;
-    if envelope.is_ok() && (200..300).contains(&answer.status) {
-        return Ok(envelope.data);
-    }
-    let message: String = envelope.return_message.chars().take(200).collect();
-    let mapped = envelope
-        .return_code
-        .parse::<i64>()
-        .ok()
-        .and_then(ErrCode::from_code)
-        .filter(|code| {
-            matches!(
-                code,
-                ErrCode::UserNotFound
-                    | ErrCode::UserInactive
-                    | ErrCode::NoSuchUserData
-                    | ErrCode::InvalidCode
-                    | ErrCode::CodeUsed
-            )
-        });
-    Err(match mapped {
-        Some(code) => OpenServerError::new(code).with_message(format!(
-            "{}: the super-app server says: {message}",
-            code.message()
-        )),
-        None => outage(format!(
-            "{name}: returnCode {} ({message})",
-            envelope.return_code
-        )),
-    })
-}
-
-/// The b2b2c answer: the user and scopes, `None` for a refused code.
-fn read_b2b2c(app_id: &str, answer: &Answer) -> Result<Option<RedeemedGrant>, OpenServerError> {
-    let object = answer.body.as_object().ok_or_else(|| {
-        outage(format!(
-            "{B2B2C_PATH}: HTTP {}: the answer is not a JSON object",
-            answer.status
-        ))
-    })?;
-    let code = lenient_field(object, "responseCode")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if code != SNAP_B2B2C_OK {
-        // SNAP: 401xx01-04 are token / authCode refusals; 401xx00 is
-        // "Unauthorized" (the signature or the client key): an outage.
-        return if code.len() == 7 && code.starts_with("401") && !code.ends_with("00") {
-            Ok(None)
-        } else {
-            Err(outage(format!(
-                "{B2B2C_PATH}: HTTP {}: responseCode {code:?}",
-                answer.status
-            )))
-        };
-    }
-    let info = lenient_field(object, "additionalInfo").and_then(Value::as_object);
-    let field = |name| info.and_then(|i| lenient_field(i, name));
-    let user_id = field("userId")
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            outage(format!(
-                "{B2B2C_PATH}: the answer has no additionalInfo.userId"
-            ))
-        })?;
-    if field("miniAppId")
-        .and_then(Value::as_str)
-        .is_some_and(|id| id != app_id)
-    {
-        return Ok(None);
-    }
-    // A server that lists no scopes vouches for the user alone: consent is
-    // the host's, recorded in the grant it gave the mini program.
-    let scopes = match field("scopes").and_then(Value::as_array) {
-        Some(list) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .filter_map(|s| s.parse::<Scope>().ok())
-            .collect(),
-        None => Scope::ALL.to_vec(),
-    };
-    Ok(Some(RedeemedGrant {
-        user_id: user_id.to_owned(),
-        scopes,
-    }))
-}
-
 impl fmt::Debug for HttpDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpDirectory")
@@ -493,7 +380,10 @@ impl fmt::Debug for HttpDirectory {
             .field("signature", &self.signer.mode())
             .field("timeout", &self.caller.timeout())
             .field("v3", &self.snap.is_some())
-            .field("profile_cache", &self.cache.as_ref().map(|c| c.capacity))
+            .field(
+                "profile_cache",
+                &self.cache.as_ref().map(ProfileCache::capacity),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -557,37 +447,5 @@ fn info_kind(kind: UserCodeKind) -> InfoKind {
     match kind {
         UserCodeKind::PhoneNumber => InfoKind::Phone,
         UserCodeKind::Email => InfoKind::Email,
-    }
-}
-
-/// Nicknames and avatar URLs for a short while (see
-/// [`HttpDirectoryBuilder::profile_cache`]).
-struct ProfileCache {
-    entries: Mutex<HashMap<(UserEndpoint, String), (String, Instant)>>,
-    capacity: usize,
-    ttl: Duration,
-}
-
-impl ProfileCache {
-    fn get(&self, endpoint: UserEndpoint, user_id: &str) -> Option<String> {
-        let entries = self.entries.lock().ok()?;
-        let (value, at) = entries.get(&(endpoint, user_id.to_owned()))?;
-        (at.elapsed() < self.ttl).then(|| value.clone())
-    }
-
-    fn put(&self, endpoint: UserEndpoint, user_id: &str, value: &str) {
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.len() >= self.capacity {
-            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            (endpoint, user_id.to_owned()),
-            (value.to_owned(), Instant::now()),
-        );
     }
 }

@@ -19,6 +19,10 @@ mod signing;
 mod wire;
 
 #[cfg(feature = "http")]
+mod answers;
+#[cfg(feature = "http")]
+mod cache;
+#[cfg(feature = "http")]
 mod call;
 #[cfg(feature = "http")]
 mod check;
