@@ -29,6 +29,7 @@ mod dispatcher;
 mod handler;
 mod reply;
 mod secret;
+mod sync;
 mod version;
 
 pub mod consent;

@@ -1,5 +1,6 @@
-//! What a login or phone/email code is for and who it was issued to: the
-//! entries of the code store, packed.
+//! Login and phone/email codes: the key (`CodeKey`, the code's 16 random
+//! bytes, drawn, parsed and shown as hex) and what a code is for and who it
+//! was issued to (the entries of the in-memory code store, packed).
 //!
 //! A million outstanding codes are a million table buckets (two million,
 //! with the table's load factor), so the bucket is kept small: the 16-byte
@@ -8,6 +9,8 @@
 //! own) and 56 bits holding the expiry, the kind and the used flag. 27
 //! bytes and a control byte per bucket, instead of 40 and one
 //! (BENCHMARKS.md, row 7).
+
+use std::hash::{Hash, Hasher};
 
 use crate::platform::UserCodeKind;
 
@@ -86,6 +89,56 @@ impl StoredCode {
     }
 }
 
+/// A code's 16 raw bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CodeKey(pub(crate) [u8; 16]);
+
+impl CodeKey {
+    /// A fresh key from the thread's CSPRNG (ChaCha, seeded by the OS).
+    pub(crate) fn random() -> CodeKey {
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        CodeKey(bytes)
+    }
+
+    /// Parses the 32-hex-character form (either case, as `hex` reads it);
+    /// anything else is not a code we issued.
+    pub(crate) fn parse(text: &str) -> Option<CodeKey> {
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        let text = text.as_bytes();
+        if text.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(CodeKey(bytes))
+    }
+
+    /// The 32-hex-character form.
+    pub(crate) fn to_hex(self) -> String {
+        crate::digest::to_hex(&self.0)
+    }
+}
+
+// Codes are uniformly random and chosen by us, never by a caller, so eight of
+// their bytes already are a good hash; SipHash would only cost time.
+impl Hash for CodeKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(word));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,10 +147,7 @@ mod tests {
     fn an_entry_and_its_key_fill_27_bytes() {
         assert_eq!(std::mem::size_of::<StoredCode>(), 11);
         assert_eq!(std::mem::align_of::<StoredCode>(), 1);
-        assert_eq!(
-            std::mem::size_of::<(crate::openserver::shards::CodeKey, StoredCode)>(),
-            27
-        );
+        assert_eq!(std::mem::size_of::<(CodeKey, StoredCode)>(), 27);
     }
 
     #[test]
@@ -130,5 +180,28 @@ mod tests {
             StoredCode::new(0, u64::MAX, CodeKind::Login).expires_at(),
             EXPIRY_MAX
         );
+    }
+
+    #[test]
+    fn a_code_parses_as_the_hex_crate_reads_it() {
+        for text in [
+            "00112233445566778899aabbccddeeff",
+            "00112233445566778899AABBCCDDEEFF",
+            "0011223344556677889900aabbccddee",
+            "00112233445566778899aabbccddeef",
+            "00112233445566778899aabbccddeeff0",
+            "0011223344556677889 aabbccddeeff",
+            "g0112233445566778899aabbccddeeff",
+            "",
+            "é0112233445566778899aabbccddeef",
+        ] {
+            let mut expected = [0u8; 16];
+            let expected = hex::decode_to_slice(text, &mut expected)
+                .ok()
+                .map(|()| expected);
+            assert_eq!(CodeKey::parse(text).map(|k| k.0), expected, "{text}");
+        }
+        let key = CodeKey::random();
+        assert_eq!(CodeKey::parse(&key.to_hex()).map(|k| k.0), Some(key.0));
     }
 }

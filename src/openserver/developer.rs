@@ -7,10 +7,10 @@ use base64::Engine as _;
 
 use super::OpenServer;
 use super::clock::millis;
+use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::registry::AppState;
-use super::shards::CodeKey;
-use super::store::{Redeemed, Refused, StoreError, TokenApp, TokenTerms};
+use super::store::{Refused, StoreError, TokenTerms};
 use super::wire::{
     CheckSessionRequest, EmailAddressResponse, EmailInfo, GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest, Jscode2SessionResponse, PhoneInfo,
@@ -65,16 +65,14 @@ impl OpenServer {
             CodeKey::parse(js_code).ok_or_else(|| OpenServerError::new(ErrCode::InvalidCode))?;
         let now = self.now();
         let config = &self.inner.config;
-        let subject = match self
+        let subject = self
             .inner
             .store
-            .redeem_login_code(&app, key, now, config.rate_limit_per_minute)
+            .redeem_login_code(&app, key, now, config.rate_limit_per_minute, |user_id| {
+                self.subject(&app, user_id)
+            })
             .await
-            .map_err(|e| self.store_error(e))?
-        {
-            Redeemed::Subject(subject) => subject,
-            Redeemed::User(user_id) => self.subject(&app, &user_id),
-        };
+            .map_err(|e| self.store_error(e))?;
         let session_key =
             SessionKey::new(base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0));
         let signature = hmac_sha256(session_key.secret().as_bytes(), b"");
@@ -163,9 +161,7 @@ impl OpenServer {
             now,
             expires_at: now + millis(config.access_token_ttl),
             overlap_end: now + millis(config.access_token_overlap),
-            day: now / 86_400_000,
             per_day: config.max_access_tokens_per_day,
-            grace: millis(config.access_token_ttl),
         };
         self.inner
             .store
@@ -177,18 +173,11 @@ impl OpenServer {
 
     /// The app of a live access token.
     async fn check_token(&self, token: &str) -> Result<Arc<AppState>, OpenServerError> {
-        match self
-            .inner
+        self.inner
             .store
-            .resolve_token(token, self.now())
+            .resolve_token(token, self.now(), |app_id| self.app(app_id).ok())
             .await
-            .map_err(|e| self.store_error(e))?
-        {
-            TokenApp::State(app) => Ok(app),
-            TokenApp::Id(app_id) => self
-                .app(&app_id)
-                .map_err(|_| OpenServerError::new(ErrCode::InvalidAccessToken)),
-        }
+            .map_err(|e| self.store_error(e))
     }
 
     /// `GET /openserver/wxa/checksession`: whether `signature` is

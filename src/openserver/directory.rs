@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::shards::ShardedMap;
 use crate::api::Scope;
 use crate::platform::UserCodeKind;
 use crate::platform::errcode::{ErrCode, OpenServerError};
 use crate::secret::{AuthCode, Code, EmailAddress, PhoneNumber};
+use crate::sync::ShardedMap;
 
 /// How long an authCode issued by `OpenServer::issue_auth_code` stays
 /// redeemable.

@@ -15,7 +15,6 @@ mod developer;
 mod directory;
 mod registry;
 mod sdk_side;
-mod shards;
 mod store;
 mod sweep;
 mod wire;
@@ -49,7 +48,6 @@ pub(crate) use wire::{
 };
 
 use self::registry::AppState;
-use self::shards::FastMap;
 use self::store::memory::MemoryStore;
 use self::store::{GrantTerms, StoreRef};
 use crate::api::Scope;
@@ -57,6 +55,7 @@ use crate::app::AppInfo;
 use crate::digest::hmac_sha256;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::Code;
+use crate::sync::FastMap;
 
 /// The longest app id, user id or authCode the platform accepts, in
 /// bytes; a longer one is `10002` naming the field and this limit.
@@ -338,8 +337,8 @@ impl OpenServer {
                 app_id,
                 user_id,
                 &scopes,
+                now,
                 GrantTerms {
-                    now,
                     expires_at,
                     per_user: self.inner.config.max_auth_codes_per_user,
                 },

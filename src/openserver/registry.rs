@@ -8,10 +8,10 @@ use subtle::ConstantTimeEq;
 
 use super::OpenServer;
 use super::config::AppRegistration;
-use super::shards::{FastMap, ShardedMap, lock};
 use crate::app::{AppInfo, AppKind};
 use crate::digest::{hmac_sha256_of, sha256, to_hex};
 use crate::platform::errcode::{ErrCode, OpenServerError};
+use crate::sync::{FastMap, ShardedMap, lock};
 
 /// What never changes about a registered app.
 pub(super) struct AppRecord {
@@ -54,7 +54,7 @@ pub(super) struct Subject {
     pub(super) outstanding_codes: AtomicUsize,
     /// Its number in the in-memory code store's subject table, given with
     /// its first code there: a stored code names its subject by this, not
-    /// by a reference of its own (`shards.rs`).
+    /// by a reference of its own (`store/memory/code_store.rs`).
     pub(super) code_number: OnceLock<u32>,
 }
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use super::OpenServer;
 use super::clock::millis;
+use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::directory::{DirectoryRef, SuperappUser};
 use super::registry::Subject;
-use super::shards::CodeKey;
 use super::store::{CodeLimits, Refused, StoreError};
 use crate::api::Scope;
 use crate::app::AppInfo;

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
+// A value on cache lines of its own: the crate's one padding.
+use crate::sync::Padded as Line;
+
 /// Slots per metric; threads take them in turn.
 const SLOTS: usize = 4;
 
@@ -24,12 +27,6 @@ fn slot() -> usize {
     }
     SLOT.with(|slot| *slot)
 }
-
-/// A value on cache lines of its own (128 bytes: two 64-byte lines, for
-/// CPUs that fetch them in pairs).
-#[repr(align(128))]
-#[derive(Default, Debug)]
-struct Line<T>(T);
 
 /// A monotonic counter, encoded as prometheus-client's `Counter`.
 #[derive(Clone, Default, Debug)]

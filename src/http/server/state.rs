@@ -13,6 +13,7 @@ use super::metrics::Metrics;
 use crate::digest::sha256;
 use crate::openserver::{OpenServer, OpenServerError};
 use crate::secret::SdkKey;
+use crate::sync::FastSet;
 
 /// What every handler shares.
 pub(crate) struct ServerState {
@@ -29,8 +30,6 @@ pub(crate) struct KnownKey {
     pub(crate) digest: [u8; 32],
     pub(crate) apps: Option<FastSet<String>>,
 }
-
-type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 impl ServerState {
     pub(crate) fn new(

@@ -9,17 +9,13 @@
 //! [`StoreRef`] without a boxed future per call, so the in-memory store
 //! costs what the code it replaced did.
 
-pub(crate) mod memory;
-#[cfg(feature = "redis")]
-pub(crate) mod redis;
-
 use std::sync::Arc;
 
+use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::config::SweepReport;
 use super::directory::RedeemedGrant;
 use super::registry::{AppState, Subject};
-use super::shards::CodeKey;
 use crate::api::Scope;
 
 /// Why a store refused an operation; `OpenServer` says it to the caller.
@@ -65,21 +61,6 @@ impl From<Refused> for StoreError {
     }
 }
 
-/// Who a redeemed login code was for: the subject itself (in memory), or
-/// the user's id, for the caller to look the subject up.
-pub(crate) enum Redeemed {
-    Subject(Arc<Subject>),
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's answer
-    User(String),
-}
-
-/// The app an access token belongs to.
-pub(crate) enum TokenApp {
-    State(Arc<AppState>),
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's answer
-    Id(String),
-}
-
 /// The limits a code is issued under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CodeLimits {
@@ -91,132 +72,84 @@ pub(crate) struct CodeLimits {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenTerms {
     /// The platform clock's milliseconds.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
     pub(crate) now: u64,
     /// When it stops, in the clock's milliseconds.
     pub(crate) expires_at: u64,
     /// When the previous token stops (it lives no longer than it would have).
     pub(crate) overlap_end: u64,
-    /// The UTC day (`now / 86,400,000`) the quota counts.
-    pub(crate) day: u64,
     pub(crate) per_day: u32,
-    /// How long an expired token is still told from an unknown one
-    /// (`42001`, not `40014`): the in-memory sweep's grace.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
-    pub(crate) grace: u64,
+}
+
+impl TokenTerms {
+    /// The UTC day the daily quota counts.
+    pub(crate) fn day(&self) -> u64 {
+        self.now / 86_400_000
+    }
 }
 
 /// What an authCode grant is issued under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GrantTerms {
-    /// The platform clock's milliseconds.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the Redis store's TTLs
-    pub(crate) now: u64,
     pub(crate) expires_at: u64,
     /// The user's cap on outstanding authCodes.
     pub(crate) per_user: usize,
 }
 
-/// The platform's state. Every operation is atomic on its own: two callers
-/// racing for one code get one success, two instances on one Redis agree.
-/// `now` is the platform clock's milliseconds: a store compares expiry
-/// times with it, never with a clock of its own, so that every store gives
-/// the same answers on an injected clock (Redis TTLs only collect garbage).
-pub(crate) trait Store: Send + Sync {
-    /// Stores `key` for `subject`, under the user's quota first, then the
-    /// app's cap.
-    async fn issue_code(
-        &self,
-        subject: &Arc<Subject>,
-        key: CodeKey,
-        kind: CodeKind,
-        now: u64,
-        expires_at: u64,
-        limits: CodeLimits,
-    ) -> Result<(), StoreError>;
+/// Declares each store operation once: the [`Store`] trait's method and
+/// [`StoreRef`]'s forwarding to the store it holds (a `match`, not a boxed
+/// future, so the in-memory store is called as directly as a method).
+///
+/// It also defines `impl_store!`, which implements [`Store`] for a store
+/// from each operation's name, its arguments' names and its body, the
+/// types coming from here (so the stores restate no signature). `$d` is a
+/// `$`, for the inner macro's own metavariables.
+macro_rules! store_operations {
+    ($d:tt $(
+        $(#[$doc:meta])*
+        fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $answer:ty;
+    )*) => {
+        /// The platform's state. Every operation is atomic on its own: two
+        /// callers racing for one code get one success, two instances on
+        /// one Redis agree. `now` is the platform clock's milliseconds: a
+        /// store compares expiry times with it, never with a clock of its
+        /// own, so that every store gives the same answers on an injected
+        /// clock (Redis TTLs only collect garbage). What only the registry
+        /// knows (an app's state, a user's subject) a store asks through
+        /// the lookup it is given, so that both stores answer the same types.
+        pub(crate) trait Store: Send + Sync {
+            $(
+                $(#[$doc])*
+                async fn $name(&self $(, $arg: $ty)*) -> Result<$answer, StoreError>;
+            )*
+        }
 
-    /// Redeems a login code of `app` once: counts the user's rate window
-    /// (a full window leaves the code unused) and marks the code used.
-    async fn redeem_login_code(
-        &self,
-        app: &Arc<AppState>,
-        key: CodeKey,
-        now: u64,
-        rate_limit: u32,
-    ) -> Result<Redeemed, StoreError>;
+        impl StoreRef {
+            $(
+                $(#[$doc])*
+                pub(crate) async fn $name(&self $(, $arg: $ty)*) -> Result<$answer, StoreError> {
+                    match self {
+                        StoreRef::Memory(store) => store.$name($($arg),*).await,
+                        #[cfg(feature = "redis")]
+                        StoreRef::Redis(store) => store.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
 
-    /// Redeems a phone/email code of `app`, issued to the user with
-    /// `openid` when one is given (WeChat's clients send none: the code
-    /// names its user); `key` is `None` when the text is no code the
-    /// platform issues (a given openid is still checked first). The user's id.
-    async fn redeem_user_code(
-        &self,
-        app: &Arc<AppState>,
-        openid: Option<&str>,
-        key: Option<CodeKey>,
-        kind: CodeKind,
-        now: u64,
-    ) -> Result<String, StoreError>;
-
-    /// Replaces the subject's session: from now on only `signature` (the
-    /// checksession signature of the new session_key) verifies.
-    async fn replace_session(
-        &self,
-        subject: &Subject,
-        signature: [u8; 32],
-        now: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError>;
-
-    /// checksession's state in one step: `token` is live and its app
-    /// registered (`registered` answers for an app id), the user with
-    /// `openid` is a user of that app, and `signature` is its current
-    /// session's (`None`: text that is no signature, always wrong once the
-    /// openid is known). One round trip for a remote store.
-    async fn check_session(
-        &self,
-        token: &str,
-        openid: &str,
-        signature: Option<&[u8; 32]>,
-        now: u64,
-        registered: impl Fn(&str) -> bool + Send,
-    ) -> Result<(), StoreError>;
-
-    /// Whether the subject has a session that has not expired.
-    async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError>;
-
-    /// Issues `token` for `app` under the daily quota; the previous token
-    /// lives on until `overlap_end`, the one before it stops now.
-    async fn issue_token(
-        &self,
-        app: &Arc<AppState>,
-        token: &str,
-        terms: TokenTerms,
-    ) -> Result<(), StoreError>;
-
-    /// The app of a live token.
-    async fn resolve_token(&self, token: &str, now: u64) -> Result<TokenApp, StoreError>;
-
-    /// Issues an authCode grant, under the user's cap.
-    async fn issue_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        user_id: &str,
-        scopes: &[Scope],
-        terms: GrantTerms,
-    ) -> Result<(), StoreError>;
-
-    /// Spends an authCode of `app_id`: the grant, once, if it has not expired.
-    async fn redeem_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        now: u64,
-    ) -> Result<Option<RedeemedGrant>, StoreError>;
-
-    /// Whether the store answers.
-    async fn ping(&self) -> Result<(), StoreError>;
+        macro_rules! impl_store {
+            ($d store:ty, $d($d op:ident $d params:tt $d body:block)*) => {
+                impl Store for $d store {
+                    $d(impl_store!(@op $d op $d params $d body);)*
+                }
+            };
+            $(
+                (@op $name ($d this:ident $(, $d $arg:ident)* $d(,)?) $d body:block) => {
+                    async fn $name(&$d this $(, $d $arg: $ty)*) -> Result<$answer, StoreError>
+                        $d body
+                };
+            )*
+        }
+    };
 }
 
 /// The store a platform uses, called without boxing a future.
@@ -226,18 +159,10 @@ pub(crate) enum StoreRef {
     Redis(redis::RedisStore),
 }
 
-macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            StoreRef::Memory($store) => $call.await,
-            #[cfg(feature = "redis")]
-            StoreRef::Redis($store) => $call.await,
-        }
-    };
-}
-
-impl StoreRef {
-    pub(crate) async fn issue_code(
+store_operations! { $
+    /// Stores `key` for `subject`, under the user's quota first, then the
+    /// app's cap.
+    fn issue_code(
         &self,
         subject: &Arc<Subject>,
         key: CodeKey,
@@ -245,101 +170,96 @@ impl StoreRef {
         now: u64,
         expires_at: u64,
         limits: CodeLimits,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.issue_code(subject, key, kind, now, expires_at, limits))
-    }
+    ) -> ();
 
-    pub(crate) async fn redeem_login_code(
+    /// Redeems a login code of `app` once: counts the user's rate window
+    /// (a full window leaves the code unused) and marks the code used.
+    /// The subject it was issued to; `subject` gives it for a user id.
+    fn redeem_login_code(
         &self,
         app: &Arc<AppState>,
         key: CodeKey,
         now: u64,
         rate_limit: u32,
-    ) -> Result<Redeemed, StoreError> {
-        dispatch!(self, s => s.redeem_login_code(app, key, now, rate_limit))
-    }
+        subject: impl Fn(&str) -> Arc<Subject> + Send,
+    ) -> Arc<Subject>;
 
-    pub(crate) async fn redeem_user_code(
+    /// Redeems a phone/email code of `app`, issued to the user with
+    /// `openid` when one is given (WeChat's clients send none: the code
+    /// names its user); `key` is `None` when the text is no code the
+    /// platform issues (a given openid is still checked first). The user's id.
+    fn redeem_user_code(
         &self,
         app: &Arc<AppState>,
         openid: Option<&str>,
         key: Option<CodeKey>,
         kind: CodeKind,
         now: u64,
-    ) -> Result<String, StoreError> {
-        dispatch!(self, s => s.redeem_user_code(app, openid, key, kind, now))
-    }
+    ) -> String;
 
-    pub(crate) async fn replace_session(
+    /// Replaces the subject's session: from now on only `signature` (the
+    /// checksession signature of the new session_key) verifies.
+    fn replace_session(
         &self,
         subject: &Subject,
         signature: [u8; 32],
         now: u64,
         expires_at: u64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.replace_session(subject, signature, now, expires_at))
-    }
+    ) -> ();
 
-    pub(crate) async fn check_session(
+    /// checksession's state in one step: `token` is live and its app
+    /// registered (`registered` answers for an app id), the user with
+    /// `openid` is a user of that app, and `signature` is its current
+    /// session's (`None`: text that is no signature, always wrong once the
+    /// openid is known). One round trip for a remote store.
+    fn check_session(
         &self,
         token: &str,
         openid: &str,
         signature: Option<&[u8; 32]>,
         now: u64,
         registered: impl Fn(&str) -> bool + Send,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.check_session(token, openid, signature, now, registered))
-    }
+    ) -> ();
 
-    pub(crate) async fn has_session(
-        &self,
-        subject: &Subject,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.has_session(subject, now))
-    }
+    /// Whether the subject has a session that has not expired.
+    fn has_session(&self, subject: &Subject, now: u64) -> bool;
 
-    pub(crate) async fn issue_token(
-        &self,
-        app: &Arc<AppState>,
-        token: &str,
-        terms: TokenTerms,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.issue_token(app, token, terms))
-    }
+    /// Issues `token` for `app` under the daily quota; the previous token
+    /// lives on until `overlap_end`, the one before it stops now.
+    fn issue_token(&self, app: &Arc<AppState>, token: &str, terms: TokenTerms) -> ();
 
-    pub(crate) async fn resolve_token(
+    /// The app of a live token; `app` gives a registered app's state for
+    /// its id (`None`: no longer registered, an invalid token).
+    fn resolve_token(
         &self,
         token: &str,
         now: u64,
-    ) -> Result<TokenApp, StoreError> {
-        dispatch!(self, s => s.resolve_token(token, now))
-    }
+        app: impl Fn(&str) -> Option<Arc<AppState>> + Send,
+    ) -> Arc<AppState>;
 
-    pub(crate) async fn issue_grant(
+    /// Issues an authCode grant, under the user's cap.
+    fn issue_grant(
         &self,
         code: &str,
         app_id: &str,
         user_id: &str,
         scopes: &[Scope],
-        terms: GrantTerms,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.issue_grant(code, app_id, user_id, scopes, terms))
-    }
-
-    pub(crate) async fn redeem_grant(
-        &self,
-        code: &str,
-        app_id: &str,
         now: u64,
-    ) -> Result<Option<RedeemedGrant>, StoreError> {
-        dispatch!(self, s => s.redeem_grant(code, app_id, now))
-    }
+        terms: GrantTerms,
+    ) -> ();
 
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ping())
-    }
+    /// Spends an authCode of `app_id`: the grant, once, if it has not expired.
+    fn redeem_grant(&self, code: &str, app_id: &str, now: u64) -> Option<RedeemedGrant>;
 
+    /// Whether the store answers.
+    fn ping(&self) -> ();
+}
+
+pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+impl StoreRef {
     /// The in-memory store, which sweeps and counts.
     pub(crate) fn memory(&self) -> Option<&memory::MemoryStore> {
         match self {

@@ -1,11 +1,8 @@
-//! Key names, digests, TTLs and reading the scripts' answers.
-
-use redis::Value;
+//! Key names, digests and TTLs.
 
 use crate::digest::{sha256, to_hex};
+use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
-use crate::openserver::shards::CodeKey;
-use crate::openserver::store::{Refused, StoreError};
 use crate::platform::UserCodeKind;
 
 /// The key names under the prefix.
@@ -84,55 +81,4 @@ pub(super) fn kind_name(kind: CodeKind) -> &'static str {
         CodeKind::User(UserCodeKind::PhoneNumber) => "phone",
         CodeKind::User(UserCodeKind::Email) => "email",
     }
-}
-
-/// The refusal a script's status number stands for (the numbers of the
-/// scripts below).
-pub(super) fn refusal(status: i64) -> StoreError {
-    let refused = match status {
-        1 => Refused::InvalidCode,
-        2 => Refused::CodeUsed,
-        3 => Refused::RateLimited,
-        4 => Refused::UnknownOpenid,
-        5 => Refused::UserCodeQuota,
-        6 => Refused::AppCodeQuota,
-        7 => Refused::TokenQuota,
-        8 => Refused::GrantQuota,
-        other => return unexpected(&Value::Int(other)),
-    };
-    StoreError::Refused(refused)
-}
-
-pub(super) fn unexpected(value: &Value) -> StoreError {
-    StoreError::Unavailable(format!("redis: unexpected answer {value:?}"))
-}
-
-/// A script's answer: `0` (done), another number (a refusal), or an array
-/// (done, with data).
-pub(super) fn answer(value: Value) -> Result<Vec<Value>, StoreError> {
-    match value {
-        Value::Int(0) => Ok(Vec::new()),
-        Value::Int(status) => Err(refusal(status)),
-        Value::Array(items) => Ok(items),
-        other => Err(unexpected(&other)),
-    }
-}
-
-pub(super) fn text(value: &Value) -> Option<&[u8]> {
-    match value {
-        Value::BulkString(bytes) => Some(bytes),
-        Value::SimpleString(text) => Some(text.as_bytes()),
-        _ => None,
-    }
-}
-
-pub(super) fn string(value: &Value) -> Result<String, StoreError> {
-    text(value)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .map(str::to_owned)
-        .ok_or_else(|| unexpected(value))
-}
-
-pub(super) fn millis(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes).ok()?.parse().ok()
 }

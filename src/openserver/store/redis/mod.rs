@@ -26,10 +26,15 @@
 //! | `grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
 //! | `user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
 //!
-//! Scripts reach keys named inside other keys (a code's subject, a grant's
-//! user), so the store wants one Redis (with replicas if need be), not a
-//! Redis Cluster.
+//! Every key a script touches is passed in its KEYS, none is named inside
+//! Lua: where a script acts on a key named by another (a code's subject, a
+//! grant's user, an app's previous tokens), the store reads the name first
+//! and the script checks it is still the one named, answering `STALE`
+//! otherwise (and the store reads again). The keys of one operation still
+//! lie in different hash slots, so the store wants one Redis (with replicas
+//! if need be), not a Redis Cluster.
 
+mod decode;
 mod keys;
 mod scripts;
 mod store;
@@ -39,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Script, Value};
+use redis::{FromRedisValue, ScriptInvocation};
 
 use self::keys::Keys;
 use self::scripts::Scripts;
@@ -297,28 +302,27 @@ impl RedisStore {
         }
     }
 
-    /// Invokes `script` with `keys` and `args`.
-    async fn eval(
+    /// Runs a script invocation within the deadline, its answer read as `T`.
+    async fn invoke<T: FromRedisValue>(
         &self,
-        script: &Script,
-        keys: &[&str],
-        args: &[&[u8]],
-    ) -> Result<Value, StoreError> {
-        let mut invocation = script.prepare_invoke();
-        for key in keys {
-            invocation.key(*key);
-        }
-        for arg in args {
-            invocation.arg(*arg);
-        }
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
         self.run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await
     }
 
-    /// `HMGET key fields…`.
-    async fn hmget(&self, key: &str, fields: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    /// `HMGET key fields…`, read as `T`.
+    async fn hmget<T: FromRedisValue>(&self, key: &str, fields: &[&str]) -> Result<T, StoreError> {
         let mut command = redis::cmd("HMGET");
         command.arg(key).arg(fields);
+        self.run(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+    }
+
+    /// `HGET key field`.
+    async fn hget(&self, key: &str, field: &str) -> Result<Option<String>, StoreError> {
+        let mut command = redis::cmd("HGET");
+        command.arg(key).arg(field);
         self.run(|mut connection| async move { command.query_async(&mut connection).await })
             .await
     }
@@ -326,7 +330,10 @@ impl RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::keys::{MAX_TTL, answer, refusal, ttl};
+    use redis::Value;
+
+    use super::decode::{answer, refusal};
+    use super::keys::{MAX_TTL, ttl};
     use super::*;
     use crate::openserver::store::Refused;
 

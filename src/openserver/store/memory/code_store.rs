@@ -1,4 +1,5 @@
-//! A sharded map from 128-bit random codes to entries.
+//! The in-memory store's codes: a sharded map from 128-bit random codes to
+//! entries, under exact per-app caps.
 //!
 //! Keys are the code's raw bytes and entries are 11 bytes with no heap data
 //! of their own (`codes.rs`): a code names its subject by the subject's
@@ -8,115 +9,13 @@
 //! shrinks the tables hands that memory back.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::ArcSwap;
 
-use super::codes::{CodeKind, StoredCode};
-use super::registry::Subject;
-
-/// A map keyed by app ids, user ids, openids and tokens. foldhash (seeded
-/// per process) instead of SipHash: these lookups are on every login and
-/// check, and their keys are ours or registered, not chosen by a caller.
-pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-pub(crate) const SHARDS: usize = 16;
-
-/// Keeps each shard's lock word on a cache line of its own (128 bytes: two
-/// 64-byte lines, for CPUs that fetch them in pairs), so that threads
-/// working in different shards do not invalidate each other's lines.
-#[repr(align(128))]
-#[derive(Default)]
-pub(crate) struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// A code's 16 raw bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CodeKey(pub(crate) [u8; 16]);
-
-impl CodeKey {
-    /// A fresh key from the thread's CSPRNG (ChaCha, seeded by the OS).
-    pub(crate) fn random() -> CodeKey {
-        let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        CodeKey(bytes)
-    }
-
-    /// Parses the 32-hex-character form (either case, as `hex` reads it);
-    /// anything else is not a code we issued.
-    pub(crate) fn parse(text: &str) -> Option<CodeKey> {
-        fn nibble(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                b'A'..=b'F' => Some(c - b'A' + 10),
-                _ => None,
-            }
-        }
-        let text = text.as_bytes();
-        if text.len() != 32 {
-            return None;
-        }
-        let mut bytes = [0u8; 16];
-        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-        }
-        Some(CodeKey(bytes))
-    }
-
-    /// The 32-hex-character form.
-    pub(crate) fn to_hex(self) -> String {
-        crate::digest::to_hex(&self.0)
-    }
-}
-
-// Codes are uniformly random and chosen by us, never by a caller, so eight of
-// their bytes already are a good hash; SipHash would only cost time.
-impl Hash for CodeKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(word));
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-pub(crate) struct BuildKeyHasher;
-
-impl BuildHasher for BuildKeyHasher {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
+use crate::openserver::codes::{CodeKey, CodeKind, StoredCode};
+use crate::openserver::registry::Subject;
+use crate::sync::{BuildKeyHasher, FastMap, Padded, SHARDS, lock};
 
 /// What a stored code counts against, for the per-app cap: its app
 /// record's address (records live as long as any subject that points to
@@ -417,127 +316,5 @@ impl CodeStore {
 
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).codes.len()).sum()
-    }
-}
-
-/// Locks a mutex; a poisoned one is used as is, since every critical section
-/// here leaves its map consistent.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-type MapShard<V> = Padded<std::sync::RwLock<FastMap<String, V>>>;
-
-/// A string-keyed map split over independently locked shards, so that
-/// threads serving different users do not write the same lock word.
-pub(crate) struct ShardedMap<V> {
-    picker: foldhash::fast::RandomState,
-    shards: Box<[MapShard<V>]>,
-}
-
-impl<V: Clone> ShardedMap<V> {
-    pub(crate) fn new() -> Self {
-        ShardedMap {
-            picker: foldhash::fast::RandomState::default(),
-            shards: (0..SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    fn shard(&self, key: &str) -> &std::sync::RwLock<FastMap<String, V>> {
-        let hash = self.picker.hash_one(key);
-        &self.shards[(hash >> 32) as usize % SHARDS]
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<V> {
-        read(self.shard(key)).get(key).cloned()
-    }
-
-    /// `f` of the value under `key`, under the shard's read lock, without
-    /// a clone of it (for an `Arc`, no reference count to bump).
-    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> R {
-        f(read(self.shard(key)).get(key))
-    }
-
-    /// The value under `key`, made by `make` (under the shard's write lock)
-    /// when there is none; `made` is told when it was.
-    pub(crate) fn get_or_insert_with(
-        &self,
-        key: &str,
-        make: impl FnOnce() -> V,
-        made: impl FnOnce(&V),
-    ) -> V {
-        let shard = self.shard(key);
-        if let Some(value) = read(shard).get(key) {
-            return value.clone();
-        }
-        let mut map = write(shard);
-        if let Some(value) = map.get(key) {
-            return value.clone();
-        }
-        let value = make();
-        made(&value);
-        map.insert(key.to_owned(), value.clone());
-        value
-    }
-
-    pub(crate) fn insert(&self, key: String, value: V) {
-        write(self.shard(&key)).insert(key, value);
-    }
-
-    /// Changes the value under `key` in place; `false` when there is none.
-    pub(crate) fn update(&self, key: &str, change: impl FnOnce(&mut V)) -> bool {
-        match write(self.shard(key)).get_mut(key) {
-            Some(value) => {
-                change(value);
-                true
-            }
-            None => false,
-        }
-    }
-
-    pub(crate) fn for_each(&self, mut visit: impl FnMut(&V)) {
-        for shard in self.shards.iter() {
-            read(shard).values().for_each(&mut visit);
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| read(s).len()).sum()
-    }
-}
-
-fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::CodeKey;
-
-    #[test]
-    fn a_code_parses_as_the_hex_crate_reads_it() {
-        for text in [
-            "00112233445566778899aabbccddeeff",
-            "00112233445566778899AABBCCDDEEFF",
-            "0011223344556677889900aabbccddee",
-            "00112233445566778899aabbccddeef",
-            "00112233445566778899aabbccddeeff0",
-            "0011223344556677889 aabbccddeeff",
-            "g0112233445566778899aabbccddeeff",
-            "",
-            "é0112233445566778899aabbccddeef",
-        ] {
-            let mut expected = [0u8; 16];
-            let expected = hex::decode_to_slice(text, &mut expected)
-                .ok()
-                .map(|()| expected);
-            assert_eq!(CodeKey::parse(text).map(|k| k.0), expected, "{text}");
-        }
-        let key = CodeKey::random();
-        assert_eq!(CodeKey::parse(&key.to_hex()).map(|k| k.0), Some(key.0));
     }
 }

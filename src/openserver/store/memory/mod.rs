@@ -3,18 +3,22 @@
 //! live tokens in one map (at most two per app), authCode grants by code.
 //! State goes with the process; `sweep` gives back what expired.
 
+mod code_store;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use subtle::ConstantTimeEq;
 
-use super::{CodeLimits, GrantTerms, Redeemed, Refused, Store, StoreError, TokenApp, TokenTerms};
+use self::code_store::CodeStore;
+use super::{CodeLimits, GrantTerms, Refused, Store, StoreError, TokenTerms};
 use crate::api::Scope;
+use crate::openserver::codes::CodeKey;
 use crate::openserver::codes::CodeKind;
 use crate::openserver::config::SweepReport;
 use crate::openserver::directory::RedeemedGrant;
 use crate::openserver::registry::{AppState, Session, Subject};
-use crate::openserver::shards::{CodeKey, CodeStore, FastMap, lock};
+use crate::sync::{FastMap, lock};
 
 /// An access token's app and expiry.
 struct TokenEntry {
@@ -167,16 +171,8 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    async fn issue_code(
-        &self,
-        subject: &Arc<Subject>,
-        key: CodeKey,
-        kind: CodeKind,
-        _now: u64,
-        expires_at: u64,
-        limits: CodeLimits,
-    ) -> Result<(), StoreError> {
+impl_store! { MemoryStore,
+    issue_code(self, subject, key, kind, _now, expires_at, limits) {
         // The user's quota first: one counter, O(1), so that a user at its
         // quota never reaches (or locks) the app's shards.
         if subject.outstanding_codes.fetch_add(1, Ordering::Relaxed) >= limits.per_user {
@@ -194,13 +190,8 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn redeem_login_code(
-        &self,
-        app: &Arc<AppState>,
-        key: CodeKey,
-        now: u64,
-        rate_limit: u32,
-    ) -> Result<Redeemed, StoreError> {
+    redeem_login_code(self, app, key, now, rate_limit, _subject) {
+        // The code holds its subject.
         let mut shard = self.codes.shard(&key);
         let (code, subject) = shard.get_mut(&key).ok_or(Refused::InvalidCode)?;
         if code.kind() != CodeKind::Login
@@ -224,17 +215,10 @@ impl Store for MemoryStore {
         state.window_count += 1;
         drop(state);
         code.mark_used();
-        Ok(Redeemed::Subject(subject))
+        Ok(subject)
     }
 
-    async fn redeem_user_code(
-        &self,
-        app: &Arc<AppState>,
-        openid: Option<&str>,
-        key: Option<CodeKey>,
-        kind: CodeKind,
-        now: u64,
-    ) -> Result<String, StoreError> {
+    redeem_user_code(self, app, openid, key, kind, now) {
         let named = match openid {
             Some(openid) => Some(app.by_openid.get(openid).ok_or(Refused::UnknownOpenid)?),
             None => None,
@@ -257,13 +241,7 @@ impl Store for MemoryStore {
         Ok(subject.user_id.clone())
     }
 
-    async fn replace_session(
-        &self,
-        subject: &Subject,
-        signature: [u8; 32],
-        _now: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
+    replace_session(self, subject, signature, _now, expires_at) {
         lock(&subject.state).session = Some(Session {
             expected_signature: signature,
             expires_at,
@@ -271,15 +249,8 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn check_session(
-        &self,
-        token: &str,
-        openid: &str,
-        signature: Option<&[u8; 32]>,
-        now: u64,
+    check_session(self, token, openid, signature, now, _registered) {
         // A token here holds its app's state: it is registered.
-        _registered: impl Fn(&str) -> bool + Send,
-    ) -> Result<(), StoreError> {
         let app = self.live_token(token, now)?;
         app.by_openid.with(openid, |subject| {
             let subject = subject.ok_or(Refused::UnknownOpenid)?;
@@ -298,22 +269,18 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn has_session(&self, subject: &Subject, now: u64) -> Result<bool, StoreError> {
+    has_session(self, subject, now) {
         Ok(lock(&subject.state)
             .session
             .as_ref()
             .is_some_and(|s| s.expires_at > now))
     }
 
-    async fn issue_token(
-        &self,
-        app: &Arc<AppState>,
-        token: &str,
-        terms: TokenTerms,
-    ) -> Result<(), StoreError> {
+    issue_token(self, app, token, terms) {
         let mut slots = lock(&app.tokens);
-        if slots.day != terms.day {
-            slots.day = terms.day;
+        let day = terms.day();
+        if slots.day != day {
+            slots.day = day;
             slots.issued_today = 0;
         }
         if slots.issued_today >= terms.per_day {
@@ -343,18 +310,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn resolve_token(&self, token: &str, now: u64) -> Result<TokenApp, StoreError> {
-        Ok(TokenApp::State(self.live_token(token, now)?))
+    resolve_token(self, token, now, _app) {
+        // A token here holds its app's state.
+        Ok(self.live_token(token, now)?)
     }
 
-    async fn issue_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        user_id: &str,
-        scopes: &[Scope],
-        terms: GrantTerms,
-    ) -> Result<(), StoreError> {
+    issue_grant(self, code, app_id, user_id, scopes, _now, terms) {
         let mut grants = lock(&self.grants);
         let held = grants.per_user.get(user_id).copied().unwrap_or(0);
         if held >= terms.per_user {
@@ -375,12 +336,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn redeem_grant(
-        &self,
-        code: &str,
-        app_id: &str,
-        now: u64,
-    ) -> Result<Option<RedeemedGrant>, StoreError> {
+    redeem_grant(self, code, app_id, now) {
         // Removed whatever happens: a code shown once is spent.
         Ok(lock(&self.grants)
             .remove(code)
@@ -388,7 +344,7 @@ impl Store for MemoryStore {
             .map(|g| g.grant))
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
+    ping(self) {
         Ok(())
     }
 }
