@@ -74,8 +74,18 @@ impl Caller {
         }
     }
 
-    pub(crate) fn base_url(&self) -> &str {
-        &self.base_url
+    /// The base URL as it may be shown: any `user:password@` removed.
+    pub(crate) fn shown_url(&self) -> String {
+        match self.base_url.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority
+                    .rsplit_once('@')
+                    .map_or(authority, |(_, host)| host);
+                format!("{scheme}://{host}{path}")
+            }
+            None => self.base_url.clone(),
+        }
     }
 
     pub(crate) fn timeout(&self) -> Duration {
@@ -162,9 +172,25 @@ impl Caller {
 impl fmt::Debug for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Caller")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.shown_url())
             .field("timeout", &self.timeout)
             .field("max_bytes", &self.max_bytes)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shown_url_has_no_credentials() {
+        let caller = Caller::new(
+            "https://ops:hunter2@superapp.example.com/api/",
+            Duration::from_secs(1),
+            1,
+        );
+        assert_eq!(caller.shown_url(), "https://superapp.example.com/api");
+        assert!(!format!("{caller:?}").contains("hunter2"));
     }
 }

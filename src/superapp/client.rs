@@ -375,7 +375,7 @@ impl HttpDirectory {
 impl fmt::Debug for HttpDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpDirectory")
-            .field("url", &self.caller.base_url())
+            .field("url", &self.caller.shown_url())
             .field("paths", &self.paths)
             .field("signature", &self.signer.mode())
             .field("timeout", &self.caller.timeout())
