@@ -10,11 +10,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_superapp-server");
 const USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/superapp-users.json");
 const PUBLIC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/src/superapp/testdata/platform-test-pub.pem"
+    "/tests/data/superapp/platform-test-pub.pem"
 );
 const PRIVATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/src/superapp/testdata/platform-test-key.pem"
+    "/tests/data/superapp/platform-test-key.pem"
 );
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

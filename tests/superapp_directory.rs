@@ -22,8 +22,8 @@ use support::{Served, Silent, closed_port};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const CLIENT: &str = "platform-client";
-const PRIVATE_PEM: &[u8] = include_bytes!("../src/superapp/testdata/platform-test-key.pem");
-const PUBLIC_PEM: &[u8] = include_bytes!("../src/superapp/testdata/platform-test-pub.pem");
+const PRIVATE_PEM: &[u8] = include_bytes!("data/superapp/platform-test-key.pem");
+const PUBLIC_PEM: &[u8] = include_bytes!("data/superapp/platform-test-pub.pem");
 const USERS: &str = include_str!("../examples/superapp-users.json");
 
 fn users() -> Vec<ReferenceUser> {

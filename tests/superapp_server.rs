@@ -65,7 +65,7 @@ fn start(bin: &str, args: &[&str], prefix: &str) -> (Running, String) {
 }
 
 fn keys(name: &str) -> String {
-    format!("{ROOT}/src/superapp/testdata/{name}")
+    format!("{ROOT}/tests/data/superapp/{name}")
 }
 
 /// The reference super-app server on `listen` (port 0: any).

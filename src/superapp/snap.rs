@@ -361,12 +361,13 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
 
-    const KEY_PKCS8: &[u8] = include_bytes!("testdata/platform-test-key.pem");
-    const KEY_PKCS1: &[u8] = include_bytes!("testdata/platform-test-key-pkcs1.pem");
-    const PUBLIC: &[u8] = include_bytes!("testdata/platform-test-pub.pem");
+    const KEY_PKCS8: &[u8] = include_bytes!("../../tests/data/superapp/platform-test-key.pem");
+    const KEY_PKCS1: &[u8] =
+        include_bytes!("../../tests/data/superapp/platform-test-key-pkcs1.pem");
+    const PUBLIC: &[u8] = include_bytes!("../../tests/data/superapp/platform-test-pub.pem");
     const TIMESTAMP: &str = "2025-01-01T08:00:00+08:00";
     /// `printf 'platform-client|2025-01-01T08:00:00+08:00' |
-    ///  openssl dgst -sha256 -sign testdata/platform-test-key.pem | base64 -w0`
+    ///  openssl dgst -sha256 -sign tests/data/superapp/platform-test-key.pem | base64 -w0`
     const OPENSSL_SIGNATURE: &str = "RXVjfE+lBtwD7jf5qHPACan3NUhJSqy9NXEMO40uhlUGlCONanmEoheutrHKBccN1aL+tv4SCGxiy7U4PHzvkP7x0yhH+6pGWyWyDSPRbpxZb1AjDSBV53vYxbpLrOQPFb4cBjMKleta7dJyKIqKJu+HGolNN6CODabM/aJgtWrziLnlE5lz7PxGZWO0Lk+oemmNggQX/C2B/UNcNKiNOcF2tLIZfBL6tgZVajCHzxcx7a+fJZtd4iemeHQYHbPp46KG4JFgIVTbviTAd8B2vGdmmBDx2QRh2L+Wn4luUmbKgHON2fGsXZMNCgyDk1WfLJ10Kw/GWI16werK2F0NOA==";
     const NOW: u64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
 

@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn each_bad_value_is_refused_naming_its_key_and_what_is_allowed() {
-        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/src/superapp/testdata");
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/superapp");
         let cases = [
             (
                 serde_json::json!({"secret_key": "short"}),
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_full_section_builds_and_its_debug_hides_the_key() {
-        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/src/superapp/testdata");
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/superapp");
         let s = section(serde_json::json!({
             "signature": "aes-cbc", "paths": "2025-04-25", "timeout_ms": 800,
             "client_key": "platform-client", "private_key": "platform-test-key.pem",
