@@ -8,7 +8,6 @@
 //! ([`PathFamily::names`]). Both the client and the reference server read
 //! them here, so the two cannot drift apart.
 
-use std::fmt;
 use std::str::FromStr;
 
 /// The v3 redemption path (1219/72340: "OpenServer calls superapp through
@@ -166,23 +165,17 @@ const CAMEL: FieldNames = FieldNames {
     request_id: Some("requestId"),
 };
 
-impl PathFamily {
+// The config value is the page's "Last updated" date.
+wire_names!(
     /// Every family, oldest first.
-    pub const ALL: [PathFamily; 3] = [
-        PathFamily::V20250108,
-        PathFamily::V20250425,
-        PathFamily::V20251205,
-    ];
-
-    /// The config value: the page's "Last updated" date.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PathFamily::V20250108 => "2025-01-08",
-            PathFamily::V20250425 => "2025-04-25",
-            PathFamily::V20251205 => "2025-12-05",
-        }
+    PathFamily {
+        V20250108 => "2025-01-08",
+        V20250425 => "2025-04-25",
+        V20251205 => "2025-12-05",
     }
+);
 
+impl PathFamily {
     /// The family's field names.
     pub const fn names(self) -> FieldNames {
         match self {
@@ -247,12 +240,6 @@ impl PathFamily {
             method,
             source,
         }
-    }
-}
-
-impl fmt::Display for PathFamily {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

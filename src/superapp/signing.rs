@@ -44,24 +44,13 @@ pub enum SignatureMode {
     AesCbc,
 }
 
-impl SignatureMode {
+wire_names!(
     /// Every mode.
-    pub const ALL: [SignatureMode; 2] = [SignatureMode::AesEcb, SignatureMode::AesCbc];
-
-    /// The config value: `aes-ecb` or `aes-cbc`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SignatureMode::AesEcb => "aes-ecb",
-            SignatureMode::AesCbc => "aes-cbc",
-        }
+    SignatureMode {
+        AesEcb => "aes-ecb",
+        AesCbc => "aes-cbc",
     }
-}
-
-impl fmt::Display for SignatureMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// A value that names no [`SignatureMode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,6 @@
 //! read leniently (either casing, the code as text or number) and written
 //! exactly as the family's page shows it.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde_json::{Map, Value};
@@ -22,21 +21,13 @@ pub enum InfoKind {
     Email,
 }
 
-impl InfoKind {
-    /// The wire value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            InfoKind::Phone => "phone",
-            InfoKind::Email => "email",
-        }
+wire_names!(
+    /// Both kinds.
+    InfoKind {
+        Phone => "phone",
+        Email => "email",
     }
-}
-
-impl fmt::Display for InfoKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// A `Type` that is neither `phone` nor `email`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
