@@ -178,7 +178,7 @@ async fn a_dump_of_redis_holds_no_code_token_session_key_signature_or_auth_code(
     let auth = server.issue_auth_code(APP_A1, ADA, []).await.unwrap();
     let redis = p.redis.as_ref().unwrap();
     let dump = redis.dump();
-    assert!(dump.contains("superapp:subject:"), "{dump}");
+    assert!(dump.contains("}:subject:"), "{dump}");
     let secrets = [
         login.secret().to_owned(),
         phone.secret().to_owned(),

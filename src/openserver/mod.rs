@@ -326,7 +326,7 @@ impl OpenServer {
             return Err(OpenServerError::new(ErrCode::UserInactive));
         }
         self.ensure_sweeper();
-        let code = crate::digest::random_hex::<16>();
+        let code = store::auth_code_for(user_id);
         let scopes: Vec<Scope> = scopes.into_iter().collect();
         let now = self.now();
         let expires_at = now + clock::millis(AUTH_CODE_TTL);

@@ -12,27 +12,29 @@
 //! or values only as the hex SHA-256 of the secret: a dump of Redis holds
 //! nothing a caller could present.
 //!
-//! The keys (prefix `superapp:` by default; docs/openserver.md, "Running
-//! several instances"):
+//! The keys (prefix `superapp:` by default, then a hash tag `{tt}`, two
+//! hex digits: `keys.rs` says whose; docs/openserver.md, "Running several
+//! instances"):
 //!
 //! | key | type | fields |
 //! |---|---|---|
-//! | `code:<sha256(code)>` | hash | app, user, openid, kind, exp, used |
-//! | `user-codes:<openid>` | sorted set | the user's code digests, scored by expiry |
-//! | `app-codes:<appid>` | sorted set | the app's code digests, scored by expiry |
-//! | `subject:<openid>` | hash | app, user; sig (sha256 of the session's signature), sexp; wmin, wcount (rate window) |
-//! | `token:<sha256(token)>` | hash | app, exp |
-//! | `app-tokens:<appid>` | hash | cur, prev (token digests), day, issued |
-//! | `grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
-//! | `user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
+//! | `{t(openid)}:code:<sha256(code)>` | hash | app, user, openid, kind, exp, used |
+//! | `{t(openid)}:user-codes:<openid>` | sorted set | the user's code digests, scored by expiry |
+//! | `app-codes:<appid>`, on a cluster `{tt}:app-codes:<appid>` | sorted set | the app's code digests (of one tag's users on a cluster), scored by expiry |
+//! | `{t(openid)}:subject:<openid>` | hash | app, user; sig (sha256 of the session's signature), sexp |
+//! | `{tt}:rate:<minute>` | hash | openid → jscode2session calls that minute |
+//! | `{t(sha256(token))}:token:<sha256(token)>` | hash | app, exp, gone (retired) |
+//! | `{t(appid)}:app-tokens:<appid>` | hash | cur, prev (token digests), day, issued |
+//! | `{t(userid)}:grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
+//! | `{t(userid)}:user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
 //!
 //! Every key a script touches is passed in its KEYS, none is named inside
-//! Lua: where a script acts on a key named by another (a code's subject, a
-//! grant's user, an app's previous tokens), the store reads the name first
-//! and the script checks it is still the one named, answering `STALE`
-//! otherwise (and the store reads again). The keys of one operation still
-//! lie in different hash slots, so the store wants one Redis (with replicas
-//! if need be), not a Redis Cluster.
+//! Lua, and the keys of one script share a tag, so every script runs on a
+//! Redis Cluster too. A code (and an authCode) carries its user's tag in
+//! its first byte, so redeeming one needs no key name read first: a login
+//! code, an SDK login and checksession are one round trip each. Only
+//! `issue_token` (its app's slot, then the three tokens' slots together)
+//! and `redeem_grant` (the grant names its user, read first) take two.
 
 mod decode;
 mod keys;
@@ -279,6 +281,7 @@ impl RedisStore {
                 connection,
                 keys: Keys {
                     prefix: config.prefix,
+                    sharded_app_cap: false,
                 },
                 scripts,
                 deadline,

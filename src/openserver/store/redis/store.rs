@@ -43,77 +43,17 @@ macro_rules! settled {
 }
 
 impl RedisStore {
-    /// One attempt of `redeem_login_code`: the code names the subject
-    /// whose rate window it counts.
-    async fn redeem_login_attempt(
-        &self,
-        code: &str,
-        app: &AppState,
-        now: u64,
-        rate_limit: u32,
-    ) -> Result<Reply<String>, StoreError> {
-        let Some(openid) = self.hget(code, "openid").await? else {
-            return Ok(Reply::Status(Status::InvalidCode));
-        };
-        self.invoke(
-            self.inner
-                .scripts
-                .redeem_login_code
-                .key(code)
-                .key(self.inner.keys.subject(&openid))
-                .arg(&app.record.app_id)
-                .arg(now)
-                .arg(rate_limit)
-                .arg(now / 60_000)
-                .arg(&openid),
-        )
-        .await
-    }
-
-    /// One attempt of `issue_token`: the app's current and previous
-    /// tokens, whose keys the script shortens and removes, read first.
-    async fn issue_token_attempt(
-        &self,
-        app_id: &str,
-        token_digest: &str,
-        terms: &TokenTerms,
-        grace: u64,
-        slots_ttl: u64,
-    ) -> Result<Reply<()>, StoreError> {
-        let keys = &self.inner.keys;
-        let slots = keys.app_tokens(app_id);
-        let (current, previous): (Option<String>, Option<String>) =
-            self.hmget(&slots, &["cur", "prev"]).await?;
-        let mut invocation = self.inner.scripts.issue_token.prepare_invoke();
-        invocation.key(&slots).key(keys.token(token_digest));
-        for named in [&previous, &current].into_iter().flatten() {
-            invocation.key(keys.token(named));
-        }
-        invocation
-            .arg(terms.day())
-            .arg(terms.per_day)
-            .arg(terms.expires_at)
-            .arg(terms.overlap_end)
-            .arg(app_id)
-            .arg(terms.now)
-            .arg(grace)
-            .arg(current.as_deref().unwrap_or(""))
-            .arg(previous.as_deref().unwrap_or(""))
-            .arg(token_digest)
-            .arg(slots_ttl);
-        self.invoke(&invocation).await
-    }
-
     /// One attempt of `redeem_grant`: the grant names the user whose count
     /// it frees.
     async fn redeem_grant_attempt(
         &self,
+        code: &str,
         digest: &str,
         app_id: &str,
         now: u64,
     ) -> Result<Reply<Option<(String, String)>>, StoreError> {
         let keys = &self.inner.keys;
-        let grant = keys.grant(digest);
+        let grant = keys.grant(code, digest);
         let Some(user) = self.hget(&grant, "user").await? else {
             return Ok(Reply::Data(None));
         };
@@ -122,13 +62,53 @@ impl RedisStore {
                 .scripts
                 .redeem_grant
                 .key(&grant)
-                .key(keys.user_grants(&user))
+                .key(keys.user_grants(grant_tag(code), &user))
                 .arg(app_id)
                 .arg(now)
                 .arg(digest)
                 .arg(&user),
         )
         .await
+    }
+}
+
+impl RedisStore {
+    /// Writes, shortens or retires a token's record (`token_record.lua`);
+    /// nothing for no token (`''`).
+    async fn token_record(
+        &self,
+        digest: &str,
+        app_id: &str,
+        exp: u64,
+        ttl: u64,
+        retire: bool,
+    ) -> Result<(), StoreError> {
+        if digest.is_empty() {
+            return Ok(());
+        }
+        let reply: Reply<()> = self
+            .invoke(
+                self.inner
+                    .scripts
+                    .token_record
+                    .key(self.inner.keys.token(digest))
+                    .arg(app_id)
+                    .arg(exp)
+                    .arg(ttl)
+                    .arg(if retire { "1" } else { "0" }),
+            )
+            .await?;
+        reply.into_result()
+    }
+
+    /// What each tag's counter may hold of the app's cap: all of it on one
+    /// Redis; on a cluster a 256th, rounded up (docs/openserver.md).
+    fn app_cap_share(&self, per_app: usize) -> usize {
+        if self.inner.keys.sharded_app_cap {
+            per_app.div_ceil(256)
+        } else {
+            per_app
+        }
     }
 }
 
@@ -142,14 +122,14 @@ impl_store! { RedisStore,
                 self.inner
                     .scripts
                     .issue_code
-                    .key(keys.code(&digest))
+                    .key(keys.code(key, &digest))
                     .key(keys.user_codes(&subject.openid))
-                    .key(keys.app_codes(app_id))
+                    .key(keys.app_codes(&subject.openid, app_id))
                     .key(keys.subject(&subject.openid))
                     .arg(now)
                     .arg(expires_at)
                     .arg(limits.per_user)
-                    .arg(limits.per_app)
+                    .arg(self.app_cap_share(limits.per_app))
                     .arg(&digest)
                     .arg(app_id)
                     .arg(&subject.user_id)
@@ -163,20 +143,34 @@ impl_store! { RedisStore,
     }
 
     redeem_login_code(self, app, key, now, rate_limit, subject) {
-        let code = self.inner.keys.code(&code_digest(key));
-        let user_id: String = settled!(
-            self.redeem_login_attempt(&code, app, now, rate_limit)
-                .await?
-        )?;
-        Ok(subject(&user_id))
+        let keys = &self.inner.keys;
+        let minute = now / 60_000;
+        let reply: Reply<String> = self
+            .invoke(
+                self.inner
+                    .scripts
+                    .redeem_login_code
+                    .key(keys.code(key, &code_digest(key)))
+                    .key(keys.rate(code_tag(key), minute))
+                    .arg(&app.record.app_id)
+                    .arg(now)
+                    .arg(rate_limit)
+                    .arg(ttl(now, (minute + 1) * 60_000, GC_MARGIN)),
+            )
+            .await?;
+        Ok(subject(&reply.into_result()?))
     }
 
     redeem_user_code(self, app, openid, key, kind, now) {
         let keys = &self.inner.keys;
         let script = &self.inner.scripts.redeem_user_code;
         let mut invocation = script.prepare_invoke();
+        // A code carries its user's tag: one whose tag is not the given
+        // openid's is not that user's, and is not looked at (on a cluster
+        // its key lies in another slot).
+        let key = key.filter(|&key| openid.is_none_or(|openid| code_tag(key) == subject_tag(openid)));
         if let Some(key) = key {
-            invocation.key(keys.code(&code_digest(key)));
+            invocation.key(keys.code(key, &code_digest(key)));
         }
         if let Some(openid) = openid {
             invocation.key(keys.subject(openid));
@@ -267,17 +261,36 @@ impl_store! { RedisStore,
             GC_MARGIN,
         );
         let token_digest = digest(token.as_bytes());
-        settled!(
-            self.issue_token_attempt(app_id, &token_digest, &terms, grace, slots_ttl)
-                .await?
-        )
+        let rotated: Reply<(String, String)> = self
+            .invoke(
+                self.inner
+                    .scripts
+                    .issue_token
+                    .key(self.inner.keys.app_tokens(app_id))
+                    .arg(terms.day())
+                    .arg(terms.per_day)
+                    .arg(&token_digest)
+                    .arg(slots_ttl),
+            )
+            .await?;
+        let (current, previous) = rotated.into_result()?;
+        // The new token, the current one shortened, the previous retired:
+        // three slots, written together (`token_record` merges them in
+        // any order).
+        let lifetime = |until: u64| ttl(now, until, grace);
+        let (written, shortened, retired) = tokio::join!(
+            self.token_record(&token_digest, app_id, terms.expires_at, lifetime(terms.expires_at), false),
+            self.token_record(&current, "", terms.overlap_end, lifetime(terms.overlap_end), false),
+            self.token_record(&previous, "", now, GC_MARGIN, true),
+        );
+        written.and(shortened).and(retired)
     }
 
     resolve_token(self, token, now, app) {
         let key = self.inner.keys.token(&digest(token.as_bytes()));
-        let (app_id, exp): (Option<Vec<u8>>, Option<Vec<u8>>) =
-            self.hmget(&key, &["app", "exp"]).await?;
-        let app_id = app_id.ok_or(Refused::InvalidToken)?;
+        let [app_id, exp, gone]: [Option<Vec<u8>>; 3] =
+            self.hmget(&key, &["app", "exp", "gone"]).await?;
+        let app_id = app_id.filter(|_| gone.is_none()).ok_or(Refused::InvalidToken)?;
         if exp.as_deref().and_then(millis).is_none_or(|exp| exp <= now) {
             return Err(Refused::ExpiredToken.into());
         }
@@ -300,8 +313,8 @@ impl_store! { RedisStore,
                 self.inner
                     .scripts
                     .issue_grant
-                    .key(keys.grant(&digest))
-                    .key(keys.user_grants(user_id))
+                    .key(keys.grant(code, &digest))
+                    .key(keys.user_grants(grant_tag(code), user_id))
                     .arg(now)
                     .arg(terms.expires_at)
                     .arg(terms.per_user)
@@ -317,7 +330,7 @@ impl_store! { RedisStore,
 
     redeem_grant(self, code, app_id, now) {
         let digest = digest(code.as_bytes());
-        let redeemed = settled!(self.redeem_grant_attempt(&digest, app_id, now).await?)?;
+        let redeemed = settled!(self.redeem_grant_attempt(code, &digest, app_id, now).await?)?;
         let Some((user_id, scopes)) = redeemed else {
             return Ok(None);
         };
