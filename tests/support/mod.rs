@@ -23,6 +23,8 @@ pub use http::*;
 pub use platform::RecordingPlatform;
 #[cfg(feature = "redis")]
 pub use stores::Redis;
+#[cfg(feature = "redis-cluster")]
+pub use stores::{Cluster, cluster_instance, shared_cluster};
 pub use stores::{Memory, Platform, StoreKind};
 
 use std::sync::{Arc, Mutex};

@@ -160,7 +160,6 @@ pub(super) fn kind_name(kind: CodeKind) -> &'static str {
 
 /// The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag, mod
 /// 16384 (the cluster specification's `HASH_SLOT`).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn slot(key: &str) -> u16 {
     let bytes = key.as_bytes();
     let hashed = match bytes.iter().position(|&b| b == b'{') {

@@ -36,6 +36,7 @@
 //! `issue_token` (its app's slot, then the three tokens' slots together)
 //! and `redeem_grant` (the grant names its user, read first) take two.
 
+mod connection;
 mod decode;
 mod keys;
 mod scripts;
@@ -45,9 +46,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, ScriptInvocation};
 
+use self::connection::Connection;
 use self::keys::Keys;
 use self::scripts::Scripts;
 use super::StoreError;
@@ -80,10 +81,14 @@ const SUBJECT_RETENTION: u64 = 30 * 24 * 3_600_000;
 /// ```
 #[derive(Clone)]
 pub struct RedisConfig {
-    url: String,
+    /// One Redis's URL, or a cluster's seed nodes.
+    urls: Vec<String>,
+    cluster: bool,
     prefix: String,
     connection_timeout: Duration,
     response_timeout: Duration,
+    replica_acks: u32,
+    replica_timeout: Duration,
 }
 
 impl RedisConfig {
@@ -92,11 +97,50 @@ impl RedisConfig {
     /// and 1 s for an answer.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
-            url: url.into(),
+            urls: vec![url.into()],
+            cluster: false,
             prefix: DEFAULT_PREFIX.to_owned(),
             connection_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
+            replica_acks: 0,
+            replica_timeout: Duration::from_millis(100),
         }
+    }
+
+    /// A Redis Cluster (feature `redis-cluster`) reached through any of
+    /// `nodes` (`redis://[:PASSWORD@]HOST:PORT` each; the client learns
+    /// the rest of the cluster from them). A redeemed code waits for one
+    /// replica by default ([`RedisConfig::replica_acks`]).
+    ///
+    /// ```
+    /// use superapp_openapi::openserver::RedisConfig;
+    /// let config = RedisConfig::cluster(["redis://10.0.0.7:7000", "redis://10.0.0.8:7000"]);
+    /// assert!(format!("{config:?}").contains("10.0.0.8:7000"));
+    /// ```
+    pub fn cluster<I>(nodes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        RedisConfig {
+            urls: nodes.into_iter().map(Into::into).collect(),
+            cluster: true,
+            replica_acks: 1,
+            ..RedisConfig::new("")
+        }
+    }
+
+    /// After each redeem of a code or authCode, wait for `acks` replicas
+    /// of its master to have it (`WAIT`), at most `timeout`; when fewer
+    /// did, the redeem answers `-1`, so that a failover before the
+    /// replicas saw it cannot let the code be redeemed again
+    /// (docs/openserver.md, "Running several instances"). Default: 0 on
+    /// one Redis, 1 within 100 ms on a cluster. Costs one round trip and a
+    /// replica's acknowledgement per redeem.
+    pub fn replica_acks(mut self, acks: u32, timeout: Duration) -> Self {
+        self.replica_acks = acks;
+        self.replica_timeout = timeout;
+        self
     }
 
     /// Every key starts with `prefix` (default `superapp:`); platforms
@@ -119,14 +163,16 @@ impl RedisConfig {
     }
 
     /// The longest a store operation waits before it answers `-1`: one
-    /// connection attempt plus one answer.
+    /// connection attempt plus one answer (a redeem waiting for replicas
+    /// waits their timeout more).
     pub fn deadline(&self) -> Duration {
         self.connection_timeout + self.response_timeout
     }
 
-    /// Where the URL points, without its credentials.
+    /// Where the URLs point, without their credentials.
     fn shown(&self) -> String {
-        shown_url(&self.url)
+        let shown: Vec<String> = self.urls.iter().map(|url| shown_url(url)).collect();
+        shown.join(",")
     }
 }
 
@@ -148,9 +194,12 @@ impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
             .field("url", &self.shown())
+            .field("cluster", &self.cluster)
             .field("prefix", &self.prefix)
             .field("connection_timeout", &self.connection_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("replica_acks", &self.replica_acks)
+            .field("replica_timeout", &self.replica_timeout)
             .finish()
     }
 }
@@ -167,6 +216,20 @@ pub enum RedisStoreError {
         url: String,
         /// The client's reason.
         source: redis::RedisError,
+    },
+    /// The prefix holds `{` or `}`, which would change the keys' hash tags.
+    #[error("invalid redis key prefix {prefix:?}: a prefix may not hold {{ or }}")]
+    InvalidPrefix {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// A cluster was asked for, and this build has no feature `redis-cluster`.
+    #[error(
+        "redis cluster at {url}: this build has no Redis Cluster support (feature redis-cluster)"
+    )]
+    NoClusterSupport {
+        /// The URLs without their credentials.
+        url: String,
     },
     /// Redis did not answer, or refused a script, within the deadline.
     #[error("cannot reach redis at {url}: {reason}")]
@@ -202,7 +265,11 @@ pub struct RedisStore {
 }
 
 struct Shared {
-    connection: ConnectionManager,
+    connection: Connection,
+    /// A Redis Cluster: checksession reads two slots.
+    cluster: bool,
+    replica_acks: u32,
+    replica_timeout: Duration,
     keys: Keys,
     scripts: Scripts,
     deadline: Duration,
@@ -222,7 +289,9 @@ impl fmt::Debug for RedisStore {
 impl RedisStore {
     /// Connects, and loads the store's scripts into Redis.
     ///
-    /// The connection is a [`ConnectionManager`]: when Redis goes away, each
+    /// The connection is a [`redis::aio::ConnectionManager`] (on a cluster
+    /// a `ClusterConnection`, which follows `MOVED`, `ASK` and failovers):
+    /// when Redis goes away, each
     /// operation answers `-1` within [`RedisConfig::deadline`] and the next
     /// ones reconnect by themselves once Redis is back.
     ///
@@ -244,20 +313,11 @@ impl RedisStore {
     /// the deadline.
     pub async fn connect(config: RedisConfig) -> Result<RedisStore, RedisStoreError> {
         let shown = config.shown();
-        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
-            RedisStoreError::InvalidUrl {
-                url: shown.clone(),
-                source,
-            }
-        })?;
-        // One retry, shortly: an operation waits for a reconnection, and
-        // the deadline bounds the whole of it anyway.
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_response_timeout(Some(config.response_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
+        if config.prefix.contains(['{', '}']) {
+            return Err(RedisStoreError::InvalidPrefix {
+                prefix: config.prefix,
+            });
+        }
         let deadline = config.deadline();
         let unreachable = |reason: String| RedisStoreError::Unreachable {
             url: shown.clone(),
@@ -265,33 +325,68 @@ impl RedisStore {
         };
         let scripts = Scripts::new();
         let connected = async {
-            let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
+            let mut connection = Connection::open(&config, &shown).await?;
             for script in scripts.all() {
-                script.prepare_invoke().load_async(&mut connection).await?;
+                script
+                    .prepare_invoke()
+                    .load_async(&mut connection)
+                    .await
+                    .map_err(|e| unreachable(e.to_string()))?;
             }
-            Ok::<_, redis::RedisError>(connection)
+            Ok::<_, RedisStoreError>(connection)
         };
         // Connecting is one attempt, plus one command per script.
         let connection = tokio::time::timeout(deadline * 4, connected)
             .await
-            .map_err(|_| unreachable(format!("no answer within {:?}", deadline * 4)))?
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|_| unreachable(format!("no answer within {:?}", deadline * 4)))??;
+        let waits = config.replica_acks > 0;
         Ok(RedisStore {
             inner: Arc::new(Shared {
                 connection,
+                cluster: config.cluster,
+                replica_acks: config.replica_acks,
+                replica_timeout: config.replica_timeout,
                 keys: Keys {
                     prefix: config.prefix,
-                    sharded_app_cap: false,
+                    sharded_app_cap: config.cluster,
                 },
                 scripts,
-                deadline,
+                deadline: deadline
+                    + if waits {
+                        config.replica_timeout
+                    } else {
+                        Duration::ZERO
+                    },
                 shown,
             }),
         })
     }
 
+    /// After a redeem: waits for the configured replicas of the master
+    /// holding `key` to have it; `-1` when fewer acknowledged in time.
+    async fn replicated(&self, key: &str) -> Result<(), StoreError> {
+        let wanted = self.inner.replica_acks;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let timeout = self.inner.replica_timeout;
+        let mut command = redis::cmd("WAIT");
+        command.arg(wanted).arg(timeout.as_millis() as u64);
+        let slot = keys::slot(key);
+        let acked: i64 = self
+            .run(|connection| async move { connection.on_master_of(slot, command).await })
+            .await?;
+        if acked >= i64::from(wanted) {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "redis: the redeem reached {acked} of {wanted} replicas within {timeout:?}"
+            )))
+        }
+    }
+
     /// Runs one command or script invocation within the deadline.
-    async fn run<F, T>(&self, call: impl FnOnce(ConnectionManager) -> F) -> Result<T, StoreError>
+    async fn run<F, T>(&self, call: impl FnOnce(Connection) -> F) -> Result<T, StoreError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {

@@ -73,6 +73,44 @@ impl RedisStore {
 }
 
 impl RedisStore {
+    /// What checksession decides on. One Redis: one script. A cluster:
+    /// the token's and the openid's keys lie in two slots, read together
+    /// (two commands, one round trip's wait).
+    async fn session_state(&self, token: &str, openid: &str) -> Result<SessionState, StoreError> {
+        let keys = &self.inner.keys;
+        let token_key = keys.token(&digest(token.as_bytes()));
+        let subject_key = keys.subject(openid);
+        if !self.inner.cluster {
+            let reply: Reply<SessionState> = self
+                .invoke(
+                    self.inner
+                        .scripts
+                        .check_session
+                        .key(&token_key)
+                        .key(&subject_key),
+                )
+                .await?;
+            return reply.into_result();
+        }
+        let (token_state, subject_state) = tokio::join!(
+            self.hmget::<[Option<Vec<u8>>; 3]>(&token_key, &["app", "exp", "gone"]),
+            self.hmget::<[Option<Vec<u8>>; 3]>(&subject_key, &["app", "sig", "sexp"]),
+        );
+        let [app, exp, gone] = token_state?;
+        let Some(app) = app.filter(|_| gone.is_none()) else {
+            return Err(Refused::InvalidToken.into());
+        };
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| Refused::InvalidToken);
+        let [subject_app, sig, sexp] = subject_state?;
+        Ok((
+            text(app)?,
+            exp.unwrap_or_default(),
+            subject_app.map(text).transpose()?.unwrap_or_default(),
+            sig.unwrap_or_default(),
+            sexp.unwrap_or_default(),
+        ))
+    }
+
     /// Writes, shortens or retires a token's record (`token_record.lua`);
     /// nothing for no token (`''`).
     async fn token_record(
@@ -145,12 +183,13 @@ impl_store! { RedisStore,
     redeem_login_code(self, app, key, now, rate_limit, subject) {
         let keys = &self.inner.keys;
         let minute = now / 60_000;
+        let code = keys.code(key, &code_digest(key));
         let reply: Reply<String> = self
             .invoke(
                 self.inner
                     .scripts
                     .redeem_login_code
-                    .key(keys.code(key, &code_digest(key)))
+                    .key(&code)
                     .key(keys.rate(code_tag(key), minute))
                     .arg(&app.record.app_id)
                     .arg(now)
@@ -158,7 +197,9 @@ impl_store! { RedisStore,
                     .arg(ttl(now, (minute + 1) * 60_000, GC_MARGIN)),
             )
             .await?;
-        Ok(subject(&reply.into_result()?))
+        let user_id = reply.into_result()?;
+        self.replicated(&code).await?;
+        Ok(subject(&user_id))
     }
 
     redeem_user_code(self, app, openid, key, kind, now) {
@@ -169,8 +210,9 @@ impl_store! { RedisStore,
         // openid's is not that user's, and is not looked at (on a cluster
         // its key lies in another slot).
         let key = key.filter(|&key| openid.is_none_or(|openid| code_tag(key) == subject_tag(openid)));
-        if let Some(key) = key {
-            invocation.key(keys.code(key, &code_digest(key)));
+        let code = key.map(|key| keys.code(key, &code_digest(key)));
+        if let Some(code) = &code {
+            invocation.key(code);
         }
         if let Some(openid) = openid {
             invocation.key(keys.subject(openid));
@@ -182,7 +224,11 @@ impl_store! { RedisStore,
             .arg(openid.unwrap_or(""))
             .arg(if key.is_some() { "1" } else { "0" });
         let reply: Reply<String> = self.invoke(&invocation).await?;
-        reply.into_result()
+        let user_id = reply.into_result()?;
+        if let Some(code) = &code {
+            self.replicated(code).await?;
+        }
+        Ok(user_id)
     }
 
     replace_session(self, subject, signature, now, expires_at) {
@@ -203,17 +249,8 @@ impl_store! { RedisStore,
     }
 
     check_session(self, token, openid, signature, now, registered) {
-        let keys = &self.inner.keys;
-        let reply: Reply<SessionState> = self
-            .invoke(
-                self.inner
-                    .scripts
-                    .check_session
-                    .key(keys.token(&digest(token.as_bytes())))
-                    .key(keys.subject(openid)),
-            )
-            .await?;
-        let (token_app, token_exp, subject_app, stored, session_exp) = reply.into_result()?;
+        let (token_app, token_exp, subject_app, stored, session_exp) =
+            self.session_state(token, openid).await?;
         if millis(&token_exp).is_none_or(|exp| exp <= now) {
             return Err(Refused::ExpiredToken.into());
         }
@@ -334,6 +371,7 @@ impl_store! { RedisStore,
         let Some((user_id, scopes)) = redeemed else {
             return Ok(None);
         };
+        self.replicated(&self.inner.keys.grant(code, &digest)).await?;
         let scopes = scopes
             .split(',')
             .filter(|s| !s.is_empty())
