@@ -367,7 +367,12 @@ impl RedisCluster {
             let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
                 n.try_command(&["CLUSTER", "INFO"])
                     .is_some_and(|r| r.text().contains("cluster_state:ok"))
-            }) && self.masters().len() == 3;
+            }) && self.masters().len() == 3
+                && self.masters().iter().all(|m| {
+                    // Its replica synced: a WAIT after a write can succeed.
+                    m.try_command(&["INFO", "replication"])
+                        .is_some_and(|r| r.text().contains("state=online"))
+                });
             if ok {
                 return;
             }
