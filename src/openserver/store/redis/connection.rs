@@ -86,6 +86,30 @@ impl Connection {
         })
     }
 
+    /// How many replicas the master of `slot` has that a failover could
+    /// promote (not marked failed): on one Redis, its connected replicas
+    /// do not matter (no cluster failover), so none.
+    pub(super) async fn promotable_replicas(mut self, slot: u16) -> RedisResult<usize> {
+        match &mut self {
+            Connection::Single(_) => {
+                let _ = slot;
+                Ok(0)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(cluster) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    Route::new(slot, SlotAddr::Master),
+                ));
+                let mut command = redis::cmd("CLUSTER");
+                command.arg("NODES");
+                let value = cluster.route_command(command, route).await?;
+                let text: String = redis::FromRedisValue::from_redis_value(value)?;
+                Ok(live_replicas(&text))
+            }
+        }
+    }
+
     /// Runs a keyless command (`WAIT`) on the master of `slot`: on one
     /// Redis, that Redis.
     pub(super) async fn on_master_of(mut self, slot: u16, command: Cmd) -> RedisResult<i64> {
@@ -105,6 +129,31 @@ impl Connection {
             }
         }
     }
+}
+
+/// How many replicas the node that wrote `CLUSTER NODES` (the `myself`
+/// line) has that are not marked failed: the ones a failover could promote.
+#[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+pub(super) fn live_replicas(cluster_nodes: &str) -> usize {
+    let lines: Vec<Vec<&str>> = cluster_nodes
+        .lines()
+        .map(|line| line.split(' ').collect())
+        .collect();
+    let Some(me) = lines
+        .iter()
+        .find(|f| f.get(2).is_some_and(|flags| flags.contains("myself")))
+        .and_then(|f| f.first())
+    else {
+        return 0;
+    };
+    lines
+        .iter()
+        .filter(|f| f.get(3) == Some(me))
+        .filter(|f| {
+            f.get(2)
+                .is_some_and(|flags| !flags.split(',').any(|x| x == "fail"))
+        })
+        .count()
 }
 
 impl ConnectionLike for Connection {
@@ -135,5 +184,24 @@ impl ConnectionLike for Connection {
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(cluster) => cluster.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::live_replicas;
+
+    #[test]
+    fn promotable_replicas_are_the_masters_replicas_not_marked_failed() {
+        let nodes = "\
+a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460
+b1 127.0.0.1:7001@17001 slave a1 0 0 1 connected
+c1 127.0.0.1:7002@17002 slave,fail a1 0 0 1 connected
+d1 127.0.0.1:7003@17003 slave z9 0 0 2 connected
+e1 127.0.0.1:7004@17004 slave,fail? a1 0 0 1 connected
+";
+        // b1, and e1 (only suspected): c1 failed, d1 is another's.
+        assert_eq!(live_replicas(nodes), 2);
+        assert_eq!(live_replicas(""), 0);
     }
 }

@@ -377,6 +377,15 @@ impl RedisStore {
             .run(|connection| async move { connection.on_master_of(slot, command).await })
             .await?;
         if acked >= i64::from(wanted) {
+            return Ok(());
+        }
+        // Too few: safe only when no replica could be promoted over the
+        // write (a cluster master whose replicas all failed, after a
+        // failover); a replica that is merely behind could be.
+        let promotable = self
+            .run(|connection| async move { connection.promotable_replicas(slot).await })
+            .await?;
+        if self.inner.cluster && promotable == 0 {
             Ok(())
         } else {
             Err(StoreError::Unavailable(format!(
