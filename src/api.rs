@@ -5,130 +5,131 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the eleven wx open APIs the host answers.
+/// The wx open APIs, each declared once: its variant, wire name, the
+/// `OpenApiHandler` method that answers it, whether v2/v3 answer it with a
+/// built-in flow (and the v3 scope that flow asks for), and what the host
+/// returns. `OpenApi`, `ALL`, the names, `has_builtin`/`scope`, the
+/// dispatcher's host-call match and the native bindings' delegate are all
+/// generated from it: `with_open_apis!(my_macro)` calls `my_macro!` with
+/// every row, built-ins first.
 ///
-/// The wire name is the wx method without its `wx.` prefix; both forms parse.
-///
-/// ```
-/// use superapp_openapi::{OpenApi, Scope};
-/// let api: OpenApi = "wx.getPhoneNumber".parse()?;
-/// assert_eq!(api, OpenApi::GetPhoneNumber);
-/// assert_eq!(api.as_str(), "getPhoneNumber");
-/// assert!(api.has_builtin());
-/// assert_eq!(api.scope(), Some(Scope::PhoneNumber));
-/// # Ok::<(), superapp_openapi::UnknownApi>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum OpenApi {
-    /// `wx.login`
-    Login,
-    /// `wx.checkSession`
-    CheckSession,
-    /// `wx.getPhoneNumber`
-    GetPhoneNumber,
-    /// `wx.getEmail`
-    GetEmail,
-    /// `wx.chooseAvatar`
-    ChooseAvatar,
-    /// `wx.getNickName`
-    GetNickName,
-    /// `wx.getUserInfo`
-    GetUserInfo,
-    /// `wx.getUserProfile`
-    GetUserProfile,
-    /// `wx.requestPayment`
-    RequestPayment,
-    /// `wx.requestMidasPaymentGameItem`
-    RequestMidasPaymentGameItem,
-    /// `wx.requestVirtualPayment`
-    RequestVirtualPayment,
+/// Not public API: exported only for the `superapp-openapi-ffi` crate.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! with_open_apis {
+    ($callback:ident) => {
+        $callback! {
+            { Login, "login", login, builtin: true,
+              host: "`wx.login` (v1): `{\"code\": …}` for the developer server." }
+            { CheckSession, "checkSession", check_session, builtin: true,
+              host: "`wx.checkSession` (v1): `{}` while the login session is valid." }
+            { GetPhoneNumber, "getPhoneNumber", get_phone_number, builtin: true, scope: PhoneNumber,
+              host: "`wx.getPhoneNumber` (v1)." }
+            { GetEmail, "getEmail", get_email, builtin: true, scope: Email,
+              host: "`wx.getEmail` (v1)." }
+            { ChooseAvatar, "chooseAvatar", choose_avatar, builtin: true, scope: Avatar,
+              host: "`wx.chooseAvatar` (v1): `{\"avatarUrl\": …}`." }
+            { GetNickName, "getNickName", get_nick_name, builtin: true, scope: Nickname,
+              host: "`wx.getNickName` (v1): `{\"nickName\": …}`." }
+            { GetUserInfo, "getUserInfo", get_user_info, builtin: false,
+              host: "`wx.getUserInfo` (every version): `{\"userInfo\": {…}}`." }
+            { GetUserProfile, "getUserProfile", get_user_profile, builtin: false,
+              host: "`wx.getUserProfile` (every version): `{\"userInfo\": {…}}`." }
+            { RequestPayment, "requestPayment", request_payment, builtin: false,
+              host: "`wx.requestPayment` (every version)." }
+            { RequestMidasPaymentGameItem, "requestMidasPaymentGameItem",
+              request_midas_payment_game_item, builtin: false,
+              host: "`wx.requestMidasPaymentGameItem` (every version; mini games)." }
+            { RequestVirtualPayment, "requestVirtualPayment", request_virtual_payment,
+              builtin: false, host: "`wx.requestVirtualPayment` (every version)." }
+        }
+    };
 }
 
+/// `OpenApi` and its names from the table in [`with_open_apis!`].
+macro_rules! open_api_enum {
+    ($({ $variant:ident, $name:literal, $method:ident, builtin: $builtin:literal
+         $(, scope: $scope:ident)?, host: $host:literal })+) => {
+        /// One of the eleven wx open APIs the host answers.
+        ///
+        /// The wire name is the wx method without its `wx.` prefix; both forms parse.
+        ///
+        /// ```
+        /// use superapp_openapi::{OpenApi, Scope};
+        /// let api: OpenApi = "wx.getPhoneNumber".parse()?;
+        /// assert_eq!(api, OpenApi::GetPhoneNumber);
+        /// assert_eq!(api.as_str(), "getPhoneNumber");
+        /// assert!(api.has_builtin());
+        /// assert_eq!(api.scope(), Some(Scope::PhoneNumber));
+        /// # Ok::<(), superapp_openapi::UnknownApi>(())
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum OpenApi {
+            $(
+                #[doc = concat!("`wx.", $name, "`")]
+                $variant,
+            )+
+        }
+
+        impl OpenApi {
+            /// Every supported API, built-ins first.
+            pub const ALL: [OpenApi; [$(OpenApi::$variant),+].len()] = [$(OpenApi::$variant),+];
+
+            /// The wire name, as it appears in `errMsg` (`"login"`, `"getPhoneNumber"`…).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(OpenApi::$variant => $name,)+
+                }
+            }
+
+            /// The `errMsg` of a success: `"login:ok"`, `"getPhoneNumber:ok"`…
+            pub const fn ok_msg(self) -> &'static str {
+                match self {
+                    $(OpenApi::$variant => concat!($name, ":ok"),)+
+                }
+            }
+
+            /// Parses a wire name, with or without the `wx.` prefix.
+            pub fn from_name(name: &str) -> Option<OpenApi> {
+                match name.strip_prefix("wx.").unwrap_or(name) {
+                    $($name => Some(OpenApi::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Whether v2 and v3 answer this API with a built-in flow rather than the host.
+            pub const fn has_builtin(self) -> bool {
+                match self {
+                    $(OpenApi::$variant => $builtin,)+
+                }
+            }
+
+            /// The scope the v3 built-in asks `get_auth_code` for (login asks for none).
+            pub const fn scope(self) -> Option<Scope> {
+                match self {
+                    $(OpenApi::$variant => open_api_enum!(@scope $($scope)?),)+
+                }
+            }
+        }
+
+        /// The supported names, for [`UnknownApi`]'s message.
+        const SUPPORTED: &str = open_api_enum!(@list $($name)+);
+    };
+    (@scope) => { None };
+    (@scope $scope:ident) => { Some(Scope::$scope) };
+    (@list $first:literal $($rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+
+with_open_apis!(open_api_enum);
+
 impl OpenApi {
-    /// Every supported API, built-ins first.
-    pub const ALL: [OpenApi; 11] = [
-        OpenApi::Login,
-        OpenApi::CheckSession,
-        OpenApi::GetPhoneNumber,
-        OpenApi::GetEmail,
-        OpenApi::ChooseAvatar,
-        OpenApi::GetNickName,
-        OpenApi::GetUserInfo,
-        OpenApi::GetUserProfile,
-        OpenApi::RequestPayment,
-        OpenApi::RequestMidasPaymentGameItem,
-        OpenApi::RequestVirtualPayment,
-    ];
-
-    /// The wire name, as it appears in `errMsg` (`"login"`, `"getPhoneNumber"`…).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OpenApi::Login => "login",
-            OpenApi::CheckSession => "checkSession",
-            OpenApi::GetPhoneNumber => "getPhoneNumber",
-            OpenApi::GetEmail => "getEmail",
-            OpenApi::ChooseAvatar => "chooseAvatar",
-            OpenApi::GetNickName => "getNickName",
-            OpenApi::GetUserInfo => "getUserInfo",
-            OpenApi::GetUserProfile => "getUserProfile",
-            OpenApi::RequestPayment => "requestPayment",
-            OpenApi::RequestMidasPaymentGameItem => "requestMidasPaymentGameItem",
-            OpenApi::RequestVirtualPayment => "requestVirtualPayment",
-        }
-    }
-
-    /// The `errMsg` of a success: `"login:ok"`, `"getPhoneNumber:ok"`…
-    pub const fn ok_msg(self) -> &'static str {
-        match self {
-            OpenApi::Login => "login:ok",
-            OpenApi::CheckSession => "checkSession:ok",
-            OpenApi::GetPhoneNumber => "getPhoneNumber:ok",
-            OpenApi::GetEmail => "getEmail:ok",
-            OpenApi::ChooseAvatar => "chooseAvatar:ok",
-            OpenApi::GetNickName => "getNickName:ok",
-            OpenApi::GetUserInfo => "getUserInfo:ok",
-            OpenApi::GetUserProfile => "getUserProfile:ok",
-            OpenApi::RequestPayment => "requestPayment:ok",
-            OpenApi::RequestMidasPaymentGameItem => "requestMidasPaymentGameItem:ok",
-            OpenApi::RequestVirtualPayment => "requestVirtualPayment:ok",
-        }
-    }
-
-    /// Parses a wire name, with or without the `wx.` prefix.
-    pub fn from_name(name: &str) -> Option<OpenApi> {
-        let bare = name.strip_prefix("wx.").unwrap_or(name);
-        OpenApi::ALL.into_iter().find(|api| api.as_str() == bare)
-    }
-
-    /// Whether v2 and v3 answer this API with a built-in flow rather than the host.
-    pub const fn has_builtin(self) -> bool {
-        matches!(
-            self,
-            OpenApi::Login
-                | OpenApi::CheckSession
-                | OpenApi::GetPhoneNumber
-                | OpenApi::GetEmail
-                | OpenApi::ChooseAvatar
-                | OpenApi::GetNickName
-        )
-    }
-
     /// Whether the v3 built-in asks the host's `get_auth_code` first
     /// (every built-in but checkSession, which follows v2).
     pub const fn needs_auth_code(self) -> bool {
         self.has_builtin() && !matches!(self, OpenApi::CheckSession)
-    }
-
-    /// The scope the v3 built-in asks `get_auth_code` for (login asks for none).
-    pub const fn scope(self) -> Option<Scope> {
-        match self {
-            OpenApi::GetPhoneNumber => Some(Scope::PhoneNumber),
-            OpenApi::GetEmail => Some(Scope::Email),
-            OpenApi::ChooseAvatar => Some(Scope::Avatar),
-            OpenApi::GetNickName => Some(Scope::Nickname),
-            _ => None,
-        }
     }
 }
 
@@ -140,9 +141,7 @@ impl fmt::Display for OpenApi {
 
 /// A name that is not one of the supported wx APIs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{name} is not supported: supported APIs are login, checkSession, getPhoneNumber, getEmail, chooseAvatar, getNickName, getUserInfo, getUserProfile, requestPayment, requestMidasPaymentGameItem, requestVirtualPayment"
-)]
+#[error("{name} is not supported: supported APIs are {SUPPORTED}")]
 pub struct UnknownApi {
     /// The name that was asked for.
     pub name: String,
@@ -160,6 +159,7 @@ impl FromStr for OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Scope {
     /// `SCOPE_PHONE_NUMBER`, for wx.getPhoneNumber.
     #[serde(rename = "SCOPE_PHONE_NUMBER")]

@@ -8,6 +8,7 @@ use crate::version::ApiVersion;
 /// Whether an app is a mini program or a mini game.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AppKind {
     /// A mini program.
     #[default]

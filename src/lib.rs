@@ -1,5 +1,10 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// With the `uniffi` feature, UniFFI's scaffolding (`extern "C"` functions
+// and FFI buffers) expands into this crate and allows `unsafe_code` on its
+// own items, which `forbid` would not let it do; nothing written by hand
+// here is unsafe either way.
+#![cfg_attr(not(feature = "uniffi"), forbid(unsafe_code))]
+#![cfg_attr(feature = "uniffi", deny(unsafe_code))]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -21,9 +26,14 @@ macro_rules! every_variant {
     }};
 }
 
+// The plain enums a native host sees (`ApiVersion`, `AppKind`, `Scope`,
+// `VersionSource`, `Responder`, `FailureKind`) derive UniFFI's traits here,
+// so that `bindings/ffi` uses them as they are instead of mirroring them.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 mod api;
 mod app;
-mod builtin;
 mod digest;
 mod dispatcher;
 mod handler;

@@ -14,6 +14,7 @@ use crate::platform::PlatformError;
 /// Why a dispatched call failed; each kind has one errno (`docs/errors.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum FailureKind {
     /// The dispatcher itself failed, or a handler panicked.
     Internal,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// # Ok::<(), superapp_openapi::ParseApiVersionError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ApiVersion {
     /// The host answers every API.
     #[serde(rename = "v1", alias = "V1")]
@@ -72,6 +73,7 @@ impl FromStr for ApiVersion {
 /// Where the version of a call came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum VersionSource {
     /// `apiVersion` in the mini program's `app.json`.
     AppJson,

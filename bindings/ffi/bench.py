@@ -27,6 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "generated", "python"))
 
 import superapp_openapi_ffi as ffi  # noqa: E402
+import superapp_openapi as core  # noqa: E402
 from superapp_openapi_ffi import uniffi_set_event_loop  # noqa: E402
 
 CALLS_PER_ROUND = 500
@@ -60,7 +61,7 @@ async def main():
     uniffi_set_event_loop(asyncio.get_running_loop())
     host = Host()
     app = ffi.AppInfo(app_id="wx-bench")
-    dispatcher = ffi.Dispatcher(host, ffi.ApiVersion.V1, 30_000, None)
+    dispatcher = ffi.Dispatcher(host, core.ApiVersion.V1, 30_000, None)
 
     async def invoke():
         return await dispatcher.invoke(app, "wx.getUserInfo", "{}")

@@ -80,6 +80,7 @@ suite="$here/build/kotlin/suite.jar"
 mkdir -p "$here/build/kotlin"
 "$kotlin_home/bin/kotlinc" -nowarn -cp "$classpath" -d "$suite" \
   "$here/tests/kotlin/HostSuite.kt" \
+  "$here/generated/kotlin/uniffi/superapp_openapi/superapp_openapi.kt" \
   "$here/generated/kotlin/uniffi/superapp_openapi_ffi/superapp_openapi_ffi.kt"
 java -Djna.library.path="$here/build/lib" \
   -cp "$suite:$classpath:$kotlin_home/lib/kotlin-stdlib.jar" HostSuiteKt

@@ -1,4 +1,5 @@
-//! Developer-server side (seed 000): each call returns the seed's success
+//! Developer-server side (TCMPP's "Mini Program Login" page,
+//! https://www.tencentcloud.com/document/product/1219/67646): each call returns the page's success
 //! answer or the platform error; the HTTP layer renders either.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use super::codes::CodeKey;
 use super::codes::CodeKind;
 use super::directory::SuperappUser;
 use super::registry::AppState;
-use super::store::{Refused, StoreError, TokenTerms};
+use super::store::TokenTerms;
 use super::wire::{
     CheckSessionRequest, EmailAddressResponse, EmailInfo, GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIAL, Jscode2SessionRequest, Jscode2SessionResponse, PhoneInfo,
@@ -83,45 +84,6 @@ impl OpenServer {
             .await
             .map_err(|e| self.store_error(e))?;
         Ok((subject.openid.clone(), session_key, subject.unionid.clone()))
-    }
-
-    /// The platform error a store's answer stands for.
-    pub(super) fn store_error(&self, err: StoreError) -> OpenServerError {
-        let config = &self.inner.config;
-        let refused = match err {
-            StoreError::Refused(refused) => refused,
-            StoreError::Unavailable(why) => {
-                self.inner
-                    .store_errors
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!(reason = %why, "the platform store did not answer");
-                return OpenServerError::new(ErrCode::SystemError)
-                    .with_message("system error: the platform store is unavailable; try again");
-            }
-        };
-        match refused {
-            Refused::UserCodeQuota | Refused::AppCodeQuota => {
-                OpenServerError::new(ErrCode::TooManyCodes)
-            }
-            Refused::InvalidCode => OpenServerError::new(ErrCode::InvalidCode),
-            Refused::CodeUsed => OpenServerError::new(ErrCode::CodeUsed),
-            Refused::RateLimited => OpenServerError::new(ErrCode::RateLimited).with_message(format!(
-                "rate limit: at most {} jscode2session calls per user per minute",
-                config.rate_limit_per_minute
-            )),
-            Refused::UnknownOpenid => OpenServerError::new(ErrCode::InvalidOpenid),
-            Refused::BadSignature => OpenServerError::new(ErrCode::InvalidSignature),
-            Refused::TokenQuota => OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                "access token quota: at most {} tokens per app per day (UTC); reuse the token you have",
-                config.max_access_tokens_per_day
-            )),
-            Refused::InvalidToken => OpenServerError::new(ErrCode::InvalidAccessToken),
-            Refused::ExpiredToken => OpenServerError::new(ErrCode::AccessTokenExpired),
-            Refused::GrantQuota => OpenServerError::new(ErrCode::TooManyCodes).with_message(format!(
-                "too many outstanding authCodes for this user: the limit is {}; they are freed as they are redeemed or expire",
-                config.max_auth_codes_per_user
-            )),
-        }
     }
 
     /// `GET /openserver/cgi-bin/token`: a new access token, valid 7200 s; the
@@ -288,7 +250,7 @@ impl OpenServer {
             "access_token",
         )?;
         // WeChat's clients send no openid (the code names the user); the
-        // seed's do, and then it must be the code's user.
+        // TCMPP page's do, and then it must be the code's user.
         let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
         let app = self.check_token(token).await?;
@@ -307,16 +269,7 @@ impl OpenServer {
                 e if e.code() == Some(ErrCode::InvalidCode) => e.with_message("invalid code"),
                 e => e,
             })?;
-        let user = self
-            .inner
-            .directory
-            .user(&user_id)
-            .await?
-            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
-        if !user.active {
-            return Err(OpenServerError::new(ErrCode::UserInactive));
-        }
-        Ok(user)
+        self.active_user(&user_id).await
     }
 }
 

@@ -1,10 +1,12 @@
 //! The embedded platform: apps, users, codes, sessions and access tokens,
-//! with the developer-server API of the seed (`docs/openserver.md`).
+//! with the developer-server API of TCMPP's "Mini Program Login" page (`docs/openserver.md`).
 //!
 //! One file per role: `config` (lifetimes, limits, registrations),
 //! `registry` (apps and each user's subject in them), `codes` and `store`
 //! (login and phone/email codes), `sdk_side` (what the built-in flows ask),
-//! `developer` (the developer-server API), `sweep`, and `wire` (its JSON).
+//! `developer` (the developer-server API), `rules` (the app and user
+//! look-ups and the store-error mapping both sides share), `sweep`, and
+//! `wire` (its JSON).
 //! This file holds the `OpenServer` handle, its builder and its `Platform`
 //! impl.
 
@@ -14,6 +16,7 @@ mod config;
 mod developer;
 mod directory;
 mod registry;
+mod rules;
 mod sdk_side;
 mod store;
 mod sweep;

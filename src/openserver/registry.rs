@@ -4,8 +4,6 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use subtle::ConstantTimeEq;
-
 use super::OpenServer;
 use super::config::AppRegistration;
 use crate::app::{AppInfo, AppKind};
@@ -131,24 +129,6 @@ impl OpenServer {
         self.inner.clock.now_millis()
     }
 
-    pub(super) fn app(&self, app_id: &str) -> Result<Arc<AppState>, OpenServerError> {
-        self.with_app(app_id, |app| Ok(app.clone()))
-    }
-
-    /// Runs `f` on a registered app without cloning its `Arc` (the hot path
-    /// of two threads would otherwise bounce its reference count).
-    pub(super) fn with_app<R>(
-        &self,
-        app_id: &str,
-        f: impl FnOnce(&Arc<AppState>) -> Result<R, OpenServerError>,
-    ) -> Result<R, OpenServerError> {
-        let apps = self.inner.apps.load();
-        let app = apps
-            .get(app_id)
-            .ok_or_else(|| OpenServerError::new(ErrCode::InvalidAppid))?;
-        f(app)
-    }
-
     /// The subject of `user_id` in `app`, made on first use.
     pub(super) fn subject(&self, app: &AppState, user_id: &str) -> Arc<Subject> {
         let record = &app.record;
@@ -184,23 +164,5 @@ impl OpenServer {
                 user_id.as_bytes(),
             ],
         ))
-    }
-
-    /// The app, if `secret` is its secret: their SHA-256 digests compared
-    /// in constant time, so that the time depends on neither the secret nor
-    /// its length. A wrong secret takes no reference to the app.
-    pub(super) fn authenticate(
-        &self,
-        appid: &str,
-        secret: &str,
-    ) -> Result<Arc<AppState>, OpenServerError> {
-        let presented = sha256(secret.as_bytes());
-        self.with_app(appid, |app| {
-            if bool::from(app.record.secret_digest.ct_eq(&presented)) {
-                Ok(app.clone())
-            } else {
-                Err(OpenServerError::new(ErrCode::InvalidSecret))
-            }
-        })
     }
 }

@@ -154,16 +154,7 @@ impl OpenServer {
                 (Cow::Owned(grant.user_id), Some(grant.scopes))
             }
         };
-        let user = self
-            .inner
-            .directory
-            .user(&user_id)
-            .await?
-            .ok_or_else(|| OpenServerError::new(ErrCode::UserNotFound))?;
-        if !user.active {
-            return Err(OpenServerError::new(ErrCode::UserInactive));
-        }
-        Ok((user, scopes))
+        Ok((self.active_user(&user_id).await?, scopes))
     }
 
     async fn resolve_with_scope(

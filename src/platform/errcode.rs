@@ -219,9 +219,9 @@ impl OpenServerError {
     }
 }
 
-impl From<OpenServerError> for crate::platform::PlatformError {
+impl From<OpenServerError> for super::PlatformError {
     fn from(err: OpenServerError) -> Self {
-        crate::platform::PlatformError::Api(err)
+        super::PlatformError::Api(err)
     }
 }
 

@@ -1,7 +1,11 @@
 //! The platform the v2/v3 built-in flows talk to.
 //!
-//! [`OpenServer`](crate::OpenServer) implements it in-process (the default);
-//! `RemotePlatform` implements it over HTTP against the `openserver` binary.
+//! The embedded platform (`openserver::OpenServer`) implements it
+//! in-process (the default); `RemotePlatform` implements it over HTTP
+//! against the `openserver` binary. This module is the seam: it knows
+//! neither implementation, and imports only the vocabulary below it (apps,
+//! secrets); which platform a dispatcher holds is the dispatcher's business
+//! (`dispatcher/platform.rs`).
 
 pub(crate) mod errcode;
 
@@ -119,78 +123,4 @@ pub trait Platform: Send + Sync + 'static {
     /// `wx.getNickName`: the user's nickname.
     async fn nickname(&self, app: &AppInfo, principal: &Principal)
     -> Result<String, PlatformError>;
-}
-
-/// The platform a dispatcher talks to: the embedded [`OpenServer`], called
-/// directly (no boxed future per call), or any other [`Platform`].
-///
-/// [`OpenServer`]: crate::OpenServer
-#[derive(Clone)]
-pub(crate) enum PlatformRef {
-    Embedded(crate::OpenServer),
-    Other(std::sync::Arc<dyn Platform>),
-}
-
-impl PlatformRef {
-    /// Recognizes an `OpenServer` among all platforms, once, when the
-    /// dispatcher is built.
-    pub(crate) fn new<P: Platform>(platform: P) -> Self {
-        match (&platform as &dyn std::any::Any).downcast_ref::<crate::OpenServer>() {
-            Some(server) => PlatformRef::Embedded(server.clone()),
-            None => PlatformRef::Other(std::sync::Arc::new(platform)),
-        }
-    }
-
-    pub(crate) async fn issue_login_code(
-        &self,
-        app: &AppInfo,
-        principal: &Principal,
-    ) -> Result<Code, PlatformError> {
-        match self {
-            PlatformRef::Embedded(server) => Ok(server.issue_login_code(app, principal).await?),
-            PlatformRef::Other(platform) => platform.issue_login_code(app, principal).await,
-        }
-    }
-
-    pub(crate) async fn check_session(
-        &self,
-        app: &AppInfo,
-        principal: &Principal,
-    ) -> Result<bool, PlatformError> {
-        match self {
-            PlatformRef::Embedded(server) => Ok(server.has_valid_session(app, principal).await?),
-            PlatformRef::Other(platform) => platform.check_session(app, principal).await,
-        }
-    }
-
-    pub(crate) async fn issue_user_code(
-        &self,
-        app: &AppInfo,
-        principal: &Principal,
-        kind: UserCodeKind,
-    ) -> Result<Code, PlatformError> {
-        match self {
-            PlatformRef::Embedded(server) => {
-                Ok(server.issue_user_code(app, principal, kind).await?)
-            }
-            PlatformRef::Other(platform) => platform.issue_user_code(app, principal, kind).await,
-        }
-    }
-
-    pub(crate) async fn profile_field(
-        &self,
-        app: &AppInfo,
-        principal: &Principal,
-        scope: crate::Scope,
-    ) -> Result<String, PlatformError> {
-        match (self, scope) {
-            (PlatformRef::Embedded(server), _) => {
-                Ok(server.profile_field(app, principal, scope).await?)
-            }
-            (PlatformRef::Other(platform), crate::Scope::Avatar) => {
-                platform.avatar_url(app, principal).await
-            }
-            (PlatformRef::Other(platform), _) => platform.nickname(app, principal).await,
-        }
-    }
 }

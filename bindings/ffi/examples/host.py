@@ -25,6 +25,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "generated", "python"))
 
 import superapp_openapi_ffi as ffi  # noqa: E402
+import superapp_openapi as core  # noqa: E402
 from superapp_openapi_ffi import uniffi_set_event_loop  # noqa: E402
 
 # The same apps, user and team as examples/openserver.json.
@@ -103,8 +104,8 @@ class V3Host(V2Host):
         self.server = server
 
     async def get_auth_code(self, app, request):
-        granted = [s for s in request.scopes if s != ffi.Scope.EMAIL]
-        refused = [s for s in request.scopes if s == ffi.Scope.EMAIL]
+        granted = [s for s in request.scopes if s != core.Scope.EMAIL]
+        refused = [s for s in request.scopes if s == core.Scope.EMAIL]
         asked = ", ".join(s.name for s in request.scopes)
         print(f"[host] get_auth_code for {request.api} (scopes asked: [{asked}]) "
               "-> the super-app server issues an authCode")
@@ -135,8 +136,8 @@ async def walkthrough(story):
     story.chapter("The parties")
     server = ffi.OpenServer()
     story.say("platform", "the embedded OpenServer, in this process (Rust, behind UniFFI)")
-    server.register_app(SHOP, SHOP_SECRET, TEAM, ffi.AppKind.MINI_PROGRAM)
-    server.register_app(GAME, GAME_SECRET, TEAM, ffi.AppKind.MINI_GAME)
+    server.register_app(SHOP, SHOP_SECRET, TEAM, core.AppKind.MINI_PROGRAM)
+    server.register_app(GAME, GAME_SECRET, TEAM, core.AppKind.MINI_GAME)
     server.add_user(ffi.SuperappUser(id=USER, phone_number=PHONE, email="ada@example.com",
                                      nickname="Ada"))
     story.say("platform", f"apps {SHOP} (mini program) and {GAME} (mini game), both of {TEAM}")
@@ -144,7 +145,7 @@ async def walkthrough(story):
 
     # ---- v2
     story.chapter("v2: the host says who is signed in (app_uid), the built-in flow does the rest")
-    v2 = ffi.Dispatcher(V2Host(), ffi.ApiVersion.V2, 30_000, server)
+    v2 = ffi.Dispatcher(V2Host(), core.ApiVersion.V2, 30_000, server)
     shop = ffi.AppInfo(app_id=SHOP)
     story.say("host", v2.explain(shop, "login").summary)
 
@@ -189,8 +190,8 @@ async def walkthrough(story):
 
     # ---- v3
     story.chapter("v3: mutual trust — the host asks the super-app server for an authCode first")
-    v3 = ffi.Dispatcher(V3Host(server), ffi.ApiVersion.V3, 30_000, server)
-    game = ffi.AppInfo(app_id=GAME, kind=ffi.AppKind.MINI_GAME)
+    v3 = ffi.Dispatcher(V3Host(server), core.ApiVersion.V3, 30_000, server)
+    game = ffi.AppInfo(app_id=GAME, kind=core.AppKind.MINI_GAME)
     story.say("host", v3.explain(game, "getPhoneNumber").summary)
 
     reply = await invoke(v3, game, "wx.login")

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use superapp_openapi as openapi;
 
 use crate::runtime;
-use crate::types::{ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
+use superapp_openapi::ApiVersion;
+
+use crate::types::{AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
 
 /// The host's delegate, implemented in the host's language: one async
 /// method per wx open API (params and result as JSON object text), the v3
@@ -25,56 +27,88 @@ use crate::types::{ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, HostError, J
 /// getPhoneNumber, getEmail, chooseAvatar and getNickName are answered by
 /// the built-in flows (which call `app_uid` or `get_auth_code`), and the
 /// others still come here.
-#[uniffi::export(foreign)]
-#[async_trait]
-pub trait OpenApiHandler: Send + Sync {
-    /// `wx.login` (v1): `{"code": …}` for the developer server.
-    async fn login(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.checkSession` (v1): `{}` while the login session is valid.
-    async fn check_session(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.getPhoneNumber` (v1).
-    async fn get_phone_number(&self, app: AppInfo, params: JsonText)
-    -> Result<JsonText, HostError>;
-    /// `wx.getEmail` (v1).
-    async fn get_email(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.chooseAvatar` (v1): `{"avatarUrl": …}`.
-    async fn choose_avatar(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.getNickName` (v1): `{"nickName": …}`.
-    async fn get_nick_name(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.getUserInfo` (every version): `{"userInfo": {…}}`.
-    async fn get_user_info(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.getUserProfile` (every version): `{"userInfo": {…}}`.
-    async fn get_user_profile(&self, app: AppInfo, params: JsonText)
-    -> Result<JsonText, HostError>;
-    /// `wx.requestPayment` (every version).
-    async fn request_payment(&self, app: AppInfo, params: JsonText) -> Result<JsonText, HostError>;
-    /// `wx.requestMidasPaymentGameItem` (every version; mini games).
-    async fn request_midas_payment_game_item(
-        &self,
-        app: AppInfo,
-        params: JsonText,
-    ) -> Result<JsonText, HostError>;
-    /// `wx.requestVirtualPayment` (every version).
-    async fn request_virtual_payment(
-        &self,
-        app: AppInfo,
-        params: JsonText,
-    ) -> Result<JsonText, HostError>;
-    /// v3 mutual trust: an authCode from the super-app server for the
-    /// current user and the requested scopes.
-    async fn get_auth_code(
-        &self,
-        app: AppInfo,
-        request: AuthCodeRequest,
-    ) -> Result<AuthGrant, HostError>;
-    /// The version this host wants for `app` when its app.json sets none
-    /// (iOS `openApiVersion`); `None` (or an error) leaves it to the
-    /// dispatcher's default.
-    fn open_api_version(&self, app: AppInfo) -> Result<Option<ApiVersion>, HostError>;
-    /// The host's current user id (iOS `getAppUID`) for the v2 built-ins;
-    /// `None` (or an error) means nobody is signed in.
-    fn app_uid(&self, app: AppInfo) -> Result<Option<String>, HostError>;
+/// The delegate trait and the adapter's forwarding, one method per row of
+/// the core's wx API table (`superapp_openapi::with_open_apis!`).
+macro_rules! delegate {
+    ($({ $variant:ident, $name:literal, $method:ident, builtin: $builtin:literal
+         $(, scope: $scope:ident)?, host: $host:literal })+) => {
+        /// The host's delegate, implemented in the host's language: one async
+        /// method per wx open API (params and result as JSON object text), the v3
+        /// `get_auth_code`, and the two sync hooks. It mirrors the core's
+        /// `OpenApiHandler` (and iOS `TMFMiniAppSDKDelegate`, Android
+        /// `MiniOpenApiProxy`).
+        ///
+        /// Every method returns a `Result`: throw `HostError` (`HostException` in
+        /// Kotlin) to fail a call with its errno; any other exception fails it too
+        /// (errno 301), and never crashes the library. A method the host does not
+        /// offer throws `HostError.NotImplemented` (in Python, the generated base
+        /// class's `NotImplementedError` counts as that).
+        ///
+        /// Under v1 every call comes here; under v2/v3 login, checkSession,
+        /// getPhoneNumber, getEmail, chooseAvatar and getNickName are answered by
+        /// the built-in flows (which call `app_uid` or `get_auth_code`), and the
+        /// others still come here.
+        #[uniffi::export(foreign)]
+        #[async_trait]
+        pub trait OpenApiHandler: Send + Sync {
+            $(
+                #[doc = $host]
+                async fn $method(&self, app: AppInfo, params: JsonText)
+                -> Result<JsonText, HostError>;
+            )+
+            /// v3 mutual trust: an authCode from the super-app server for the
+            /// current user and the requested scopes.
+            async fn get_auth_code(
+                &self,
+                app: AppInfo,
+                request: AuthCodeRequest,
+            ) -> Result<AuthGrant, HostError>;
+            /// The version this host wants for `app` when its app.json sets none
+            /// (iOS `openApiVersion`); `None` (or an error) leaves it to the
+            /// dispatcher's default.
+            fn open_api_version(&self, app: AppInfo) -> Result<Option<ApiVersion>, HostError>;
+            /// The host's current user id (iOS `getAppUID`) for the v2 built-ins;
+            /// `None` (or an error) means nobody is signed in.
+            fn app_uid(&self, app: AppInfo) -> Result<Option<String>, HostError>;
+        }
+
+        #[async_trait]
+        impl openapi::OpenApiHandler for ForeignHost {
+            $(
+                async fn $method(
+                    &self,
+                    app: &openapi::AppInfo,
+                    params: openapi::JsonObject,
+                ) -> openapi::HandlerResult {
+                    call(app, params, |a, p| self.0.$method(a, p)).await
+                }
+            )+
+
+            async fn get_auth_code(
+                &self,
+                app: &openapi::AppInfo,
+                request: openapi::AuthCodeRequest,
+            ) -> Result<openapi::AuthGrant, openapi::HostError> {
+                let request = AuthCodeRequest::from(request);
+                let grant = self.0.get_auth_code(AppInfo::from(app), request).await?;
+                Ok(grant.into())
+            }
+
+            fn open_api_version(&self, app: &openapi::AppInfo) -> Option<openapi::ApiVersion> {
+                self.0
+                    .open_api_version(AppInfo::from(app))
+                    .ok()
+                    .flatten()
+            }
+
+            fn app_uid(&self, app: &openapi::AppInfo) -> Option<String> {
+                self.0.app_uid(AppInfo::from(app)).ok().flatten()
+            }
+        }
+    };
 }
+
+openapi::with_open_apis!(delegate);
 
 /// The foreign delegate as the core's `OpenApiHandler`: JSON text in and
 /// out, errors mapped, nothing decided here.
@@ -99,122 +133,6 @@ where
 {
     let result = f(AppInfo::from(app), JsonText::from_object(&params)).await?;
     result.into_object("result")
-}
-
-#[async_trait]
-impl openapi::OpenApiHandler for ForeignHost {
-    async fn login(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.login(a, p)).await
-    }
-
-    async fn check_session(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.check_session(a, p)).await
-    }
-
-    async fn get_phone_number(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.get_phone_number(a, p)).await
-    }
-
-    async fn get_email(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.get_email(a, p)).await
-    }
-
-    async fn choose_avatar(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.choose_avatar(a, p)).await
-    }
-
-    async fn get_nick_name(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.get_nick_name(a, p)).await
-    }
-
-    async fn get_user_info(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.get_user_info(a, p)).await
-    }
-
-    async fn get_user_profile(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.get_user_profile(a, p)).await
-    }
-
-    async fn request_payment(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.request_payment(a, p)).await
-    }
-
-    async fn request_midas_payment_game_item(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| {
-            self.0.request_midas_payment_game_item(a, p)
-        })
-        .await
-    }
-
-    async fn request_virtual_payment(
-        &self,
-        app: &openapi::AppInfo,
-        params: openapi::JsonObject,
-    ) -> openapi::HandlerResult {
-        call(app, params, |a, p| self.0.request_virtual_payment(a, p)).await
-    }
-
-    async fn get_auth_code(
-        &self,
-        app: &openapi::AppInfo,
-        request: openapi::AuthCodeRequest,
-    ) -> Result<openapi::AuthGrant, openapi::HostError> {
-        let request = AuthCodeRequest::try_from(request)?;
-        let grant = self.0.get_auth_code(AppInfo::from(app), request).await?;
-        Ok(grant.into())
-    }
-
-    fn open_api_version(&self, app: &openapi::AppInfo) -> Option<openapi::ApiVersion> {
-        self.0
-            .open_api_version(AppInfo::from(app))
-            .ok()
-            .flatten()
-            .map(Into::into)
-    }
-
-    fn app_uid(&self, app: &openapi::AppInfo) -> Option<String> {
-        self.0.app_uid(AppInfo::from(app)).ok().flatten()
-    }
 }
 
 /// The bench's baseline (`bindings/ffi/bench.py`): awaits the host's

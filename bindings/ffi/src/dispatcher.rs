@@ -8,7 +8,9 @@ use superapp_openapi as openapi;
 use crate::delegate::{ForeignHost, OpenApiHandler};
 use crate::openserver::OpenServer;
 use crate::runtime;
-use crate::types::{ApiVersion, AppInfo, JsonText, OpenApiError};
+use superapp_openapi::{ApiVersion, Responder, VersionSource};
+
+use crate::types::{AppInfo, JsonText, OpenApiError};
 
 /// Answers a mini program's open-API calls for a native host: the core's
 /// `Dispatcher` over the host's [`OpenApiHandler`].
@@ -43,7 +45,7 @@ fn builder(
     call_timeout_ms: u64,
 ) -> openapi::DispatcherBuilder {
     openapi::Dispatcher::builder(ForeignHost(handler))
-        .default_version(default_version.into())
+        .default_version(default_version)
         .call_timeout(Duration::from_millis(call_timeout_ms))
 }
 
@@ -135,26 +137,6 @@ impl Dispatcher {
     }
 }
 
-/// Where the version of a call came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum VersionSource {
-    /// `apiVersion` in the app's app.json.
-    AppJson,
-    /// The host's `open_api_version`.
-    Hook,
-    /// The dispatcher's default.
-    Default,
-}
-
-/// Who answers an API for an app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Responder {
-    /// The host's delegate.
-    Host,
-    /// The built-in flow of the resolved version (v2 or v3).
-    BuiltIn,
-}
-
 /// What `Dispatcher.explain` says about an app and an API.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Explanation {
@@ -174,16 +156,9 @@ impl From<openapi::Explanation> for Explanation {
     fn from(e: openapi::Explanation) -> Self {
         Explanation {
             api: e.api.as_str().to_owned(),
-            version: e.version.into(),
-            source: match e.source {
-                openapi::VersionSource::AppJson => VersionSource::AppJson,
-                openapi::VersionSource::Hook => VersionSource::Hook,
-                openapi::VersionSource::Default => VersionSource::Default,
-            },
-            answered_by: match e.answered_by {
-                openapi::Responder::Host => Responder::Host,
-                openapi::Responder::BuiltIn => Responder::BuiltIn,
-            },
+            version: e.version,
+            source: e.source,
+            answered_by: e.answered_by,
             summary: e.to_string(),
         }
     }

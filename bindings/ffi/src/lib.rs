@@ -42,12 +42,14 @@ mod runtime;
 mod types;
 
 pub use delegate::{OpenApiHandler, host_round_trip};
-pub use dispatcher::{Dispatcher, Explanation, Responder, VersionSource};
+pub use dispatcher::{Dispatcher, Explanation};
+// The core's plain enums, which cross the boundary as they are.
 pub use openserver::{
     EmailAddressAnswer, Jscode2SessionAnswer, OpenServer, PhoneNumberAnswer, StatusAnswer,
     SuperappUser, TokenAnswer, session_signature,
 };
+pub use superapp_openapi::{ApiVersion, AppKind, FailureKind, Responder, Scope, VersionSource};
 pub use types::{
-    ApiVersion, AppInfo, AppKind, AuthCodeRequest, AuthGrant, HostError, JsonText, OpenApiError,
-    Scope, Secret, app_info_from_app_json,
+    AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText, OpenApiError, Secret,
+    app_info_from_app_json,
 };

@@ -1,5 +1,5 @@
 //! The embedded platform as a UniFFI object: app and user registration, the
-//! super-app server's authCodes, and the developer-server calls of the seed,
+//! super-app server's authCodes, and the developer-server calls of TCMPP's "Mini Program Login" page,
 //! so that a host's demo and tests run offline.
 
 use std::fmt;
@@ -9,7 +9,9 @@ use superapp_openapi as openapi;
 use superapp_openapi::openserver as os;
 
 use crate::runtime;
-use crate::types::{AppKind, OpenApiError, Scope, Secret};
+use superapp_openapi::{AppKind, Scope};
+
+use crate::types::{OpenApiError, Secret};
 
 /// The embedded platform (the core's `OpenServer`), in this process.
 /// Clones share state; a `Dispatcher` built with it issues codes that its
@@ -189,7 +191,7 @@ impl OpenServer {
     ) -> Result<(), OpenApiError> {
         let registration =
             os::AppRegistration::new(app_id, openapi::AppSecret::new(secret), team_id)
-                .with_kind(kind.into());
+                .with_kind(kind);
         Ok(self.inner.register_app(registration)?)
     }
 
@@ -220,9 +222,7 @@ impl OpenServer {
         // store makes it): the host awaits it in its own get_auth_code.
         let server = self.inner.clone();
         runtime::run(async move {
-            let code = server
-                .issue_auth_code(&app_id, &user_id, scopes.into_iter().map(Into::into))
-                .await?;
+            let code = server.issue_auth_code(&app_id, &user_id, scopes).await?;
             Ok(Secret::wrap(code.into_secret()))
         })
         .await

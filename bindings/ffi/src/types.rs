@@ -1,12 +1,15 @@
-//! The vocabulary that crosses the boundary: JSON text, apps, versions,
-//! scopes, the v3 grant, secrets and the two error types, each with its
-//! conversion to and from the core crate's.
+//! The vocabulary that crosses the boundary: JSON text, apps, the v3
+//! grant, secrets and the two error types, each with its conversion to and
+//! from the core crate's. The core's plain enums (`ApiVersion`, `AppKind`,
+//! `Scope`…) cross as they are: the core derives UniFFI's traits for them
+//! behind its `uniffi` feature, which this crate enables.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use superapp_openapi as openapi;
+use superapp_openapi::{ApiVersion, AppKind, Scope};
 
 /// JSON text: the params of a call, a host's result object, a reply.
 ///
@@ -39,106 +42,6 @@ impl JsonText {
     }
 }
 
-/// Which implementation answers the built-in APIs (`docs/versions.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum ApiVersion {
-    /// The host answers every API.
-    V1,
-    /// Built-in flows identify the user by the host's UID (`app_uid`).
-    V2,
-    /// Built-in flows first ask the host for an authCode (`get_auth_code`).
-    V3,
-}
-
-impl From<ApiVersion> for openapi::ApiVersion {
-    fn from(v: ApiVersion) -> Self {
-        match v {
-            ApiVersion::V1 => openapi::ApiVersion::V1,
-            ApiVersion::V2 => openapi::ApiVersion::V2,
-            ApiVersion::V3 => openapi::ApiVersion::V3,
-        }
-    }
-}
-
-impl From<openapi::ApiVersion> for ApiVersion {
-    fn from(v: openapi::ApiVersion) -> Self {
-        match v {
-            openapi::ApiVersion::V1 => ApiVersion::V1,
-            openapi::ApiVersion::V2 => ApiVersion::V2,
-            openapi::ApiVersion::V3 => ApiVersion::V3,
-        }
-    }
-}
-
-/// A mini program or a mini game.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum AppKind {
-    /// A mini program.
-    MiniProgram,
-    /// A mini game.
-    MiniGame,
-}
-
-impl From<AppKind> for openapi::AppKind {
-    fn from(kind: AppKind) -> Self {
-        match kind {
-            AppKind::MiniProgram => openapi::AppKind::MiniProgram,
-            AppKind::MiniGame => openapi::AppKind::MiniGame,
-        }
-    }
-}
-
-impl From<openapi::AppKind> for AppKind {
-    fn from(kind: openapi::AppKind) -> Self {
-        match kind {
-            openapi::AppKind::MiniProgram => AppKind::MiniProgram,
-            openapi::AppKind::MiniGame => AppKind::MiniGame,
-        }
-    }
-}
-
-/// A v3 authorization scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum Scope {
-    /// `SCOPE_PHONE_NUMBER`, for wx.getPhoneNumber.
-    PhoneNumber,
-    /// `SCOPE_EMAIL`, for wx.getEmail.
-    Email,
-    /// `SCOPE_AVATAR`, for wx.chooseAvatar.
-    Avatar,
-    /// `SCOPE_NICKNAME`, for wx.getNickName.
-    Nickname,
-}
-
-impl From<Scope> for openapi::Scope {
-    fn from(scope: Scope) -> Self {
-        match scope {
-            Scope::PhoneNumber => openapi::Scope::PhoneNumber,
-            Scope::Email => openapi::Scope::Email,
-            Scope::Avatar => openapi::Scope::Avatar,
-            Scope::Nickname => openapi::Scope::Nickname,
-        }
-    }
-}
-
-impl TryFrom<openapi::Scope> for Scope {
-    type Error = openapi::HostError;
-
-    // The core's Scope is non-exhaustive: a scope added there and not here
-    // fails the call rather than reaching the host as another one.
-    fn try_from(scope: openapi::Scope) -> Result<Self, Self::Error> {
-        match scope {
-            openapi::Scope::PhoneNumber => Ok(Scope::PhoneNumber),
-            openapi::Scope::Email => Ok(Scope::Email),
-            openapi::Scope::Avatar => Ok(Scope::Avatar),
-            openapi::Scope::Nickname => Ok(Scope::Nickname),
-            other => Err(openapi::HostError::failed(format!(
-                "scope {other} has no native binding"
-            ))),
-        }
-    }
-}
-
 /// The app making a call, as in the core's `AppInfo`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AppInfo {
@@ -159,13 +62,13 @@ impl From<AppInfo> for openapi::AppInfo {
     fn from(app: AppInfo) -> Self {
         let mut info = openapi::AppInfo::new(app.app_id);
         if let Some(kind) = app.kind {
-            info = info.with_kind(kind.into());
+            info = info.with_kind(kind);
         }
         if let Some(team) = app.team_id {
             info = info.with_team(team);
         }
         if let Some(version) = app.api_version {
-            info = info.with_api_version(version.into());
+            info = info.with_api_version(version);
         }
         info
     }
@@ -175,9 +78,9 @@ impl From<&openapi::AppInfo> for AppInfo {
     fn from(app: &openapi::AppInfo) -> Self {
         AppInfo {
             app_id: app.app_id().to_owned(),
-            kind: Some(app.kind().into()),
+            kind: Some(app.kind()),
             team_id: app.team_id().map(str::to_owned),
-            api_version: app.api_version().map(Into::into),
+            api_version: app.api_version(),
         }
     }
 }
@@ -209,18 +112,12 @@ pub struct AuthCodeRequest {
     pub scopes: Vec<Scope>,
 }
 
-impl TryFrom<openapi::AuthCodeRequest> for AuthCodeRequest {
-    type Error = openapi::HostError;
-
-    fn try_from(request: openapi::AuthCodeRequest) -> Result<Self, Self::Error> {
-        Ok(AuthCodeRequest {
+impl From<openapi::AuthCodeRequest> for AuthCodeRequest {
+    fn from(request: openapi::AuthCodeRequest) -> Self {
+        AuthCodeRequest {
             api: request.api.as_str().to_owned(),
-            scopes: request
-                .scopes
-                .into_iter()
-                .map(Scope::try_from)
-                .collect::<Result<_, _>>()?,
-        })
+            scopes: request.scopes,
+        }
     }
 }
 
@@ -254,9 +151,9 @@ impl From<AuthGrant> for openapi::AuthGrant {
             code: grant.code.map(openapi::AuthCode::new),
             ..openapi::AuthGrant::default()
         }
-        .granted(grant.auth_success_scopes.into_iter().map(Into::into));
+        .granted(grant.auth_success_scopes);
         for (scope, reason) in grant.auth_error_scopes {
-            out = out.refused(scope.into(), reason);
+            out = out.refused(scope, reason);
         }
         out
     }

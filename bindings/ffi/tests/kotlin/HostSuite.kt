@@ -15,9 +15,10 @@ import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
-import uniffi.superapp_openapi_ffi.ApiVersion
+import uniffi.superapp_openapi.ApiVersion
+import uniffi.superapp_openapi.AppKind
+import uniffi.superapp_openapi.Scope
 import uniffi.superapp_openapi_ffi.AppInfo
-import uniffi.superapp_openapi_ffi.AppKind
 import uniffi.superapp_openapi_ffi.AuthCodeRequest
 import uniffi.superapp_openapi_ffi.AuthGrant
 import uniffi.superapp_openapi_ffi.Dispatcher
@@ -25,7 +26,6 @@ import uniffi.superapp_openapi_ffi.HostException
 import uniffi.superapp_openapi_ffi.OpenApiException
 import uniffi.superapp_openapi_ffi.OpenApiHandler
 import uniffi.superapp_openapi_ffi.OpenServer
-import uniffi.superapp_openapi_ffi.Scope
 import uniffi.superapp_openapi_ffi.SuperappUser
 import uniffi.superapp_openapi_ffi.sessionSignature
 import kotlin.system.exitProcess

@@ -16,6 +16,7 @@ BINDINGS = os.environ.get(
 sys.path.insert(0, os.path.abspath(BINDINGS))
 
 import superapp_openapi_ffi as ffi  # noqa: E402
+import superapp_openapi as core  # noqa: E402
 
 # Every await in a test is bounded by this, so a hang fails the test
 # instead of the run.
@@ -45,8 +46,8 @@ def run(coro_fn, timeout=TEST_TIMEOUT_S):
 
 def populate(server):
     """The apps and the user of the walkthrough, on an embedded platform."""
-    server.register_app(SHOP, SHOP_SECRET, TEAM, ffi.AppKind.MINI_PROGRAM)
-    server.register_app(GAME, GAME_SECRET, TEAM, ffi.AppKind.MINI_GAME)
+    server.register_app(SHOP, SHOP_SECRET, TEAM, core.AppKind.MINI_PROGRAM)
+    server.register_app(GAME, GAME_SECRET, TEAM, core.AppKind.MINI_GAME)
     server.add_user(
         ffi.SuperappUser(id=USER, phone_number=PHONE, email=EMAIL, nickname="Ada")
     )

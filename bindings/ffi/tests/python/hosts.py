@@ -4,6 +4,7 @@ super app would, in Python, with ``async def`` methods."""
 import json
 
 import superapp_openapi_ffi as ffi
+import superapp_openapi as core
 
 from conftest import USER
 
@@ -105,9 +106,9 @@ class V3Host(V2Host):
 
     async def get_auth_code(self, app, request):
         self.requests.append((request.api, list(request.scopes)))
-        granted = [s for s in request.scopes if s != ffi.Scope.EMAIL]
+        granted = [s for s in request.scopes if s != core.Scope.EMAIL]
         refused = {s: "the user declined to share their email" for s in request.scopes
-                   if s == ffi.Scope.EMAIL}
+                   if s == core.Scope.EMAIL}
         code = await self.server.issue_auth_code(app.app_id, USER, granted)
         return ffi.AuthGrant(
             auth_code=code.reveal(),

@@ -13,14 +13,15 @@ import socket
 import pytest
 
 import superapp_openapi_ffi as ffi
+import superapp_openapi as core
 from conftest import (
     EMAIL, GAME, GAME_SECRET, PHONE, SHOP, SHOP_SECRET, USER, populate, run,
 )
 from hosts import USER_INFO, Host, V1Host, V2Host, V3Host
 
-V1, V2, V3 = ffi.ApiVersion.V1, ffi.ApiVersion.V2, ffi.ApiVersion.V3
+V1, V2, V3 = core.ApiVersion.V1, core.ApiVersion.V2, core.ApiVersion.V3
 SHOP_APP = ffi.AppInfo(app_id=SHOP)
-GAME_APP = ffi.AppInfo(app_id=GAME, kind=ffi.AppKind.MINI_GAME)
+GAME_APP = ffi.AppInfo(app_id=GAME, kind=core.AppKind.MINI_GAME)
 
 
 def dispatcher(host, version=V1, timeout_ms=5_000, server=None):
@@ -130,12 +131,12 @@ def test_app_json_beats_the_hook_and_the_hook_beats_the_default():
     d = dispatcher(HookHost(), V1)
     by_hook = d.explain(SHOP_APP, "wx.login")
     assert (by_hook.version, by_hook.source, by_hook.answered_by) == (
-        V2, ffi.VersionSource.HOOK, ffi.Responder.BUILT_IN)
+        V2, core.VersionSource.HOOK, core.Responder.BUILT_IN)
     app = ffi.app_info_from_app_json(SHOP, '{"pages":["index"],"apiVersion":"v1"}')
     assert app.api_version == V1
     by_app_json = d.explain(app, "login")
     assert (by_app_json.version, by_app_json.source, by_app_json.answered_by) == (
-        V1, ffi.VersionSource.APP_JSON, ffi.Responder.HOST)
+        V1, core.VersionSource.APP_JSON, core.Responder.HOST)
     assert by_app_json.summary == "login: v1 (from apiVersion in app.json) -> the host's handler"
     with pytest.raises(ffi.OpenApiError.InvalidArgument):
         ffi.app_info_from_app_json(SHOP, '{"apiVersion": 2}')
@@ -150,7 +151,7 @@ def test_a_hook_that_raises_counts_as_no_answer():
 
     d = dispatcher(RaisingHook(), V2)
     explained = d.explain(SHOP_APP, "login")
-    assert (explained.version, explained.source) == (V2, ffi.VersionSource.DEFAULT)
+    assert (explained.version, explained.source) == (V2, core.VersionSource.DEFAULT)
 
 
 # ---- v3
@@ -182,8 +183,8 @@ def test_a_v3_host_grants_some_scopes_and_the_refused_one_is_a_deny_errno_202():
     requests = run(scenario)
     assert requests == [
         ("login", []),
-        ("getPhoneNumber", [ffi.Scope.PHONE_NUMBER]),
-        ("getEmail", [ffi.Scope.EMAIL]),
+        ("getPhoneNumber", [core.Scope.PHONE_NUMBER]),
+        ("getEmail", [core.Scope.EMAIL]),
     ]
 
 
@@ -414,9 +415,9 @@ def test_no_secret_in_any_repr():
         token = await server.token(SHOP, SHOP_SECRET)
         phone = await invoke(d, SHOP_APP, "wx.getPhoneNumber")
         number = await server.getuserphonenumber(token.access_token, session.openid, phone["code"])
-        auth_code = await server.issue_auth_code(SHOP, USER, [ffi.Scope.PHONE_NUMBER])
+        auth_code = await server.issue_auth_code(SHOP, USER, [core.Scope.PHONE_NUMBER])
         grant = ffi.AuthGrant(auth_code=auth_code.reveal(), code="other-code-123",
-                              auth_success_scopes=[ffi.Scope.PHONE_NUMBER])
+                              auth_success_scopes=[core.Scope.PHONE_NUMBER])
         user = ffi.SuperappUser(id=USER, phone_number=PHONE, email=EMAIL)
         secrets = [session.session_key.reveal(), token.access_token.reveal(), PHONE, EMAIL,
                    auth_code.reveal(), "other-code-123", SHOP_SECRET]

@@ -5,11 +5,12 @@ use std::panic::AssertUnwindSafe;
 
 use serde_json::Value;
 
+use super::platform::PlatformRef;
 use crate::api::OpenApi;
 use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::handler::{AuthCodeRequest, HostError, JsonObject, OpenApiHandler};
-use crate::platform::{PlatformRef, Principal, UserCodeKind};
+use crate::platform::{Principal, UserCodeKind};
 use crate::reply::{CallError, FailureKind};
 use crate::version::ApiVersion;
 
