@@ -110,6 +110,28 @@ impl Connection {
         }
     }
 
+    /// Runs `pipeline` (`count` commands) on the master of `slot` in one
+    /// round trip: on one Redis, that Redis.
+    pub(super) async fn pipeline_on_master_of(
+        mut self,
+        slot: u16,
+        pipeline: Pipeline,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match &mut self {
+            Connection::Single(manager) => {
+                let _ = (slot, count);
+                pipeline.query_async(manager).await
+            }
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(cluster) => {
+                use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+                cluster.route_pipeline(pipeline, 0, count, route).await
+            }
+        }
+    }
+
     /// Runs a keyless command (`WAIT`) on the master of `slot`: on one
     /// Redis, that Redis.
     pub(super) async fn on_master_of(mut self, slot: u16, command: Cmd) -> RedisResult<i64> {

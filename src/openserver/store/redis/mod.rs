@@ -362,20 +362,99 @@ impl RedisStore {
         })
     }
 
+    /// `WAIT <acks> <timeout>` for the configured replicas.
+    fn wait_command(&self) -> redis::Cmd {
+        let mut command = redis::cmd("WAIT");
+        command
+            .arg(self.inner.replica_acks)
+            .arg(self.inner.replica_timeout.as_millis() as u64);
+        command
+    }
+
+    /// Runs a redeem script (`evalsha`, built by [`evalsha`]) and, when the
+    /// store waits for replicas, `WAIT` with it in one pipeline to the
+    /// master of `key`'s slot: one round trip. Its reply, once the
+    /// replicas have what it wrote (checked only when it wrote: data).
+    /// A node that never saw the script (`NOSCRIPT`: a promoted replica)
+    /// is given it, and the call runs again.
+    async fn redeem<T: FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        evalsha: redis::Cmd,
+        key: &str,
+    ) -> Result<decode::Reply<T>, StoreError> {
+        let slot = keys::slot(key);
+        let mut pipeline = redis::pipe();
+        pipeline.add_command(evalsha);
+        let waits = self.inner.replica_acks > 0;
+        if waits {
+            pipeline.add_command(self.wait_command());
+        }
+        let count = pipeline.len();
+        let values: Vec<redis::Value> = self
+            .run(|connection| async move {
+                // NOSCRIPT comes back as the script's answer in the
+                // pipeline's, or as the pipeline's error.
+                let no_script = |e: &redis::RedisError| {
+                    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+                };
+                let first = connection
+                    .clone()
+                    .pipeline_on_master_of(slot, pipeline.clone(), count)
+                    .await;
+                let missing = match &first {
+                    Ok(values) => matches!(
+                        values.first(),
+                        Some(redis::Value::ServerError(e))
+                            if e.kind() == Some(redis::ServerErrorKind::NoScript)
+                    ),
+                    Err(e) => no_script(e),
+                };
+                if !missing {
+                    return first;
+                }
+                let mut loading = connection.clone();
+                script.prepare_invoke().load_async(&mut loading).await?;
+                connection
+                    .pipeline_on_master_of(slot, pipeline, count)
+                    .await
+            })
+            .await?;
+        let mut values = values.into_iter();
+        let reply: decode::Reply<T> = values
+            .next()
+            .map(FromRedisValue::from_redis_value)
+            .transpose()
+            .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?
+            .ok_or_else(|| decode::unexpected(&redis::Value::Nil))?;
+        if waits && matches!(reply, decode::Reply::Data(_)) {
+            let acked = values
+                .next()
+                .and_then(|v| i64::from_redis_value(v).ok())
+                .unwrap_or(0);
+            self.acknowledged(slot, acked).await?;
+        }
+        Ok(reply)
+    }
+
     /// After a redeem: waits for the configured replicas of the master
     /// holding `key` to have it; `-1` when fewer acknowledged in time.
     async fn replicated(&self, key: &str) -> Result<(), StoreError> {
-        let wanted = self.inner.replica_acks;
-        if wanted == 0 {
+        if self.inner.replica_acks == 0 {
             return Ok(());
         }
-        let timeout = self.inner.replica_timeout;
-        let mut command = redis::cmd("WAIT");
-        command.arg(wanted).arg(timeout.as_millis() as u64);
+        let command = self.wait_command();
         let slot = keys::slot(key);
         let acked: i64 = self
             .run(|connection| async move { connection.on_master_of(slot, command).await })
             .await?;
+        self.acknowledged(slot, acked).await
+    }
+
+    /// Whether `acked` replicas of the master of `slot` are enough.
+    async fn acknowledged(&self, slot: u16, acked: i64) -> Result<(), StoreError> {
+        let wanted = self.inner.replica_acks;
+        let timeout = self.inner.replica_timeout;
         if acked >= i64::from(wanted) {
             return Ok(());
         }
@@ -433,6 +512,15 @@ impl RedisStore {
         self.run(|mut connection| async move { command.query_async(&mut connection).await })
             .await
     }
+}
+
+/// `EVALSHA <sha> <number of keys> <keys…>`: a script call whose
+/// arguments the caller appends, for a pipeline ([`redis::ScriptInvocation`]
+/// builds its command privately).
+fn evalsha(script: &redis::Script, keys: &[&str]) -> redis::Cmd {
+    let mut command = redis::cmd("EVALSHA");
+    command.arg(script.get_hash()).arg(keys.len()).arg(keys);
+    command
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::decode::{Reply, Status, millis, refusal};
 use super::keys::*;
-use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION};
+use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION, evalsha};
 use crate::api::Scope;
 use crate::openserver::codes::{CodeKey, CodeKind};
 use crate::openserver::directory::RedeemedGrant;
@@ -184,22 +184,15 @@ impl_store! { RedisStore,
         let keys = &self.inner.keys;
         let minute = now / 60_000;
         let code = keys.code(key, &code_digest(key));
-        let reply: Reply<String> = self
-            .invoke(
-                self.inner
-                    .scripts
-                    .redeem_login_code
-                    .key(&code)
-                    .key(keys.rate(code_tag(key), minute))
-                    .arg(&app.record.app_id)
-                    .arg(now)
-                    .arg(rate_limit)
-                    .arg(ttl(now, (minute + 1) * 60_000, GC_MARGIN)),
-            )
-            .await?;
-        let user_id = reply.into_result()?;
-        self.replicated(&code).await?;
-        Ok(subject(&user_id))
+        let script = &self.inner.scripts.redeem_login_code;
+        let mut evalsha = evalsha(script, &[&code, &keys.rate(code_tag(key), minute)]);
+        evalsha
+            .arg(&app.record.app_id)
+            .arg(now)
+            .arg(rate_limit)
+            .arg(ttl(now, (minute + 1) * 60_000, GC_MARGIN));
+        let reply: Reply<String> = self.redeem(script, evalsha, &code).await?;
+        Ok(subject(&reply.into_result()?))
     }
 
     redeem_user_code(self, app, openid, key, kind, now) {
