@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use superapp_openapi::openserver::{OpenServerConfig, SuperappUser};
@@ -45,35 +44,7 @@ async fn two_instances_on_one_cluster_agree_and_64_racers_get_one_success() {
     assert_eq!(exchange(&a.server, APP_A1, code).await.errcode, 40163);
 
     let code = login_code(&b, APP_A1, BOB).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(64));
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let server = if i % 2 == 0 {
-                a.server.clone()
-            } else {
-                b.clone()
-            };
-            let (code, barrier) = (code.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                exchange(&server, APP_A1, code).await.errcode
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.unwrap());
-    }
-    assert_eq!(
-        answers.iter().filter(|&&c| c == 0).count(),
-        1,
-        "{answers:?}"
-    );
-    assert_eq!(
-        answers.iter().filter(|&&c| c == 40163).count(),
-        63,
-        "{answers:?}"
-    );
+    assert_one_success(&race_across(&a.server, &b, &code).await);
 }
 
 #[tokio::test]

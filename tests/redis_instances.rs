@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use superapp_openapi::openserver::{
@@ -40,31 +39,7 @@ async fn a_code_issued_on_one_instance_is_redeemed_on_another_once() {
 async fn sixty_four_tasks_split_across_two_instances_racing_one_code_get_one_success() {
     let (a, b) = two_instances(OpenServerConfig::default()).await;
     let code = login_code(&a.server, APP_A1, ADA).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(64));
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let server = if i % 2 == 0 {
-                a.server.clone()
-            } else {
-                b.clone()
-            };
-            let (code, barrier) = (code.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                exchange(&server, APP_A1, code).await.errcode
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.unwrap());
-    }
-    assert_eq!(
-        answers.iter().filter(|&&c| c == 0).count(),
-        1,
-        "{answers:?}"
-    );
-    assert_eq!(answers.iter().filter(|&&c| c == 40163).count(), 63);
+    assert_one_success(&race_across(&a.server, &b, &code).await);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use superapp_openapi::{
-    AccessToken, AppInfo, AppSecret, Code, Scope,
+    AccessToken, AppInfo, AppSecret, Code, OpenServer, Scope,
     openserver::{
         AUTH_CODE_TTL, CheckSessionRequest, Clock, OpenServerConfig, SuperappUser, TokenRequest,
         UserCodeRequest,
@@ -789,13 +789,7 @@ pub async fn the_app_code_cap_counts_login_and_phone_codes_and_is_freed_once_the
     config.max_outstanding_codes_per_app = 10;
     let p = S::platform(config).await;
     let (server, clock) = (&p.server, &p.clock);
-    for i in 0..10 {
-        if i % 2 == 0 {
-            login_code(server, APP_A1, ADA).await;
-        } else {
-            phone_code(server, APP_A1, ADA).await;
-        }
-    }
+    ten_codes_alternating_login_and_phone(server).await;
     let app = AppInfo::new(APP_A1);
     // Checked after the user's quota: another user is refused too.
     let err = server.issue_login_code(&app, &uid(BOB)).await.unwrap_err();
@@ -821,13 +815,8 @@ pub async fn the_app_code_cap_counts_login_and_phone_codes_and_is_freed_once_the
     }
 }
 
-/// The cap on a cluster: each tag (each 256th of the users) holds a 256th
-/// of it, rounded up; freed as codes expire.
-async fn the_app_code_cap_is_a_share_per_tag<S: StoreKind>() {
-    let mut config = OpenServerConfig::default();
-    config.max_outstanding_codes_per_app = 10 * 256;
-    let p = S::platform(config).await;
-    let (server, clock) = (&p.server, &p.clock);
+/// Ten codes for ADA in APP_A1, login and phone in turn.
+async fn ten_codes_alternating_login_and_phone(server: &OpenServer) {
     for i in 0..10 {
         if i % 2 == 0 {
             login_code(server, APP_A1, ADA).await;
@@ -835,6 +824,16 @@ async fn the_app_code_cap_is_a_share_per_tag<S: StoreKind>() {
             phone_code(server, APP_A1, ADA).await;
         }
     }
+}
+
+/// The cap on a cluster: each tag (each 256th of the users) holds a 256th
+/// of it, rounded up; freed as codes expire.
+async fn the_app_code_cap_is_a_share_per_tag<S: StoreKind>() {
+    let mut config = OpenServerConfig::default();
+    config.max_outstanding_codes_per_app = 10 * 256;
+    let p = S::platform(config).await;
+    let (server, clock) = (&p.server, &p.clock);
+    ten_codes_alternating_login_and_phone(server).await;
     let app = AppInfo::new(APP_A1);
     let err = server.issue_login_code(&app, &uid(ADA)).await.unwrap_err();
     assert_eq!(err.errcode(), 45009);

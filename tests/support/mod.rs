@@ -25,7 +25,7 @@ pub use platform::RecordingPlatform;
 pub use stores::Redis;
 #[cfg(feature = "redis-cluster")]
 pub use stores::{Cluster, cluster_instance, shared_cluster};
-pub use stores::{Memory, Platform, StoreKind};
+pub use stores::{Memory, Platform, StoreKind, assert_one_success, race_across};
 
 use std::sync::{Arc, Mutex};
 

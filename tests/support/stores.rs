@@ -184,3 +184,42 @@ impl StoreKind for Cluster {
         Platform::redis_cluster(config).await
     }
 }
+
+/// 64 tasks released together, alternately on `a` and `b`, each
+/// exchanging `code`: their errcodes.
+pub async fn race_across(
+    a: &OpenServer,
+    b: &OpenServer,
+    code: &superapp_openapi::Code,
+) -> Vec<i64> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let server = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (code, barrier) = (code.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                i64::from(super::exchange(&server, super::APP_A1, code).await.errcode)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+/// Exactly one of the racers' answers is a success, every other 40163.
+pub fn assert_one_success(answers: &[i64]) {
+    assert_eq!(
+        answers.iter().filter(|&&c| c == 0).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|&&c| c == 40163).count(),
+        answers.len() - 1,
+        "{answers:?}"
+    );
+}

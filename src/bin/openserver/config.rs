@@ -268,7 +268,7 @@ impl StoreChoice {
             ),
             _ => {
                 return Err(Failure::usage(format!(
-                    "--store: use memory, redis://HOST:PORT/DB or \
+                    "--store: use memory or redis://HOST:PORT/DB, or \
                      redis-cluster://HOST:PORT[,HOST:PORT…] (got a {scheme:?} URL)"
                 )));
             }

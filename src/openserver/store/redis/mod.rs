@@ -2,9 +2,9 @@
 //! every instance shares, so that a restart logs no one out and two
 //! instances behind a load balancer agree.
 //!
-//! Each operation is one round trip: a Lua script loaded once
-//! ([`redis::Script`], run with `EVALSHA`, so Redis runs it atomically) or a
-//! single read command. Expiry is compared with the platform clock's `now`,
+//! Each operation is a Lua script loaded once ([`redis::Script`], run
+//! with `EVALSHA`, so Redis runs it atomically) or a single read command,
+//! one round trip (the exceptions are below). Expiry is compared with the platform clock's `now`,
 //! passed to every script, never with Redis's own clock, so the rules give
 //! the same answers as the in-memory store on an injected clock; TTLs
 //! (relative, computed from the same `now`, with a margin) only collect
@@ -35,6 +35,8 @@
 //! code, an SDK login and checksession are one round trip each. Only
 //! `issue_token` (its app's slot, then the three tokens' slots together)
 //! and `redeem_grant` (the grant names its user, read first) take two.
+//! On a cluster, checksession reads its two slots together, and a redeem
+//! may `WAIT` for a replica ([`RedisConfig::replica_acks`]).
 
 mod connection;
 mod decode;
@@ -135,8 +137,10 @@ impl RedisConfig {
     /// did, the redeem answers `-1`, so that a failover before the
     /// replicas saw it cannot let the code be redeemed again
     /// (docs/openserver.md, "Running several instances"). Default: 0 on
-    /// one Redis, 1 within 100 ms on a cluster. Costs one round trip and a
-    /// replica's acknowledgement per redeem.
+    /// one Redis, 1 within 100 ms on a cluster. Costs a replica's
+    /// acknowledgement per redeem (a login code's `WAIT` goes in the
+    /// redeem's pipeline; a phone/email code's or authCode's is one round
+    /// trip more).
     pub fn replica_acks(mut self, acks: u32, timeout: Duration) -> Self {
         self.replica_acks = acks;
         self.replica_timeout = timeout;
