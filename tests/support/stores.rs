@@ -199,7 +199,7 @@ pub async fn race_across(
             let (code, barrier) = (code.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                i64::from(super::exchange(&server, super::APP_A1, code).await.errcode)
+                super::exchange(&server, super::APP_A1, code).await.errcode
             })
         })
         .collect();
