@@ -32,6 +32,31 @@ macro_rules! every_variant {
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
 
+/// A closed enum's wire names, written once beside its variants: `ALL`
+/// (every variant, in the order given), `as_str` and `Display`. The enum
+/// itself stays an ordinary declaration, with its docs and derives.
+macro_rules! wire_names {
+    ($(#[$all_doc:meta])* $enum:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $enum {
+            $(#[$all_doc])*
+            pub const ALL: [$enum; [$($name),+].len()] = [$($enum::$variant),+];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $name),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $enum {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 mod api;
 mod app;
 mod digest;

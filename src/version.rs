@@ -1,6 +1,5 @@
 //! Open-API versions and how one is chosen for an app.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -28,25 +27,10 @@ pub enum ApiVersion {
     V3,
 }
 
-impl ApiVersion {
+wire_names!(
     /// Every version, in order.
-    pub const ALL: [ApiVersion; 3] = [ApiVersion::V1, ApiVersion::V2, ApiVersion::V3];
-
-    /// The wire name: `"v1"`, `"v2"` or `"v3"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ApiVersion::V1 => "v1",
-            ApiVersion::V2 => "v2",
-            ApiVersion::V3 => "v3",
-        }
-    }
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+    ApiVersion { V1 => "v1", V2 => "v2", V3 => "v3" }
+);
 
 /// A string that is not `v1`, `v2` or `v3`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,22 +67,10 @@ pub enum VersionSource {
     Default,
 }
 
-impl VersionSource {
-    /// A short name for logs: `app_json`, `hook` or `default`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            VersionSource::AppJson => "app_json",
-            VersionSource::Hook => "hook",
-            VersionSource::Default => "default",
-        }
-    }
-}
-
-impl fmt::Display for VersionSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(
+    /// Every source, in the order resolution asks them.
+    VersionSource { AppJson => "app_json", Hook => "hook", Default => "default" }
+);
 
 /// Chooses the version of a call: app.json first, then the host's hook, then
 /// the default. The first that answers wins, and every API of the call

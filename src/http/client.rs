@@ -1,4 +1,5 @@
-//! [`OpenServerClient`]: the developer server's side of the seed's API.
+//! [`OpenServerClient`]: the developer server's side of the API of
+//! TCMPP's "Mini Program Login" page.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -162,7 +163,7 @@ impl fmt::Debug for OpenServerClientBuilder {
     }
 }
 
-/// A mini program's developer server talking to the platform: the seed's
+/// A mini program's developer server talking to the platform: TCMPP's
 /// jscode2session, token, checksession, getuserphonenumber and
 /// getemailaddress, against a real platform or an `openserver`.
 ///

@@ -3,7 +3,7 @@
 //!
 //! Three pieces, one wire format (`docs/http.md`):
 //!
-//! - [`router`] serves an [`OpenServer`](crate::OpenServer) as the seed's
+//! - [`router`] serves an [`OpenServer`](crate::OpenServer) as TCMPP's
 //!   `/openserver/...` developer-server API, plus the `/openserver/sdk/...`
 //!   routes a host on another machine uses as its platform; [`serve`] runs it
 //!   on a listener until a shutdown signal, [`serve_with_limits`] under

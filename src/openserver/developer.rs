@@ -1,4 +1,5 @@
-//! Developer-server side (seed 000): each call returns the seed's success
+//! Developer-server side (TCMPP's "Mini Program Login" page,
+//! https://www.tencentcloud.com/document/product/1219/67646): each call returns the page's success
 //! answer or the platform error; the HTTP layer renders either.
 
 use std::sync::Arc;
@@ -249,7 +250,7 @@ impl OpenServer {
             "access_token",
         )?;
         // WeChat's clients send no openid (the code names the user); the
-        // seed's do, and then it must be the code's user.
+        // TCMPP page's do, and then it must be the code's user.
         let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
         let app = self.check_token(token).await?;

@@ -1,5 +1,5 @@
 //! The embedded platform: apps, users, codes, sessions and access tokens,
-//! with the developer-server API of the seed (`docs/openserver.md`).
+//! with the developer-server API of TCMPP's "Mini Program Login" page (`docs/openserver.md`).
 //!
 //! One file per role: `config` (lifetimes, limits, registrations),
 //! `registry` (apps and each user's subject in them), `codes` and `store`

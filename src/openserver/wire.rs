@@ -1,4 +1,5 @@
-//! Requests and responses of the developer-server API, in the seed's JSON form.
+//! Requests and responses of the developer-server API, in the JSON form of TCMPP's
+//! "Mini Program Login" page (https://www.tencentcloud.com/document/product/1219/67646).
 //!
 //! Request fields are optional so that a missing one is answered with
 //! `10002` naming it rather than a parse error. Every response carries
@@ -54,7 +55,7 @@ impl Jscode2SessionRequest {
 }
 
 /// The answer of jscode2session; on error the string fields are empty, as
-/// the seed shows.
+/// TCMPP's page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Jscode2SessionResponse {
@@ -182,7 +183,7 @@ pub struct UserCodeRequest {
     /// `access_token`
     #[serde(default)]
     pub access_token: Option<AccessToken>,
-    /// `openid`: the seed sends it; WeChat's own clients do not (the code
+    /// `openid`: TCMPP's page sends it; WeChat's own clients do not (the code
     /// names the user). When given, it must be the code's user.
     #[serde(default)]
     pub openid: Option<String>,
@@ -192,7 +193,7 @@ pub struct UserCodeRequest {
 }
 
 impl UserCodeRequest {
-    /// A complete request in the seed's form, with the user's openid.
+    /// A complete request in TCMPP's form, with the user's openid.
     pub fn new(access_token: AccessToken, openid: impl Into<String>, code: Code) -> Self {
         UserCodeRequest {
             access_token: Some(access_token),
@@ -211,7 +212,7 @@ impl UserCodeRequest {
     }
 }
 
-/// `phone_info` of getuserphonenumber: the seed's `phoneNumber`, and
+/// `phone_info` of getuserphonenumber: TCMPP's `phoneNumber`, and
 /// WeChat's `purePhoneNumber` and `countryCode` beside it (derived from the
 /// stored number by [`PhoneInfo::from_number`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,7 +323,7 @@ pub struct EmailAddressResponse {
 }
 
 impl Jscode2SessionResponse {
-    /// The seed's error form: the string fields stay, empty.
+    /// TCMPP's error form: the string fields stay, empty.
     pub fn from_error(err: &OpenServerError) -> Self {
         Jscode2SessionResponse {
             errcode: err.errcode(),
@@ -414,7 +415,7 @@ pub trait ApiResponse {
     }
     /// The response's error form: `errcode`, `errmsg`, a new `requestId`,
     /// and the result fields empty (jscode2session keeps them as empty
-    /// strings, as the seed shows; the others leave them out).
+    /// strings, as TCMPP's page shows; the others leave them out).
     fn from_error(err: &OpenServerError) -> Self
     where
         Self: Sized;
@@ -452,7 +453,7 @@ api_response!(
     EmailAddressResponse
 );
 
-/// A `requestId`: 32 hex characters, as in the seed, unique per response.
+/// A `requestId`: 32 hex characters, as on TCMPP's page, unique per response.
 ///
 /// It names a response in logs and is no secret, so it needs no CSPRNG draw:
 /// a random per-thread prefix and a per-thread counter make it unique

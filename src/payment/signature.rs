@@ -1,7 +1,6 @@
 //! `paySig` and the user-state `signature`: signing, constant-time
 //! verification and why a signature was rejected.
 
-use std::fmt;
 
 use hmac::Mac;
 
@@ -171,21 +170,10 @@ pub enum SignatureKind {
     UserSignature,
 }
 
-impl SignatureKind {
-    /// The param's wire name: `"paySig"` or `"signature"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SignatureKind::PaySig => "paySig",
-            SignatureKind::UserSignature => "signature",
-        }
-    }
-}
-
-impl fmt::Display for SignatureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(
+    /// Both kinds.
+    SignatureKind { PaySig => "paySig", UserSignature => "signature" }
+);
 
 /// Why a `paySig` or `signature` was rejected.
 ///

@@ -3,132 +3,85 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// An `errcode` the platform answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrCode {
+/// Declares the codes once: each variant with its doc, its number on the
+/// wire and its standard message; `ALL` is in the order written (numeric).
+macro_rules! errcodes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $message:literal;)+) => {
+        /// An `errcode` the platform answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrCode {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrCode {
+            /// Every code, in numeric order.
+            pub const ALL: [ErrCode; [$($code),+].len()] = [$(ErrCode::$variant),+];
+
+            /// The number on the wire.
+            pub const fn code(self) -> i64 {
+                match self {
+                    $(ErrCode::$variant => $code,)+
+                }
+            }
+
+            /// The platform's standard message for the code.
+            pub const fn message(self) -> &'static str {
+                match self {
+                    $(ErrCode::$variant => $message,)+
+                }
+            }
+        }
+    };
+}
+
+errcodes! {
     /// `-1` system error.
-    SystemError,
+    SystemError = -1, "system error";
     /// `0` ok.
-    Ok,
+    Ok = 0, "ok";
     /// `10002` invalid param (missing, empty or of the wrong type).
-    InvalidParam,
+    InvalidParam = 10002, "invalid param";
     /// `40001` invalid AppSecret (or SDK key).
-    InvalidSecret,
+    InvalidSecret = 40001, "invalid appsecret";
     /// `40002` invalid grant_type.
-    InvalidGrantType,
+    InvalidGrantType = 40002, "invalid grant_type";
     /// `40003` invalid openid.
-    InvalidOpenid,
+    InvalidOpenid = 40003, "invalid openid";
     /// `40013` invalid appid.
-    InvalidAppid,
+    InvalidAppid = 40013, "invalid appid";
     /// `40014` invalid access_token.
-    InvalidAccessToken,
+    InvalidAccessToken = 40014, "invalid access_token";
     /// `40029` invalid code (unknown, expired, or another app's or user's).
-    InvalidCode,
+    InvalidCode = 40029, "invalid js_code";
     /// `40163` code been used.
-    CodeUsed,
+    CodeUsed = 40163, "code been used";
     /// `42001` access_token expired.
-    AccessTokenExpired,
+    AccessTokenExpired = 42001, "access_token expired";
     /// `45009` too many outstanding codes for the app.
-    TooManyCodes,
+    TooManyCodes = 45009, "too many outstanding codes";
     /// `45011` rate limit.
-    RateLimited,
+    RateLimited = 45011, "rate limit";
     /// `46001` the super-app user does not exist.
-    UserNotFound,
+    UserNotFound = 46001, "user not found";
     /// `46002` the super-app user is not active.
-    UserInactive,
+    UserInactive = 46002, "user inactive";
     /// `46003` invalid authCode (unknown, expired, used, or another app's).
-    InvalidAuthCode,
+    InvalidAuthCode = 46003, "invalid authCode";
     /// `46004` the authCode does not grant the scope the call needs.
-    ScopeNotGranted,
+    ScopeNotGranted = 46004, "scope not granted";
     /// `46005` the user has no phone number or email to hand out.
-    NoSuchUserData,
+    NoSuchUserData = 46005, "user has no such data";
     /// `48001` api unauthorized: the SDK key may not act for this app.
-    ApiUnauthorized,
+    ApiUnauthorized = 48001, "api unauthorized";
     /// `87009` invalid signature.
-    InvalidSignature,
+    InvalidSignature = 87009, "invalid signature";
 }
 
 impl ErrCode {
-    /// Every code, in numeric order.
-    pub const ALL: [ErrCode; 20] = [
-        ErrCode::SystemError,
-        ErrCode::Ok,
-        ErrCode::InvalidParam,
-        ErrCode::InvalidSecret,
-        ErrCode::InvalidGrantType,
-        ErrCode::InvalidOpenid,
-        ErrCode::InvalidAppid,
-        ErrCode::InvalidAccessToken,
-        ErrCode::InvalidCode,
-        ErrCode::CodeUsed,
-        ErrCode::AccessTokenExpired,
-        ErrCode::TooManyCodes,
-        ErrCode::RateLimited,
-        ErrCode::UserNotFound,
-        ErrCode::UserInactive,
-        ErrCode::InvalidAuthCode,
-        ErrCode::ScopeNotGranted,
-        ErrCode::NoSuchUserData,
-        ErrCode::ApiUnauthorized,
-        ErrCode::InvalidSignature,
-    ];
-
-    /// The number on the wire.
-    pub const fn code(self) -> i64 {
-        match self {
-            ErrCode::SystemError => -1,
-            ErrCode::Ok => 0,
-            ErrCode::InvalidParam => 10002,
-            ErrCode::InvalidSecret => 40001,
-            ErrCode::InvalidGrantType => 40002,
-            ErrCode::InvalidOpenid => 40003,
-            ErrCode::InvalidAppid => 40013,
-            ErrCode::InvalidAccessToken => 40014,
-            ErrCode::InvalidCode => 40029,
-            ErrCode::CodeUsed => 40163,
-            ErrCode::AccessTokenExpired => 42001,
-            ErrCode::TooManyCodes => 45009,
-            ErrCode::RateLimited => 45011,
-            ErrCode::UserNotFound => 46001,
-            ErrCode::UserInactive => 46002,
-            ErrCode::InvalidAuthCode => 46003,
-            ErrCode::ScopeNotGranted => 46004,
-            ErrCode::NoSuchUserData => 46005,
-            ErrCode::ApiUnauthorized => 48001,
-            ErrCode::InvalidSignature => 87009,
-        }
-    }
-
     /// The code for a number, if it is one of ours.
     pub fn from_code(code: i64) -> Option<ErrCode> {
         ErrCode::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    /// The platform's standard message for the code.
-    pub const fn message(self) -> &'static str {
-        match self {
-            ErrCode::SystemError => "system error",
-            ErrCode::Ok => "ok",
-            ErrCode::InvalidParam => "invalid param",
-            ErrCode::InvalidSecret => "invalid appsecret",
-            ErrCode::InvalidGrantType => "invalid grant_type",
-            ErrCode::InvalidOpenid => "invalid openid",
-            ErrCode::InvalidAppid => "invalid appid",
-            ErrCode::InvalidAccessToken => "invalid access_token",
-            ErrCode::InvalidCode => "invalid js_code",
-            ErrCode::CodeUsed => "code been used",
-            ErrCode::AccessTokenExpired => "access_token expired",
-            ErrCode::TooManyCodes => "too many outstanding codes",
-            ErrCode::RateLimited => "rate limit",
-            ErrCode::UserNotFound => "user not found",
-            ErrCode::UserInactive => "user inactive",
-            ErrCode::InvalidAuthCode => "invalid authCode",
-            ErrCode::ScopeNotGranted => "scope not granted",
-            ErrCode::NoSuchUserData => "user has no such data",
-            ErrCode::ApiUnauthorized => "api unauthorized",
-            ErrCode::InvalidSignature => "invalid signature",
-        }
     }
 }
 

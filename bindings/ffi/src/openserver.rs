@@ -1,5 +1,5 @@
 //! The embedded platform as a UniFFI object: app and user registration, the
-//! super-app server's authCodes, and the developer-server calls of the seed,
+//! super-app server's authCodes, and the developer-server calls of TCMPP's "Mini Program Login" page,
 //! so that a host's demo and tests run offline.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! `openserver`: the embedded platform as an HTTP server — the seed's
+//! `openserver`: the embedded platform as an HTTP server — TCMPP's
 //! developer-server API plus the SDK routes hosts use (`docs/http.md`).
 //!
 //! ```text

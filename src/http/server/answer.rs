@@ -100,7 +100,7 @@ impl<T: Serialize + ApiResponse> IntoResponse for Answer<T> {
 
 /// A failed answer: the platform error in the error form of the route's
 /// response type `E` (jscode2session keeps its empty string fields, as the
-/// seed shows; every other route answers `errcode`, `errmsg`, `requestId`).
+/// TCMPP's page shows; every other route answers `errcode`, `errmsg`, `requestId`).
 /// HTTP 200, as the platform sends errors, unless the router itself refused
 /// the request (404, 405).
 pub(crate) struct Failure<E = StatusResponse> {

@@ -1,4 +1,4 @@
-//! The seed's five developer-server routes: query string or JSON body in,
+//! The five developer-server routes of TCMPP's "Mini Program Login" page: query string or JSON body in,
 //! the platform's answer out.
 
 use std::sync::Arc;
@@ -68,7 +68,7 @@ developer_route! {
     ///
     /// Errors answer with HTTP 200 and `errcode`: 10002 (a parameter missing
     /// or repeated), 40001, 40002, 40013, 40029, 40163, 45011, -1; the string
-    /// fields stay, empty, as the seed shows.
+    /// fields stay, empty, as TCMPP's page shows.
     jscode2session: GET(Jscode2SessionRequest) -> Jscode2SessionResponse / Jscode2SessionResponse,
         "the session, or an error in `errcode`"
 }

@@ -1,4 +1,4 @@
-//! The axum server: the seed's developer-server routes and the SDK routes
+//! The axum server: TCMPP's developer-server routes and the SDK routes
 //! over an [`OpenServer`].
 //!
 //! The router here is the parent: `routes` is the route table, each route
@@ -140,7 +140,7 @@ impl fmt::Debug for HttpConfig {
 }
 
 /// The platform's HTTP API over `server`: the five developer-server routes
-/// of the seed and the SDK routes of `docs/http.md`.
+/// of TCMPP's "Mini Program Login" page and the SDK routes of `docs/http.md`.
 ///
 /// Every answer is JSON with `errcode`, `errmsg` and `requestId` and
 /// `Cache-Control: no-store`. Errors are HTTP 200 as the platform sends

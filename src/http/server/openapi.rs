@@ -24,7 +24,7 @@ const SDK_TAG: &str = "sdk";
 #[openapi(
     info(
         title = "superapp-openapi platform",
-        description = "The mini-program platform's developer-server API (the seed's routes, \
+        description = "The mini-program platform's developer-server API (TCMPP's \"Mini Program Login\" routes, \
             with WeChat's request forms beside them) and the SDK routes a remote host uses. \
             Errors are HTTP 200 with `errcode` ≠ 0, as the platform sends them; an unknown \
             path is 404 and a wrong method 405, both with the same JSON error body.",
@@ -32,7 +32,7 @@ const SDK_TAG: &str = "sdk";
     ),
     components(schemas(StatusResponse)),
     tags(
-        (name = "developer server", description = "what a mini program's developer server calls (seed 000)"),
+        (name = "developer server", description = "what a mini program's developer server calls (TCMPP's \"Mini Program Login\" page)"),
         (name = "operations", description = "liveness, readiness and metrics"),
         (name = "sdk", description = "what a host on another machine asks its platform, with `Authorization: Bearer <SDK key>`"),
     )
