@@ -99,6 +99,9 @@ pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_versi
 #[doc = include_str!("../docs/versions.md")]
 struct VersionsGuide;
 #[cfg(doctest)]
+#[doc = include_str!("../docs/consent.md")]
+struct ConsentGuide;
+#[cfg(doctest)]
 #[doc = include_str!("../docs/openserver.md")]
 struct OpenServerGuide;
 #[cfg(doctest)]
