@@ -352,12 +352,15 @@ fn concurrent_logins(c: &mut Criterion) {
     g.finish();
 }
 
-/// A granted, scope-guarded API against the same API unguarded; a custom
-/// API against the same answer from a v1 method (issue 18).
-fn consent_and_custom(c: &mut Criterion) {
-    let rt = runtime();
-    let app = AppInfo::new("wx-bench");
-    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+/// The four dispatchers of issue 18's rows: requestPayment unguarded and
+/// guarded (granted), and a custom API beside a v1 method.
+struct ConsentRows {
+    plain: Dispatcher,
+    guarded: Dispatcher,
+    custom: Dispatcher,
+}
+
+fn consent_rows(rt: &Runtime, app: &AppInfo, params: &Value) -> ConsentRows {
     let scope: ScopeName = "scope.userInfo".parse().unwrap();
     let plain = Dispatcher::builder(TrivialHost).build();
     let guarded = Dispatcher::builder(TrivialHost)
@@ -371,7 +374,7 @@ fn consent_and_custom(c: &mut Criterion) {
     )
     .unwrap();
     assert!(
-        rt.block_on(guarded.invoke(&app, "requestPayment", params.clone()))
+        rt.block_on(guarded.invoke(app, "requestPayment", params.clone()))
             .is_ok()
     );
     let custom = Dispatcher::builder(TrivialHost)
@@ -383,6 +386,24 @@ fn consent_and_custom(c: &mut Criterion) {
         ))
         .try_build()
         .unwrap();
+    ConsentRows {
+        plain,
+        guarded,
+        custom,
+    }
+}
+
+/// A granted, scope-guarded API against the same API unguarded; a custom
+/// API against the same answer from a v1 method (issue 18).
+fn consent_and_custom(c: &mut Criterion) {
+    let rt = runtime();
+    let app = AppInfo::new("wx-bench");
+    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+    let ConsentRows {
+        plain,
+        guarded,
+        custom,
+    } = consent_rows(&rt, &app, &params);
 
     let mut g = c.benchmark_group("consent_guard");
     g.bench_function("baseline_unguarded", |b| {
@@ -419,7 +440,34 @@ fn consent_and_custom(c: &mut Criterion) {
     g.finish();
 }
 
+/// `DISPATCH_CALLGRIND=<plain|guarded|v1|custom> DISPATCH_CALLGRIND_N=<n>`:
+/// makes `n` calls of one row's side and exits, for instruction counts
+/// under `valgrind --tool=callgrind` (BENCHMARKS.md: the difference
+/// between n = 20,000 and n = 0, divided by 20,000).
+fn callgrind_driver(which: &str) {
+    let n: u64 = std::env::var("DISPATCH_CALLGRIND_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let rt = runtime();
+    let app = AppInfo::new("wx-bench");
+    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+    let rows = consent_rows(&rt, &app, &params);
+    let (dispatcher, api) = match which {
+        "plain" => (&rows.plain, "requestPayment"),
+        "guarded" => (&rows.guarded, "requestPayment"),
+        "v1" => (&rows.custom, "requestPayment"),
+        "custom" => (&rows.custom, "myPayment"),
+        other => panic!("DISPATCH_CALLGRIND={other}: plain, guarded, v1 or custom"),
+    };
+    time_async(&rt, n, || dispatcher.invoke(&app, api, params.clone()));
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("DISPATCH_CALLGRIND") {
+        callgrind_driver(&which);
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))

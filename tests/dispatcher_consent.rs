@@ -86,6 +86,11 @@ fn dispatcher(host: Host) -> (Dispatcher, Arc<Host>) {
     (dispatcher, host)
 }
 
+/// The anonymous user's answers for wx-app.
+async fn anonymous_answers(dispatcher: &Dispatcher) -> Vec<(ScopeName, ConsentState)> {
+    dispatcher.consent().list("", "wx-app").await.unwrap()
+}
+
 async fn set(dispatcher: &Dispatcher, state: ConsentState) {
     dispatcher
         .consent()
@@ -200,14 +205,7 @@ async fn a_host_without_a_prompt_fails_with_103_and_stores_nothing() {
         reply.err_msg(),
         "authorize:fail the host shows no consent prompt (consent_prompt is not implemented)"
     );
-    assert!(
-        dispatcher
-            .consent()
-            .list("", "wx-app")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(anonymous_answers(&dispatcher).await.is_empty());
 }
 
 #[tokio::test]
@@ -248,14 +246,7 @@ async fn get_setting_lists_only_the_scopes_asked_for_per_user() {
         })
     );
     // Another user of the host sees nothing of user-1's answers.
-    assert!(
-        dispatcher
-            .consent()
-            .list("", "wx-app")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(anonymous_answers(&dispatcher).await.is_empty());
     let reply = dispatcher
         .invoke(&app, "getSetting", json!({"withSubscriptions": "yes"}))
         .await;

@@ -82,12 +82,18 @@ for method in \
   "func getAuthCode(app: AppInfo, request: AuthCodeRequest) async throws  -> AuthGrant" \
   "func openApiVersion(app: AppInfo) throws  -> ApiVersion?" \
   "func appUid(app: AppInfo) throws  -> String?" \
+  "func consentPrompt(app: AppInfo, prompt: ConsentPrompt) async throws  -> PromptAnswer" \
+  "func openSetting(app: AppInfo, settings: [ScopeConsent]) async throws  -> [ScopeConsent]" \
   "public protocol OpenApiHandler: AnyObject, Sendable" \
+  "public protocol CustomApiHandler: AnyObject, Sendable" \
+  "func call(app: AppInfo, params: JsonText, states: StateSender) async throws  -> JsonText" \
+  "public protocol ConsentStore: AnyObject, Sendable" \
+  "public protocol StateSink: AnyObject, Sendable" \
   "public typealias JsonText = String"; do
   if ! grep -qF -- "$method" "$swift"; then
     echo "generate.sh: the Swift bindings lack: $method" >&2
     exit 1
   fi
 done
-echo "--- Swift: the OpenApiHandler protocol has its 14 methods"
+echo "--- Swift: the OpenApiHandler protocol has its 16 methods; CustomApiHandler, ConsentStore and StateSink are there"
 echo "bindings in $out"

@@ -365,6 +365,23 @@ impl StateSink for Collect {
     }
 }
 
+/// A dispatcher over `RustHost` with consent in memory and one custom API.
+async fn with_custom_api(api: Arc<CustomApi>) -> Result<Arc<Dispatcher>, OpenApiError> {
+    let guards = std::collections::HashMap::new();
+    let host = Arc::new(RustHost::default());
+    Dispatcher::with_consent(
+        host,
+        ApiVersion::V1,
+        5_000,
+        None,
+        None,
+        None,
+        vec![api],
+        guards,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn consent_and_custom_apis_cross_the_boundary() {
     let api = CustomApi::new(
@@ -375,18 +392,7 @@ async fn consent_and_custom_apis_cross_the_boundary() {
         false,
     )
     .unwrap();
-    let d = Dispatcher::with_consent(
-        Arc::new(RustHost::default()),
-        ApiVersion::V1,
-        5_000,
-        None,
-        None,
-        None,
-        vec![api],
-        std::collections::HashMap::new(),
-    )
-    .await
-    .unwrap();
+    let d = with_custom_api(api).await.unwrap();
     let sink = Arc::new(Collect(std::sync::Mutex::new(Vec::new())));
     let reply = d
         .invoke_with_states(
@@ -422,17 +428,6 @@ async fn consent_and_custom_apis_cross_the_boundary() {
         2
     );
     let refused = CustomApi::new("getUserInfo".into(), Arc::new(Twice), None, None, false).unwrap();
-    let err = Dispatcher::with_consent(
-        Arc::new(RustHost::default()),
-        ApiVersion::V1,
-        5_000,
-        None,
-        None,
-        None,
-        vec![refused],
-        std::collections::HashMap::new(),
-    )
-    .await
-    .unwrap_err();
+    let err = with_custom_api(refused).await.unwrap_err();
     assert!(matches!(err, OpenApiError::Build { .. }), "{err}");
 }
