@@ -65,19 +65,46 @@ pub(crate) fn rows(list: Vec<(ScopeName, ConsentState)>) -> Vec<ScopeConsent> {
         .collect()
 }
 
+/// What the host's consent prompt answered: the core's `PromptAnswer`.
+///
+/// Its own enum rather than the core's: UniFFI 0.32.2's Kotlin lowers a
+/// foreign method's return value of another crate's enum with that crate's
+/// `RustBuffer` type, which does not compile (docs/native-hosts.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConsentAnswer {
+    /// The user allowed: stored as granted.
+    Allow,
+    /// The user refused: stored as denied.
+    Deny,
+    /// The user dismissed the prompt: nothing stored, the call fails `cancel`.
+    Cancel,
+}
+
+impl From<ConsentAnswer> for core::PromptAnswer {
+    fn from(answer: ConsentAnswer) -> Self {
+        match answer {
+            ConsentAnswer::Allow => core::PromptAnswer::Allow,
+            ConsentAnswer::Deny => core::PromptAnswer::Deny,
+            ConsentAnswer::Cancel => core::PromptAnswer::Cancel,
+        }
+    }
+}
+
 /// The host's own consent storage, in the host's language (the core's
 /// `ConsentStore`): keyed by (user, app id, scope), it keeps only answers.
 /// A thrown error fails the call that needed it (errno 302).
 #[uniffi::export(foreign)]
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
-    /// One scope's state (`NotAsked` when nothing is stored).
+    /// One scope's answer: `true` granted, `false` denied, `None` when
+    /// nothing is stored (as `getSetting`'s `authSetting`; a plain value
+    /// rather than `ConsentState` for the reason given on [`ConsentAnswer`]).
     async fn get(
         &self,
         user: String,
         app_id: String,
         scope: String,
-    ) -> Result<ConsentState, HostError>;
+    ) -> Result<Option<bool>, HostError>;
     /// Stores one scope's state; `NotAsked` removes it.
     async fn set(
         &self,
@@ -114,10 +141,16 @@ impl core::ConsentStore for ForeignStore {
         scope: &ScopeName,
     ) -> Result<ConsentState, core::ConsentError> {
         core::check_ids(user, app)?;
-        self.0
+        let granted = self
+            .0
             .get(user.to_owned(), app.to_owned(), scope.to_string())
             .await
-            .map_err(storage)
+            .map_err(storage)?;
+        Ok(match granted {
+            None => ConsentState::NotAsked,
+            Some(true) => ConsentState::Granted,
+            Some(false) => ConsentState::Denied,
+        })
     }
 
     async fn set(

@@ -9,7 +9,7 @@ use superapp_openapi as openapi;
 use crate::runtime;
 use superapp_openapi::ApiVersion;
 
-use crate::consent::{ConsentPrompt, ScopeConsent, rows};
+use crate::consent::{ConsentAnswer, ConsentPrompt, ScopeConsent, rows};
 use crate::types::{AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
 use superapp_openapi::consent::{ConsentState, PromptAnswer, ScopeName};
 
@@ -79,7 +79,7 @@ macro_rules! delegate {
                 &self,
                 app: AppInfo,
                 prompt: ConsentPrompt,
-            ) -> Result<PromptAnswer, HostError>;
+            ) -> Result<ConsentAnswer, HostError>;
             /// `wx.openSetting`'s settings view: the scopes asked for and their
             /// answers in, the user's changes out.
             async fn open_setting(
@@ -128,7 +128,8 @@ macro_rules! delegate {
                 prompt: openapi::consent::ConsentPrompt,
             ) -> Result<PromptAnswer, openapi::HostError> {
                 let prompt = ConsentPrompt::from(prompt);
-                Ok(self.0.consent_prompt(AppInfo::from(app), prompt).await?)
+                let answer = self.0.consent_prompt(AppInfo::from(app), prompt).await?;
+                Ok(answer.into())
             }
 
             async fn open_setting(

@@ -43,7 +43,8 @@ mod runtime;
 mod types;
 
 pub use consent::{
-    ConsentPrompt, ConsentStore, CustomApi, CustomApiHandler, ScopeConsent, StateSender, StateSink,
+    ConsentAnswer, ConsentPrompt, ConsentStore, CustomApi, CustomApiHandler, ScopeConsent,
+    StateSender, StateSink,
 };
 pub use delegate::{OpenApiHandler, host_round_trip};
 pub use dispatcher::{Dispatcher, Explanation};
@@ -52,7 +53,7 @@ pub use openserver::{
     EmailAddressAnswer, Jscode2SessionAnswer, OpenServer, PhoneNumberAnswer, StatusAnswer,
     SuperappUser, TokenAnswer, session_signature,
 };
-pub use superapp_openapi::consent::{ConsentState, PromptAnswer};
+pub use superapp_openapi::consent::ConsentState;
 pub use superapp_openapi::{ApiVersion, AppKind, FailureKind, Responder, Scope, VersionSource};
 pub use types::{
     AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText, OpenApiError, Secret,

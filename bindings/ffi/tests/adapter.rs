@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use superapp_openapi_ffi::{
-    ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, ConsentPrompt, ConsentState, CustomApi,
-    CustomApiHandler, Dispatcher, HostError, JsonText, OpenApiError, OpenApiHandler, OpenServer,
-    PromptAnswer, Scope, ScopeConsent, Secret, StateSender, StateSink, SuperappUser,
+    ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, ConsentAnswer, ConsentPrompt, ConsentState,
+    CustomApi, CustomApiHandler, Dispatcher, HostError, JsonText, OpenApiError, OpenApiHandler,
+    OpenServer, Scope, ScopeConsent, Secret, StateSender, StateSink, SuperappUser,
     session_signature,
 };
 use tokio::sync::Notify;
@@ -124,12 +124,12 @@ impl OpenApiHandler for RustHost {
         &self,
         _: AppInfo,
         prompt: ConsentPrompt,
-    ) -> Result<PromptAnswer, HostError> {
+    ) -> Result<ConsentAnswer, HostError> {
         // Allows the camera only.
         Ok(if prompt.scope == "scope.camera" {
-            PromptAnswer::Allow
+            ConsentAnswer::Allow
         } else {
-            PromptAnswer::Deny
+            ConsentAnswer::Deny
         })
     }
 

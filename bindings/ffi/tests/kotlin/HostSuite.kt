@@ -17,8 +17,8 @@ import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
 import uniffi.superapp_openapi.ApiVersion
 import uniffi.superapp_openapi.AppKind
-import uniffi.superapp_openapi.PromptAnswer
 import uniffi.superapp_openapi.Scope
+import uniffi.superapp_openapi_ffi.ConsentAnswer
 import uniffi.superapp_openapi_ffi.ConsentPrompt
 import uniffi.superapp_openapi_ffi.CustomApi
 import uniffi.superapp_openapi_ffi.CustomApiHandler
@@ -63,7 +63,7 @@ open class BaseHost : OpenApiHandler {
         throw HostException.NotImplemented()
     override fun openApiVersion(app: AppInfo): ApiVersion? = null
     override fun appUid(app: AppInfo): String? = null
-    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): PromptAnswer =
+    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): ConsentAnswer =
         throw HostException.NotImplemented()
     override suspend fun openSetting(app: AppInfo, settings: List<ScopeConsent>): List<ScopeConsent> =
         throw HostException.NotImplemented()
@@ -72,9 +72,9 @@ open class BaseHost : OpenApiHandler {
 /** Allows every scope but scope.record, as an Android host's `showAuthView` would after the user taps. */
 class ConsentHost : BaseHost() {
     val prompts = mutableListOf<String>()
-    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): PromptAnswer {
+    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): ConsentAnswer {
         prompts.add(prompt.scope)
-        return if (prompt.scope == "scope.record") PromptAnswer.DENY else PromptAnswer.ALLOW
+        return if (prompt.scope == "scope.record") ConsentAnswer.DENY else ConsentAnswer.ALLOW
     }
 }
 

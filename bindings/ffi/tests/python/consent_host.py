@@ -33,7 +33,7 @@ class PromptingHost(Host):
 
 
 def main(db, phase):
-    host = PromptingHost(core.PromptAnswer.ALLOW if phase == "first" else None)
+    host = PromptingHost(ffi.ConsentAnswer.ALLOW if phase == "first" else None)
 
     async def scenario():
         d = await ffi.Dispatcher.with_consent(

@@ -32,8 +32,8 @@ class ConsentHost(Host):
     async def consent_prompt(self, app, prompt):
         self.prompts.append((prompt.scope, prompt.title))
         if prompt.scope == "scope.record":
-            return core.PromptAnswer.DENY
-        return core.PromptAnswer.ALLOW
+            return ffi.ConsentAnswer.DENY
+        return ffi.ConsentAnswer.ALLOW
 
     async def open_setting(self, app, settings):
         return [ffi.ScopeConsent(scope=s.scope, state=core.ConsentState.DENIED)
@@ -133,7 +133,8 @@ class DictStore(ffi.ConsentStore):
         self.rows = {}
 
     async def get(self, user, app_id, scope):
-        return self.rows.get((user, app_id, scope), core.ConsentState.NOT_ASKED)
+        state = self.rows.get((user, app_id, scope))
+        return None if state is None else state == core.ConsentState.GRANTED
 
     async def set(self, user, app_id, scope, state):
         if state == core.ConsentState.NOT_ASKED:
