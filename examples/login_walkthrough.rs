@@ -3,8 +3,10 @@
 //! **platform** issuing codes, and the mini program's **developer server**
 //! exchanging them — first with a v2 host (the host's UID), then with a v3
 //! host (an authCode from the super-app server, with scopes, one of them
-//! refused by the user). It also shows that the unionid is the same in two
-//! apps of one team and that a reused code is refused with 40163.
+//! refused by the user). It also shows `wx.getUserInfo`'s open data
+//! (`rawData` and its `signature`, `encryptedData`) checked and decrypted by
+//! the developer server with its session key, that the unionid is the same
+//! in two apps of one team, and that a reused code is refused with 40163.
 //!
 //! Run it on the embedded platform (in this process, offline):
 //!
@@ -20,6 +22,16 @@
 //! cargo run --example login_walkthrough -- --remote http://127.0.0.1:8080
 //! ```
 //!
+//! or with all five parties in their own processes: an `openserver` whose
+//! config has a `directory` section pointing at the reference
+//! `superapp-server` (users from `examples/superapp-users.json`), the v3
+//! host getting its authCodes from that server's `login` and
+//! `getMiniProgramAuthCode` (`.ci/walkthrough-remote` starts both):
+//!
+//! ```sh
+//! cargo run --example login_walkthrough -- --remote http://127.0.0.1:8080 --superapp http://127.0.0.1:9090
+//! ```
+//!
 //! Codes, keys, tokens and the phone number are shown masked. The example
 //! exits non-zero if any step does not behave as it prints.
 
@@ -31,9 +43,10 @@ use async_trait::async_trait;
 use serde_json::json;
 use superapp_openapi::{
     AccessToken, ApiVersion, AppInfo, AppKind, AppSecret, AuthCode, AuthCodeRequest, AuthGrant,
-    Code, Dispatcher, DispatcherBuilder, HostError, OpenApi, OpenApiHandler, OpenServer,
-    PhoneNumber, Scope, SdkKey, SessionKey,
+    Code, Dispatcher, DispatcherBuilder, HandlerResult, HostError, JsonObject, OpenApi,
+    OpenApiHandler, OpenServer, PhoneNumber, Scope, SdkKey, SessionKey, UserInfo,
     http::{ClientError, OpenServerClient, RemotePlatform, Session},
+    opendata::{self, OpenDataError},
     openserver::{
         AppRegistration, CheckSessionRequest, ErrCode, Jscode2SessionRequest, OpenServerError,
         SuperappUser, TokenRequest, UserCodeRequest,
@@ -49,6 +62,8 @@ const GAME_SECRET: &str = "demo-game-secret-change-me";
 const USER: &str = "u-1001";
 const PHONE: &str = "+8613800000000";
 const SDK_KEY: &str = "demo-host-sdk-key-change-me";
+// u-1001's password at the reference super-app server (examples/superapp-users.json).
+const PASSWORD: &str = "ada-password-change-me";
 
 /// An id, shortened for reading (ids are not secrets).
 fn short(id: impl AsRef<str>) -> String {
@@ -109,14 +124,18 @@ impl Story {
 /// The platform: in this process, or an `openserver` over HTTP.
 enum Platforms {
     Embedded(OpenServer),
-    Remote(String),
+    /// The platform's URL, and the super-app server's when it runs on its own.
+    Remote(String, Option<String>),
 }
 
 impl Platforms {
     fn describe(&self) -> String {
         match self {
             Platforms::Embedded(_) => "the embedded OpenServer, in this process".into(),
-            Platforms::Remote(url) => format!("the openserver at {url}, over HTTP"),
+            Platforms::Remote(url, None) => format!("the openserver at {url}, over HTTP"),
+            Platforms::Remote(url, Some(superapp)) => format!(
+                "the openserver at {url}, over HTTP, asking the super-app server at {superapp}"
+            ),
         }
     }
 
@@ -124,24 +143,36 @@ impl Platforms {
     fn for_host(&self) -> Box<dyn Fn(DispatcherBuilder) -> DispatcherBuilder + '_> {
         match self {
             Platforms::Embedded(server) => Box::new(move |b| b.platform(server.clone())),
-            Platforms::Remote(url) => {
+            Platforms::Remote(url, _) => {
                 Box::new(move |b| b.platform(RemotePlatform::new(url, SdkKey::new(SDK_KEY))))
             }
         }
     }
 
-    /// The super-app server's getAuthCode (v3): the embedded directory, or
-    /// the emulator's `/openserver/sdk/auth_code`.
+    /// The super-app server's getAuthCode (v3): the embedded directory, the
+    /// emulator's `/openserver/sdk/auth_code`, or the super-app server's
+    /// host-facing `login` and `getMiniProgramAuthCode` (TCMPP's demo).
     async fn issue_auth_code(&self, app_id: &str, scopes: &[Scope]) -> Result<AuthCode, String> {
         match self {
             Platforms::Embedded(server) => server
                 .issue_auth_code(app_id, USER, scopes.iter().copied())
                 .await
                 .map_err(|e| e.to_string()),
-            Platforms::Remote(url) => RemotePlatform::new(url, SdkKey::new(SDK_KEY))
+            Platforms::Remote(url, None) => RemotePlatform::new(url, SdkKey::new(SDK_KEY))
                 .issue_auth_code(app_id, USER, scopes)
                 .await
                 .map_err(|e| e.to_string()),
+            Platforms::Remote(_, Some(superapp)) => {
+                let login =
+                    json!({"appId": "superapp", "userAccount": USER, "userPassword": PASSWORD});
+                let token = superapp_call(&format!("{superapp}/superapp/login"), login).await?;
+                let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+                let ask = json!({"appId": "superapp", "miniAppId": app_id, "token": token["token"], "scopes": names});
+                let data =
+                    superapp_call(&format!("{superapp}/superapp/getMiniProgramAuthCode"), ask)
+                        .await?;
+                Ok(AuthCode::new(data["code"].as_str().unwrap_or_default()))
+            }
         }
     }
 
@@ -153,7 +184,7 @@ impl Platforms {
                 app_id: app_id.into(),
                 secret: AppSecret::new(secret),
             },
-            Platforms::Remote(url) => {
+            Platforms::Remote(url, _) => {
                 DeveloperServer::Remote(OpenServerClient::new(url, app_id, AppSecret::new(secret)))
             }
         }
@@ -249,6 +280,37 @@ impl DeveloperServer {
         }
     }
 
+    /// What WeChat's developer servers do with getUserInfo's open data:
+    /// check `signature` against `rawData` with the session key, then
+    /// decrypt `encryptedData` (the client's helpers over HTTP, the free
+    /// functions in process: the same checks).
+    fn open_data(
+        &self,
+        session: &Session,
+        reply: &superapp_openapi::Reply,
+    ) -> Result<JsonObject, OpenDataError> {
+        let field = |name| reply.get_str(name).unwrap_or_default();
+        match self {
+            DeveloperServer::Embedded { app_id, .. } => {
+                opendata::verify_signature(
+                    field("rawData"),
+                    field("signature"),
+                    &session.session_key,
+                )?;
+                opendata::decrypt(
+                    field("encryptedData"),
+                    field("iv"),
+                    &session.session_key,
+                    app_id,
+                )
+            }
+            DeveloperServer::Remote(client) => {
+                client.verify_open_data(session, field("rawData"), field("signature"))?;
+                client.decrypt_open_data(session, field("encryptedData"), field("iv"))
+            }
+        }
+    }
+
     async fn phone_number(&self, openid: &str, code: &Code) -> Answer<PhoneNumber> {
         match self {
             DeveloperServer::Embedded { server, .. } => {
@@ -271,9 +333,20 @@ impl DeveloperServer {
 /// The v2 host: the user signed in to the super app is u-1001.
 struct V2Host;
 
+#[async_trait]
 impl OpenApiHandler for V2Host {
     fn app_uid(&self, _app: &AppInfo) -> Option<String> {
         Some(USER.into())
+    }
+
+    // getUserInfo has no built-in: the host answers the user's profile, and
+    // the dispatcher adds WeChat's rawData/signature/encryptedData/iv.
+    async fn get_user_info(&self, _app: &AppInfo, _params: JsonObject) -> HandlerResult {
+        Ok(UserInfo {
+            nick_name: "Ada".into(),
+            ..UserInfo::default()
+        }
+        .into_result())
     }
 }
 
@@ -316,10 +389,29 @@ impl OpenApiHandler for V3Host {
     }
 }
 
+/// A host-facing call to the super-app server: its `data`, or why not.
+async fn superapp_call(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?;
+    let answer: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?;
+    if answer["returnCode"] != "0" {
+        return Err(format!("{url}: returnCode {}", answer["returnCode"]));
+    }
+    Ok(answer["data"].clone())
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: login_walkthrough [--remote URL]\n\
+        "usage: login_walkthrough [--remote URL [--superapp URL]]\n\
          \n  --remote URL   run against an openserver started with examples/openserver.json\n\
+         \n  --superapp URL with --remote: the openserver's directory is this reference superapp-server\n\
          \n  (no flag)      run on the embedded platform, in this process"
     );
     ExitCode::from(2)
@@ -331,7 +423,18 @@ async fn main() -> ExitCode {
     let platforms = match args.as_slice() {
         [] => Platforms::Embedded(OpenServer::new()),
         [flag, url] if flag == "--remote" && url.starts_with("http") => {
-            Platforms::Remote(url.trim_end_matches('/').to_owned())
+            Platforms::Remote(url.trim_end_matches('/').to_owned(), None)
+        }
+        [flag, url, with, superapp]
+            if flag == "--remote"
+                && url.starts_with("http")
+                && with == "--superapp"
+                && superapp.starts_with("http") =>
+        {
+            Platforms::Remote(
+                url.trim_end_matches('/').to_owned(),
+                Some(superapp.trim_end_matches('/').to_owned()),
+            )
         }
         [flag] if flag == "--help" || flag == "-h" => {
             usage();
@@ -461,6 +564,43 @@ async fn walkthrough(platforms: Arc<Platforms>) -> Result<Story, String> {
     story.check(
         reply.err_msg() == "checkSession:ok",
         "the session is valid after the exchange",
+    );
+
+    let reply = v2.invoke(&shop, "wx.getUserInfo", json!({})).await;
+    story.say(
+        "mini program",
+        format!(
+            "wx.getUserInfo -> errMsg {:?}, rawData {}, signature {}",
+            reply.err_msg(),
+            reply.get_str("rawData").unwrap_or("(none)"),
+            short(reply.get_str("signature").unwrap_or("(none)")),
+        ),
+    );
+    story.say(
+        "mini program",
+        "sends rawData, signature, encryptedData and iv to its developer server",
+    );
+    let data = shop_server.open_data(&session, &reply);
+    story.say(
+        "developer server",
+        "checks signature = hex(sha1(rawData + session_key)), then decrypts encryptedData (AES-128-CBC, key = session_key)",
+    );
+    match &data {
+        Ok(data) => story.say(
+            "developer server",
+            format!(
+                "the sealed data: nickName {}, openId {}, watermark appid {}",
+                data["nickName"],
+                short(data["openId"].as_str().unwrap_or_default()),
+                data["watermark"]["appid"]
+            ),
+        ),
+        Err(err) => story.say("developer server", format!("refused: {err}")),
+    }
+    story.check(
+        data.as_ref()
+            .is_ok_and(|d| d["openId"] == session.openid.as_str()),
+        "the signature verifies and the sealed openId is the one jscode2session gave",
     );
 
     let reply = v2.invoke(&shop, "wx.getPhoneNumber", json!({})).await;

@@ -18,6 +18,7 @@ mod builtin;
 mod consent;
 mod custom;
 mod explain;
+mod open_data;
 mod platform;
 
 pub use self::builder::DispatcherBuilder;
@@ -89,6 +90,7 @@ struct Inner {
     guards: Vec<(OpenApi, ScopeName)>,
     custom: Registry,
     max_states: usize,
+    open_data: bool,
 }
 
 /// What answered a call: one of the table's APIs (its `errMsg` is
@@ -366,17 +368,25 @@ impl Dispatcher {
             .iter()
             .find_map(|(guarded, scope)| (*guarded == api).then_some(scope));
 
+        let seal = open_data::wanted(api, &params) && inner.open_data && version != ApiVersion::V1;
         let call = async {
             if let Some(scope) = guard {
                 consent::guard(&*inner.handler, &inner.consent, app, scope).await?;
             }
-            match answered_by {
+            let result = match answered_by {
                 Responder::BuiltIn => {
                     builtin::run(&*inner.handler, &inner.platform, app, api, version).await
                 }
                 Responder::Host | Responder::Custom => {
                     call_host(&*inner.handler, app, api, params).await
                 }
+            };
+            match result {
+                Ok(mut result) if seal => {
+                    open_data::add(&*inner.handler, &inner.platform, app, api, &mut result).await;
+                    Ok(result)
+                }
+                other => other,
             }
         };
         bounded(call, timeout)

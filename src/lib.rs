@@ -70,9 +70,11 @@ mod version;
 pub mod consent;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod opendata;
 pub mod openserver;
 pub mod payment;
 pub mod platform;
+pub mod superapp;
 
 // What a host writes against. The platform, its HTTP wing, the payment
 // helpers and the `Platform` seam sit in their modules.

@@ -1,6 +1,6 @@
 //! The replies of wx.authorize, wx.getSetting, wx.openSetting and a custom
 //! API, as the dispatcher sends them, written into
-//! `tests/typings/consent-replies.ts` as values of the types
+//! `tests/typings/checks/consent-replies.ts` as values of the types
 //! `miniprogram-api-typings` 5.2.3 gives them. This test fails when the
 //! file differs from the live replies (run it with `UPDATE_TYPINGS=1` to
 //! rewrite it); `.ci/typings-consent` then runs `tsc` over the file, which
@@ -158,8 +158,8 @@ async fn generate() -> String {
 
 #[tokio::test]
 async fn the_typescript_file_holds_the_live_replies() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/typings/consent-replies.ts");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/typings/checks/consent-replies.ts");
     let live = generate().await;
     if std::env::var_os("UPDATE_TYPINGS").is_some() {
         std::fs::write(&path, &live).unwrap();
@@ -167,6 +167,6 @@ async fn the_typescript_file_holds_the_live_replies() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert_eq!(
         committed, live,
-        "tests/typings/consent-replies.ts is stale: rerun with UPDATE_TYPINGS=1"
+        "tests/typings/checks/consent-replies.ts is stale: rerun with UPDATE_TYPINGS=1"
     );
 }

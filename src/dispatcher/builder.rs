@@ -28,6 +28,7 @@ pub struct DispatcherBuilder {
     guards: Vec<(OpenApi, ScopeName)>,
     custom: Vec<CustomApi>,
     max_states: usize,
+    open_data: bool,
 }
 
 impl DispatcherBuilder {
@@ -43,6 +44,7 @@ impl DispatcherBuilder {
             guards: Vec::new(),
             custom: Vec::new(),
             max_states: DEFAULT_MAX_STATES_PER_CALL,
+            open_data: true,
         }
     }
 
@@ -68,6 +70,17 @@ impl DispatcherBuilder {
     /// How long one call may take before it fails with a timeout (default 30 s).
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
+        self
+    }
+
+    /// Whether v2/v3 replies carry WeChat's open data (default `true`):
+    /// `rawData`, `signature`, `encryptedData` and `iv` beside a host's
+    /// `getUserInfo` / `getUserProfile` `userInfo`, and `encryptedData` /
+    /// `iv` beside the built-in `getPhoneNumber` code, sealed by the
+    /// platform with the user's session key (`docs/openserver.md`, "Open
+    /// data"). v1 replies are the host's alone either way.
+    pub fn open_data(mut self, on: bool) -> Self {
+        self.open_data = on;
         self
     }
 
@@ -173,6 +186,7 @@ impl DispatcherBuilder {
                 guards: self.guards,
                 custom,
                 max_states: self.max_states,
+                open_data: self.open_data,
             }),
         })
     }

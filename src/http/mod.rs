@@ -22,6 +22,7 @@
 //! the SDK answer envelope); the clients never import the server.
 
 mod client;
+mod client_open_data;
 mod remote;
 mod server;
 #[cfg(feature = "rustls")]

@@ -4,13 +4,10 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-
 use super::OpenServer;
 use super::clock::millis;
 use super::codes::CodeKey;
 use super::codes::CodeKind;
-use super::directory::SuperappUser;
 use super::registry::AppState;
 use super::store::TokenTerms;
 use super::wire::{
@@ -22,7 +19,7 @@ use super::wire::{
 use crate::digest::{hmac_sha256, random_hex};
 use crate::platform::UserCodeKind;
 use crate::platform::errcode::{ErrCode, OpenServerError};
-use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
+use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 impl OpenServer {
     /// `GET /openserver/sns/jscode2session`: exchanges a login code for the
@@ -75,12 +72,20 @@ impl OpenServer {
             })
             .await
             .map_err(|e| self.store_error(e))?;
-        let session_key =
-            SessionKey::new(base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0));
+        // The store keeps the nonce, never the key: open data is sealed with
+        // the key derived again from it (open_data.rs).
+        let nonce: [u8; 16] = rand::random();
+        let session_key = self.session_key(&subject, &nonce);
         let signature = hmac_sha256(session_key.secret().as_bytes(), b"");
         self.inner
             .store
-            .replace_session(&subject, signature, now, now + millis(config.session_ttl))
+            .replace_session(
+                &subject,
+                signature,
+                nonce,
+                now,
+                now + millis(config.session_ttl),
+            )
             .await
             .map_err(|e| self.store_error(e))?;
         Ok((subject.openid.clone(), session_key, subject.unionid.clone()))
@@ -201,13 +206,10 @@ impl OpenServer {
         &self,
         req: &UserCodeRequest,
     ) -> Result<PhoneNumberResponse, OpenServerError> {
-        let user = self
-            .redeem_user_code(req, UserCodeKind::PhoneNumber)
-            .await?;
-        let phone_number = user.phone_number.clone().ok_or_else(|| {
-            OpenServerError::new(ErrCode::NoSuchUserData)
-                .with_message("the user has no phone number")
-        })?;
+        let phone_number = PhoneNumber::new(
+            self.redeem_user_code(req, UserCodeKind::PhoneNumber)
+                .await?,
+        );
         Ok(PhoneNumberResponse {
             errcode: 0,
             errmsg: "ok".into(),
@@ -227,11 +229,8 @@ impl OpenServer {
         &self,
         req: &UserCodeRequest,
     ) -> Result<EmailAddressResponse, OpenServerError> {
-        let user = self.redeem_user_code(req, UserCodeKind::Email).await?;
-        let email_address = user.email.clone().ok_or_else(|| {
-            OpenServerError::new(ErrCode::NoSuchUserData)
-                .with_message("the user has no email address")
-        })?;
+        let email_address =
+            EmailAddress::new(self.redeem_user_code(req, UserCodeKind::Email).await?);
         Ok(EmailAddressResponse {
             errcode: 0,
             errmsg: "ok".into(),
@@ -240,11 +239,14 @@ impl OpenServer {
         })
     }
 
+    /// The phone number or email behind a user code: the platform's code
+    /// redeemed in the store, then the value from the directory (through
+    /// the super-app server's temporary code when ours carries one).
     async fn redeem_user_code(
         &self,
         req: &UserCodeRequest,
         kind: UserCodeKind,
-    ) -> Result<Arc<SuperappUser>, OpenServerError> {
+    ) -> Result<String, OpenServerError> {
         let token = required(
             req.access_token.as_ref().map(AccessToken::secret),
             "access_token",
@@ -253,6 +255,10 @@ impl OpenServer {
         // TCMPP page's do, and then it must be the code's user.
         let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
+        let (code, temporary) = match code.split_once('.') {
+            Some((ours, theirs)) => (ours, Some(Code::new(theirs))),
+            None => (code, None),
+        };
         let app = self.check_token(token).await?;
         let user_id = self
             .inner
@@ -269,7 +275,12 @@ impl OpenServer {
                 e if e.code() == Some(ErrCode::InvalidCode) => e.with_message("invalid code"),
                 e => e,
             })?;
-        self.active_user(&user_id).await
+        let user = self.active_user(&user_id).await?;
+        self.inner
+            .directory
+            .get()
+            .redeem_temporary_code(&user, kind, temporary.as_ref())
+            .await
     }
 }
 
