@@ -16,9 +16,10 @@ use criterion::Criterion;
 use hmac::{Hmac, Mac};
 use ratios::{Row, Target};
 use serde_json::Value;
+use superapp_openapi::consent::{ConsentState, ScopeName};
 use superapp_openapi::{
-    ApiVersion, AppInfo, AppSecret, Dispatcher, HandlerResult, JsonObject, OpenApiHandler,
-    OpenServer, Reply,
+    ApiVersion, AppInfo, AppSecret, CustomApi, Dispatcher, HandlerResult, JsonObject, OpenApi,
+    OpenApiHandler, OpenServer, Reply, StateSender,
     openserver::{
         AppRegistration, CheckSessionRequest, Jscode2SessionRequest, ManualClock, OpenServerConfig,
         SuperappUser, TokenRequest,
@@ -351,13 +352,129 @@ fn concurrent_logins(c: &mut Criterion) {
     g.finish();
 }
 
+/// The four dispatchers of issue 18's rows: requestPayment unguarded and
+/// guarded (granted), and a custom API beside a v1 method.
+struct ConsentRows {
+    plain: Dispatcher,
+    guarded: Dispatcher,
+    custom: Dispatcher,
+}
+
+fn consent_rows(rt: &Runtime, app: &AppInfo, params: &Value) -> ConsentRows {
+    let scope: ScopeName = "scope.userInfo".parse().unwrap();
+    let plain = Dispatcher::builder(TrivialHost).build();
+    let guarded = Dispatcher::builder(TrivialHost)
+        .guard(OpenApi::RequestPayment, scope.clone())
+        .build();
+    // TrivialHost's app_uid is the user the answer is stored for.
+    rt.block_on(
+        guarded
+            .consent()
+            .set("u-bench", "wx-bench", &scope, ConsentState::Granted),
+    )
+    .unwrap();
+    assert!(
+        rt.block_on(guarded.invoke(app, "requestPayment", params.clone()))
+            .is_ok()
+    );
+    let custom = Dispatcher::builder(TrivialHost)
+        .custom_api(CustomApi::new(
+            "myPayment",
+            |_app: AppInfo, _params: JsonObject, _states: StateSender| async {
+                Ok(payment_result())
+            },
+        ))
+        .try_build()
+        .unwrap();
+    ConsentRows {
+        plain,
+        guarded,
+        custom,
+    }
+}
+
+/// A granted, scope-guarded API against the same API unguarded; a custom
+/// API against the same answer from a v1 method (issue 18).
+fn consent_and_custom(c: &mut Criterion) {
+    let rt = runtime();
+    let app = AppInfo::new("wx-bench");
+    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+    let ConsentRows {
+        plain,
+        guarded,
+        custom,
+    } = consent_rows(&rt, &app, &params);
+
+    let mut g = c.benchmark_group("consent_guard");
+    g.bench_function("baseline_unguarded", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || {
+                plain.invoke(&app, "requestPayment", params.clone())
+            })
+        })
+    });
+    g.bench_function("granted_guarded", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || {
+                guarded.invoke(&app, "requestPayment", params.clone())
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("custom_api");
+    g.bench_function("baseline_v1_method", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || {
+                custom.invoke(&app, "requestPayment", params.clone())
+            })
+        })
+    });
+    g.bench_function("custom_api", |b| {
+        b.iter_custom(|iters| {
+            time_async(&rt, iters, || {
+                custom.invoke(&app, "myPayment", params.clone())
+            })
+        })
+    });
+    g.finish();
+}
+
+/// `DISPATCH_CALLGRIND=<plain|guarded|v1|custom> DISPATCH_CALLGRIND_N=<n>`:
+/// makes `n` calls of one row's side and exits, for instruction counts
+/// under `valgrind --tool=callgrind` (BENCHMARKS.md: the difference
+/// between n = 20,000 and n = 0, divided by 20,000).
+fn callgrind_driver(which: &str) {
+    let n: u64 = std::env::var("DISPATCH_CALLGRIND_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let rt = runtime();
+    let app = AppInfo::new("wx-bench");
+    let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
+    let rows = consent_rows(&rt, &app, &params);
+    let (dispatcher, api) = match which {
+        "plain" => (&rows.plain, "requestPayment"),
+        "guarded" => (&rows.guarded, "requestPayment"),
+        "v1" => (&rows.custom, "requestPayment"),
+        "custom" => (&rows.custom, "myPayment"),
+        other => panic!("DISPATCH_CALLGRIND={other}: plain, guarded, v1 or custom"),
+    };
+    time_async(&rt, n, || dispatcher.invoke(&app, api, params.clone()));
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("DISPATCH_CALLGRIND") {
+        callgrind_driver(&which);
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
     dispatch_overhead(&mut c);
+    consent_and_custom(&mut c);
     login(&mut c);
     checksession(&mut c);
     concurrent_logins(&mut c);
@@ -376,6 +493,20 @@ fn main() {
             measured: "invoke_json",
             baseline: "baseline_parse_and_serialize",
             target: Target::MaxTimeRatio(1.3),
+        },
+        Row {
+            what: "invoke of a granted, scope-guarded API vs unguarded",
+            group: "consent_guard",
+            measured: "granted_guarded",
+            baseline: "baseline_unguarded",
+            target: Target::MaxTimeRatio(1.1),
+        },
+        Row {
+            what: "invoke of a custom API vs a v1 method",
+            group: "custom_api",
+            measured: "custom_api",
+            baseline: "baseline_v1_method",
+            target: Target::MaxTimeRatio(1.1),
         },
         Row {
             what: "v2 wx.login in-process",

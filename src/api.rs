@@ -13,6 +13,17 @@ use serde::{Deserialize, Serialize};
 /// generated from it: `with_open_apis!(my_macro)` calls `my_macro!` with
 /// every row, built-ins first.
 ///
+/// The "who answers" column is `builtin`: the host's method (v1 always,
+/// and for the APIs without a built-in), or the crate's v2/v3 flow. The
+/// other names the dispatcher answers are not rows, because every row
+/// generates a host method and a method of the native delegate:
+/// `authorize`, `getSetting` and `openSetting` are answered by the
+/// dispatcher's consent rules from its store (`src/dispatcher/consent.rs`,
+/// hooks `consent_prompt`/`open_setting`), `invokeNativePlugin` and the
+/// host's custom APIs by the handlers registered on the builder
+/// (`src/dispatcher/custom.rs`); a custom API that takes over a row's name
+/// answers it instead of the row (`Responder::Custom`).
+///
 /// Not public API: exported only for the `superapp-openapi-ffi` crate.
 #[doc(hidden)]
 #[macro_export]

@@ -13,18 +13,30 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+mod builder;
 mod builtin;
+mod consent;
+mod custom;
+mod explain;
 mod open_data;
 mod platform;
 
+pub use self::builder::DispatcherBuilder;
+use self::consent::SettingApi;
+pub use self::custom::{
+    BuildError, CustomApi, CustomApiHandler, DEFAULT_MAX_STATES_PER_CALL, MAX_CUSTOM_API_NAME_LEN,
+    StateError, StateSender, StateSink,
+};
+use self::custom::{PLUGIN, Registry};
+pub use self::explain::{Explanation, Responder};
 use self::platform::PlatformRef;
 use crate::api::{OpenApi, UnknownApi};
 use crate::app::{AppInfo, json_type};
+use crate::consent::{ConsentGate, ScopeName};
 use crate::handler::{JsonObject, OpenApiHandler};
 use crate::openserver::OpenServer;
-use crate::platform::Platform;
 use crate::reply::{CallError, FailureKind, Reply};
-use crate::version::{ApiVersion, VersionSource, resolve_version};
+use crate::version::{ApiVersion, resolve_version};
 
 /// The default [`call_timeout`](DispatcherBuilder::call_timeout).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,62 +83,29 @@ struct Inner {
     platform: PlatformRef,
     default_version: ApiVersion,
     call_timeout: Duration,
+    consent: ConsentGate,
+    /// The scopes `wx.authorize` accepts.
+    known_scopes: std::collections::HashSet<ScopeName>,
+    /// The table's APIs guarded by a scope (at most one row per API).
+    guards: Vec<(OpenApi, ScopeName)>,
+    custom: Registry,
+    max_states: usize,
     open_data: bool,
 }
 
-/// Builds a [`Dispatcher`]; see [`Dispatcher::builder`].
-pub struct DispatcherBuilder {
-    handler: Arc<dyn OpenApiHandler>,
-    platform: Option<PlatformRef>,
-    default_version: ApiVersion,
-    call_timeout: Duration,
-    open_data: bool,
+/// What answered a call: one of the table's APIs (its `errMsg` is
+/// static), or a name the table does not hold (a custom or setting API).
+enum Answered {
+    Api(OpenApi, JsonObject),
+    Named(JsonObject),
 }
 
-/// Who answers an API for an app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Responder {
-    /// The host's [`OpenApiHandler`].
-    Host,
-    /// The crate's built-in flow of the resolved version (v2 or v3).
-    BuiltIn,
-}
-
-/// What [`Dispatcher::explain`] says about an app and an API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Explanation {
-    /// The API.
-    pub api: OpenApi,
-    /// The version that applies.
-    pub version: ApiVersion,
-    /// Where the version came from.
-    pub source: VersionSource,
-    /// Who answers.
-    pub answered_by: Responder,
-}
-
-impl fmt::Display for Explanation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let source = match self.source {
-            VersionSource::AppJson => "apiVersion in app.json",
-            VersionSource::Hook => "the host's open_api_version",
-            VersionSource::Default => "the dispatcher's default",
-        };
-        write!(f, "{}: {} (from {source}) -> ", self.api, self.version)?;
-        match (self.answered_by, self.version) {
-            (Responder::Host, _) => f.write_str("the host's handler"),
-            (Responder::BuiltIn, ApiVersion::V3) if self.api.needs_auth_code() => {
-                match self.api.scope() {
-                    Some(scope) => {
-                        write!(f, "built-in v3 flow (asks get_auth_code for {scope})")
-                    }
-                    None => f.write_str("built-in v3 flow (asks get_auth_code)"),
-                }
-            }
-            (Responder::BuiltIn, _) => f.write_str("built-in v2 flow (uses app_uid)"),
-        }
-    }
+/// Where a name goes.
+enum Route<'a> {
+    Open(OpenApi),
+    Custom(&'a CustomApi),
+    Setting(SettingApi),
+    Plugin,
 }
 
 impl Dispatcher {
@@ -154,13 +133,14 @@ impl Dispatcher {
 
     /// Like [`Dispatcher::builder`], for a handler the host already shares.
     pub fn builder_shared(handler: Arc<dyn OpenApiHandler>) -> DispatcherBuilder {
-        DispatcherBuilder {
-            handler,
-            platform: None,
-            default_version: ApiVersion::V1,
-            call_timeout: DEFAULT_CALL_TIMEOUT,
-            open_data: true,
-        }
+        DispatcherBuilder::new(handler)
+    }
+
+    /// The consent gate: the host's list / set / clear of a mini
+    /// program's answers (`docs/consent.md`), over the builder's store.
+    /// The user id is what the host's `app_uid` answers (`""` for none).
+    pub fn consent(&self) -> &ConsentGate {
+        &self.inner.consent
     }
 
     /// The embedded platform: the one the builder made when given no
@@ -189,11 +169,16 @@ impl Dispatcher {
         });
         let (version, source) =
             resolve_version(app.api_version(), hook, self.inner.default_version);
+        let answered_by = if self.inner.custom.contains_key(api.as_str()) {
+            Responder::Custom
+        } else {
+            responder(api, version)
+        };
         Explanation {
             api,
             version,
             source,
-            answered_by: responder(api, version),
+            answered_by,
         }
     }
 
@@ -205,6 +190,31 @@ impl Dispatcher {
     /// panics, a platform error, a timeout — is a `"<api>:fail …"` reply with
     /// an `errno` from `docs/errors.md`.
     pub async fn invoke(&self, app: &AppInfo, api: &str, params: Value) -> Reply {
+        self.invoke_inner(app, api, params, None).await
+    }
+
+    /// Like [`invoke`](Dispatcher::invoke), and a custom API's intermediate
+    /// states go to `sink`, in the order sent, all before this returns the
+    /// final reply (at most [`max_states_per_call`](DispatcherBuilder::max_states_per_call);
+    /// past it the call fails with errno 109). Other APIs send none.
+    pub async fn invoke_with_states(
+        &self,
+        app: &AppInfo,
+        api: &str,
+        params: Value,
+        sink: impl StateSink,
+    ) -> Reply {
+        self.invoke_inner(app, api, params, Some(Arc::new(sink)))
+            .await
+    }
+
+    async fn invoke_inner(
+        &self,
+        app: &AppInfo,
+        api: &str,
+        params: Value,
+        sink: Option<Arc<dyn StateSink>>,
+    ) -> Reply {
         let name = api.strip_prefix("wx.").unwrap_or(api);
         let span = tracing::info_span!(
             "openapi.invoke",
@@ -220,20 +230,23 @@ impl Dispatcher {
         // `record` would still look its field up by name.
         let traced = !span.is_disabled();
         let result = if traced {
-            self.dispatch(app, name, params, &span)
+            self.dispatch(app, name, params, &span, sink)
                 .instrument(span.clone())
                 .await
         } else {
-            self.dispatch(app, name, params, &span).await
+            self.dispatch(app, name, params, &span, sink).await
         };
         let _entered = traced.then(|| span.enter());
         match result {
-            Ok((api, result)) => {
+            Ok(answered) => {
                 if traced {
                     span.record("outcome", "ok");
                 }
                 tracing::debug!("open-api call answered");
-                Reply::ok(api, result)
+                match answered {
+                    Answered::Api(api, result) => Reply::ok(api, result),
+                    Answered::Named(result) => Reply::ok_named(name, result),
+                }
             }
             Err(err) => {
                 if traced {
@@ -263,19 +276,38 @@ impl Dispatcher {
         }
     }
 
+    fn route(&self, name: &str) -> Result<Route<'_>, CallError> {
+        let custom = &self.inner.custom;
+        // No custom APIs, no lookup: the v1 path stays as it was.
+        if !custom.is_empty() {
+            if let Some(api) = custom.get(name) {
+                return Ok(Route::Custom(api));
+            }
+        }
+        if let Some(api) = OpenApi::from_name(name) {
+            return Ok(Route::Open(api));
+        }
+        if let Some(api) = SettingApi::from_name(name) {
+            return Ok(Route::Setting(api));
+        }
+        if name == PLUGIN {
+            return Ok(Route::Plugin);
+        }
+        let err = UnknownApi {
+            name: name.to_owned(),
+        };
+        Err(CallError::new(FailureKind::NotSupported, err.to_string()))
+    }
+
     async fn dispatch(
         &self,
         app: &AppInfo,
         name: &str,
         params: Value,
         span: &tracing::Span,
-    ) -> Result<(OpenApi, JsonObject), CallError> {
-        let api = OpenApi::from_name(name).ok_or_else(|| {
-            let err = UnknownApi {
-                name: name.to_owned(),
-            };
-            CallError::new(FailureKind::NotSupported, err.to_string())
-        })?;
+        sink: Option<Arc<dyn StateSink>>,
+    ) -> Result<Answered, CallError> {
+        let route = self.route(name)?;
         let params = match params {
             Value::Object(params) => params,
             Value::Null => JsonObject::new(),
@@ -289,8 +321,33 @@ impl Dispatcher {
                 ));
             }
         };
-        let timeout = self.timeout_for(api, &params)?;
         let inner = &*self.inner;
+        let api = match route {
+            Route::Open(api) => api,
+            Route::Custom(custom) => {
+                record(span, "openapi.answered_by", "custom");
+                return self.call_custom(app, custom, params, sink).await;
+            }
+            Route::Plugin => {
+                record(span, "openapi.answered_by", "custom");
+                let (custom, data) = custom::plugin_target(&inner.custom, params)?;
+                return self.call_custom(app, custom, data, sink).await;
+            }
+            Route::Setting(setting) => {
+                record(span, "openapi.answered_by", "consent");
+                let known = |scope: &ScopeName| inner.known_scopes.contains(scope);
+                let call = consent::answer(
+                    &*inner.handler,
+                    &inner.consent,
+                    &known,
+                    app,
+                    setting,
+                    &params,
+                );
+                return bounded(call, inner.call_timeout).await.map(Answered::Named);
+            }
+        };
+        let timeout = self.timeout_for(api, &params)?;
         let hook = self.version_hook(app)?;
         let (version, source) = resolve_version(app.api_version(), hook, inner.default_version);
         let answered_by = responder(api, version);
@@ -302,17 +359,27 @@ impl Dispatcher {
                 match answered_by {
                     Responder::Host => "host",
                     Responder::BuiltIn => "builtin",
+                    Responder::Custom => "custom",
                 },
             );
         }
+        let guard = inner
+            .guards
+            .iter()
+            .find_map(|(guarded, scope)| (*guarded == api).then_some(scope));
 
         let seal = open_data::wanted(api, &params) && inner.open_data && version != ApiVersion::V1;
         let call = async {
+            if let Some(scope) = guard {
+                consent::guard(&*inner.handler, &inner.consent, app, scope).await?;
+            }
             let result = match answered_by {
                 Responder::BuiltIn => {
                     builtin::run(&*inner.handler, &inner.platform, app, api, version).await
                 }
-                Responder::Host => call_host(&*inner.handler, app, api, params).await,
+                Responder::Host | Responder::Custom => {
+                    call_host(&*inner.handler, app, api, params).await
+                }
             };
             match result {
                 Ok(mut result) if seal => {
@@ -322,26 +389,53 @@ impl Dispatcher {
                 other => other,
             }
         };
-        let mut call = CatchUnwind(std::pin::pin!(call));
-        // Most hosts answer at once: poll once before arming a timer.
-        let first = std::future::poll_fn(|cx| match Pin::new(&mut call).poll(cx) {
-            Poll::Ready(output) => Poll::Ready(Some(output)),
-            Poll::Pending => Poll::Ready(None),
-        })
-        .await;
-        let outcome = match first {
-            Some(output) => Ok(output),
-            None => tokio::time::timeout(timeout, call).await,
+        bounded(call, timeout)
+            .await
+            .map(|result| Answered::Api(api, result))
+    }
+
+    /// A custom API: its allow-list, its scope, then its handler with a
+    /// state channel that closes at the final reply.
+    async fn call_custom(
+        &self,
+        app: &AppInfo,
+        custom: &CustomApi,
+        params: JsonObject,
+        sink: Option<Arc<dyn StateSink>>,
+    ) -> Result<Answered, CallError> {
+        let inner = &*self.inner;
+        if !custom.allows(app) {
+            return Err(CallError::new(
+                FailureKind::NotAllowed,
+                format!(
+                    "{} is not available to mini program {}",
+                    custom.name,
+                    app.app_id()
+                ),
+            ));
+        }
+        let states = StateSender::new(sink, inner.max_states);
+        let call = async {
+            if let Some(scope) = &custom.scope {
+                consent::guard(&*inner.handler, &inner.consent, app, scope).await?;
+            }
+            match custom.handler.call(app, params, states.clone()).await {
+                Ok(mut result) => {
+                    Reply::strip_reserved(&mut result);
+                    Ok(result)
+                }
+                Err(err) => Err(CallError::from_host(&custom.name, err)),
+            }
         };
-        match outcome {
-            Ok(Ok(result)) => result.map(|result| (api, result)),
-            Ok(Err(())) => Err(CallError::new(
-                FailureKind::Internal,
-                "internal error: the handler panicked",
-            )),
-            Err(_) => Err(CallError::new(
-                FailureKind::Timeout,
-                format!("timeout: no answer within {} ms", timeout.as_millis()),
+        let result = bounded(call, inner.call_timeout).await;
+        match states.finish() {
+            Ok(()) => result.map(Answered::Named),
+            Err(limit) => Err(CallError::new(
+                FailureKind::TooManyStates,
+                format!(
+                    "{} sent more than {limit} intermediate states, the most one call may send",
+                    custom.name
+                ),
             )),
         }
     }
@@ -378,6 +472,42 @@ impl Dispatcher {
             },
             Some(other) => Err(invalid_timeout(json_type(other))),
         }
+    }
+}
+
+/// Records a span field when a subscriber listens.
+fn record(span: &tracing::Span, field: &str, value: &str) {
+    if !span.is_disabled() {
+        span.record(field, value);
+    }
+}
+
+/// Runs `call` with panics caught and within `timeout`: polled once before
+/// a timer is armed, since most hosts answer at once.
+async fn bounded<F>(call: F, timeout: Duration) -> Result<JsonObject, CallError>
+where
+    F: Future<Output = Result<JsonObject, CallError>>,
+{
+    let mut call = CatchUnwind(std::pin::pin!(call));
+    let first = std::future::poll_fn(|cx| match Pin::new(&mut call).poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    let outcome = match first {
+        Some(output) => Ok(output),
+        None => tokio::time::timeout(timeout, call).await,
+    };
+    match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(())) => Err(CallError::new(
+            FailureKind::Internal,
+            "internal error: the handler panicked",
+        )),
+        Err(_) => Err(CallError::new(
+            FailureKind::Timeout,
+            format!("timeout: no answer within {} ms", timeout.as_millis()),
+        )),
     }
 }
 
@@ -441,76 +571,12 @@ impl<F: Future> Future for CatchUnwind<'_, F> {
     }
 }
 
-impl DispatcherBuilder {
-    /// The platform the built-in flows use (default: a new embedded
-    /// [`OpenServer`]).
-    pub fn platform(mut self, platform: impl Platform) -> Self {
-        self.platform = Some(PlatformRef::new(platform));
-        self
-    }
-
-    /// Like [`platform`](DispatcherBuilder::platform), for a platform already shared.
-    pub fn shared_platform(mut self, platform: Arc<dyn Platform>) -> Self {
-        self.platform = Some(PlatformRef::Other(platform));
-        self
-    }
-
-    /// The version when neither app.json nor the hook chooses (default v1).
-    pub fn default_version(mut self, version: ApiVersion) -> Self {
-        self.default_version = version;
-        self
-    }
-
-    /// How long one call may take before it fails with a timeout (default 30 s).
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
-        self
-    }
-
-    /// Whether v2/v3 replies carry WeChat's open data (default `true`):
-    /// `rawData`, `signature`, `encryptedData` and `iv` beside a host's
-    /// `getUserInfo` / `getUserProfile` `userInfo`, and `encryptedData` /
-    /// `iv` beside the built-in `getPhoneNumber` code, sealed by the
-    /// platform with the user's session key (`docs/openserver.md`, "Open
-    /// data"). v1 replies are the host's alone either way.
-    pub fn open_data(mut self, on: bool) -> Self {
-        self.open_data = on;
-        self
-    }
-
-    /// Builds the dispatcher.
-    pub fn build(self) -> Dispatcher {
-        let platform = self
-            .platform
-            .unwrap_or_else(|| PlatformRef::Embedded(OpenServer::new()));
-        Dispatcher {
-            inner: Arc::new(Inner {
-                handler: self.handler,
-                platform,
-                default_version: self.default_version,
-                call_timeout: self.call_timeout,
-                open_data: self.open_data,
-            }),
-        }
-    }
-}
-
 impl fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
             .field("default_version", &self.inner.default_version)
             .field("call_timeout", &self.inner.call_timeout)
             .field("embedded_platform", &self.open_server().is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for DispatcherBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DispatcherBuilder")
-            .field("default_version", &self.default_version)
-            .field("call_timeout", &self.call_timeout)
-            .field("platform_set", &self.platform.is_some())
             .finish_non_exhaustive()
     }
 }

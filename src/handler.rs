@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::api::{OpenApi, Scope};
 use crate::app::AppInfo;
+use crate::consent::{ConsentPrompt, ConsentState, PromptAnswer, ScopeName};
 use crate::secret::AuthCode;
 use crate::version::ApiVersion;
 
@@ -365,6 +366,40 @@ pub trait OpenApiHandler: Send + Sync + 'static {
         app: &AppInfo,
         request: AuthCodeRequest,
     ) -> Result<AuthGrant, HostError> {
+        Err(HostError::NotImplemented)
+    }
+
+    /// The host's consent view (Android `AbsMiniUiProxy.showAuthView`, iOS
+    /// `createAuthorizeAlertViewWithFrame:scope:title:desc:…`): asked when a
+    /// call needs a scope the user has not answered for this mini program
+    /// (`wx.authorize`, a guarded API, a custom API with a scope). Its
+    /// answer is stored; concurrent calls for the same scope share one
+    /// prompt (docs/consent.md).
+    ///
+    /// The default body answers [`HostError::NotImplemented`]: the call
+    /// fails with errno 103 and nothing is stored — a host that shows no
+    /// prompt never grants a scope, nor records a refusal the user never
+    /// made. Any other error fails the call as that error, nothing stored.
+    async fn consent_prompt(
+        &self,
+        app: &AppInfo,
+        prompt: ConsentPrompt,
+    ) -> Result<PromptAnswer, HostError> {
+        Err(HostError::NotImplemented)
+    }
+
+    /// `wx.openSetting`: the host's settings view for `app`, shown with the
+    /// scopes the mini program has asked for and their answers. Returns
+    /// the user's changes (each scope it lists must be one of `settings`;
+    /// [`ConsentState::NotAsked`] forgets an answer); the reply carries the
+    /// `authSetting` after them.
+    ///
+    /// The default body answers [`HostError::NotImplemented`] (errno 103).
+    async fn open_setting(
+        &self,
+        app: &AppInfo,
+        settings: Vec<(ScopeName, ConsentState)>,
+    ) -> Result<Vec<(ScopeName, ConsentState)>, HostError> {
         Err(HostError::NotImplemented)
     }
 

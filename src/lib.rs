@@ -80,7 +80,11 @@ pub mod superapp;
 // helpers and the `Platform` seam sit in their modules.
 pub use api::{OpenApi, Scope, UnknownApi, UnknownScope};
 pub use app::{AppInfo, AppKind, ConfigError};
-pub use dispatcher::{DEFAULT_CALL_TIMEOUT, Dispatcher, DispatcherBuilder, Explanation, Responder};
+pub use dispatcher::{
+    BuildError, CustomApi, CustomApiHandler, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_STATES_PER_CALL,
+    Dispatcher, DispatcherBuilder, Explanation, MAX_CUSTOM_API_NAME_LEN, Responder, StateError,
+    StateSender, StateSink,
+};
 pub use handler::{
     AuthCodeRequest, AuthGrant, Gender, HandlerResult, HostError, JsonObject, OpenApiHandler,
     UserInfo,
@@ -96,6 +100,9 @@ pub use version::{ApiVersion, ParseApiVersionError, VersionSource, resolve_versi
 #[cfg(doctest)]
 #[doc = include_str!("../docs/versions.md")]
 struct VersionsGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/consent.md")]
+struct ConsentGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/openserver.md")]
 struct OpenServerGuide;

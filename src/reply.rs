@@ -8,6 +8,7 @@ use serde::ser::SerializeMap;
 use serde_json::Value;
 
 use crate::api::OpenApi;
+use crate::consent::ConsentError;
 use crate::handler::{HostError, JsonObject};
 use crate::platform::PlatformError;
 
@@ -30,14 +31,26 @@ pub enum FailureKind {
     NotLoggedIn,
     /// v3: the host's grant has neither `authCode` nor `code`.
     AuthCodeNull,
+    /// `invokeNativePlugin` named no custom API the host registered.
+    UnknownCustomApi,
+    /// A custom API the calling mini program is not on the allow-list of.
+    NotAllowed,
+    /// A custom API sent more intermediate states than a call may carry.
+    TooManyStates,
+    /// More consent prompts wait for an answer than the dispatcher allows.
+    TooManyPrompts,
     /// The user cancelled.
     Cancelled,
     /// The user or the host refused (a v3 scope not granted, or `HostError::Denied`).
     Denied,
     /// checkSession: the login session is no longer valid.
     SessionExpired,
+    /// The call showing the consent prompt went away before it answered.
+    PromptAbandoned,
     /// The host's handler failed.
     HostError,
+    /// The consent store failed or is full.
+    ConsentStore,
     /// The platform answered with an error code.
     PlatformError,
     /// The platform could not be reached or answered something else than its API.
@@ -48,7 +61,7 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, in errno order.
-    pub const ALL: [FailureKind; 14] = [
+    pub const ALL: [FailureKind; 20] = [
         FailureKind::Internal,
         FailureKind::NotSupported,
         FailureKind::InvalidParams,
@@ -56,10 +69,16 @@ impl FailureKind {
         FailureKind::AuthCodeUnsupported,
         FailureKind::NotLoggedIn,
         FailureKind::AuthCodeNull,
+        FailureKind::UnknownCustomApi,
+        FailureKind::NotAllowed,
+        FailureKind::TooManyStates,
+        FailureKind::TooManyPrompts,
         FailureKind::Cancelled,
         FailureKind::Denied,
         FailureKind::SessionExpired,
+        FailureKind::PromptAbandoned,
         FailureKind::HostError,
+        FailureKind::ConsentStore,
         FailureKind::PlatformError,
         FailureKind::PlatformUnavailable,
         FailureKind::Timeout,
@@ -76,10 +95,16 @@ impl FailureKind {
             FailureKind::AuthCodeUnsupported => 104,
             FailureKind::NotLoggedIn => 105,
             FailureKind::AuthCodeNull => 106,
+            FailureKind::UnknownCustomApi => 107,
+            FailureKind::NotAllowed => 108,
+            FailureKind::TooManyStates => 109,
+            FailureKind::TooManyPrompts => 110,
             FailureKind::Cancelled => 201,
             FailureKind::Denied => 202,
             FailureKind::SessionExpired => 203,
+            FailureKind::PromptAbandoned => 204,
             FailureKind::HostError => 301,
+            FailureKind::ConsentStore => 302,
             FailureKind::PlatformError => 401,
             FailureKind::PlatformUnavailable => 402,
             FailureKind::Timeout => 408,
@@ -96,10 +121,16 @@ impl FailureKind {
             FailureKind::AuthCodeUnsupported => "auth_code_unsupported",
             FailureKind::NotLoggedIn => "not_logged_in",
             FailureKind::AuthCodeNull => "auth_code_null",
+            FailureKind::UnknownCustomApi => "unknown_custom_api",
+            FailureKind::NotAllowed => "not_allowed",
+            FailureKind::TooManyStates => "too_many_states",
+            FailureKind::TooManyPrompts => "too_many_prompts",
             FailureKind::Cancelled => "cancelled",
             FailureKind::Denied => "denied",
             FailureKind::SessionExpired => "session_expired",
+            FailureKind::PromptAbandoned => "prompt_abandoned",
             FailureKind::HostError => "host_error",
+            FailureKind::ConsentStore => "consent_store",
             FailureKind::PlatformError => "platform_error",
             FailureKind::PlatformUnavailable => "platform_unavailable",
             FailureKind::Timeout => "timeout",
@@ -166,6 +197,29 @@ impl CallError {
     }
 }
 
+impl From<ConsentError> for CallError {
+    /// WeChat's words for the user's answers (`auth deny`, `cancel`, with
+    /// nothing after them, as `authorize:fail auth deny`); the rest says
+    /// what failed.
+    fn from(err: ConsentError) -> Self {
+        let kind = match &err {
+            ConsentError::Denied { .. } => {
+                return CallError::new(FailureKind::Denied, "auth deny");
+            }
+            ConsentError::Cancelled { .. } => {
+                return CallError::new(FailureKind::Cancelled, "cancel");
+            }
+            ConsentError::InvalidScopeName(_) | ConsentError::InvalidId { .. } => {
+                FailureKind::InvalidParams
+            }
+            ConsentError::PromptAbandoned { .. } => FailureKind::PromptAbandoned,
+            ConsentError::TooManyPrompts { .. } => FailureKind::TooManyPrompts,
+            _ => FailureKind::ConsentStore,
+        };
+        CallError::new(kind, err.to_string())
+    }
+}
+
 impl From<PlatformError> for CallError {
     fn from(err: PlatformError) -> Self {
         let kind = match err {
@@ -212,6 +266,16 @@ impl Reply {
         Reply {
             fields,
             err_msg: Cow::Borrowed(api.ok_msg()),
+            errno: None,
+        }
+    }
+
+    /// A success of an API the table does not name (a custom API, a
+    /// consent API): `"<name>:ok"`.
+    pub(crate) fn ok_named(name: &str, fields: JsonObject) -> Reply {
+        Reply {
+            fields,
+            err_msg: Cow::Owned(format!("{name}:ok")),
             errno: None,
         }
     }
@@ -327,10 +391,16 @@ mod tests {
             AuthCodeUnsupported,
             NotLoggedIn,
             AuthCodeNull,
+            UnknownCustomApi,
+            NotAllowed,
+            TooManyStates,
+            TooManyPrompts,
             Cancelled,
             Denied,
             SessionExpired,
+            PromptAbandoned,
             HostError,
+            ConsentStore,
             PlatformError,
             PlatformUnavailable,
             Timeout,

@@ -9,9 +9,11 @@ mod rules;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
 
 use rules::scope;
 use superapp_openapi::consent::{
@@ -148,11 +150,26 @@ fn kill_child_writes_until_killed() {
     });
 }
 
+/// How long the kill test waits for its child's acknowledgements: far
+/// more than 200 fsynced writes take, even on a loaded machine.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Kills and reaps the child when dropped (killing one already reaped is
+/// a harmless error).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn every_acknowledged_write_survives_a_sigkill_mid_write() {
     const ACKS: u64 = 200;
     let dir = TempDir::new("kill");
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "kill_child_writes_until_killed",
@@ -164,19 +181,43 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_write() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut acked = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(n) = line.strip_prefix("ack ") {
-            acked.push(n.parse::<u64>().unwrap());
-            if acked.len() as u64 == ACKS {
+    // The watchdog: the child is killed and reaped on every path out of
+    // this test, a failed assertion or a timeout included.
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    // Lines are read on a thread of their own, so the wait for them is
+    // bounded (a child that hangs or dies early fails the test, not CI).
+    let (lines, acks) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines.send(line).is_err() {
                 break;
             }
         }
+    });
+    let deadline = Instant::now() + WATCHDOG;
+    let mut acked = Vec::new();
+    while (acked.len() as u64) < ACKS {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match acks.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(n) = line.unwrap().strip_prefix("ack ") {
+                    acked.push(n.parse::<u64>().unwrap());
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "watchdog: the child acknowledged {} of {ACKS} writes in {WATCHDOG:?}",
+                acked.len()
+            ),
+            Err(RecvTimeoutError::Disconnected) => panic!(
+                "the child stopped after {} of {ACKS} acknowledgements",
+                acked.len()
+            ),
+        }
     }
     // SIGKILL while the child keeps writing: no chance to close anything.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert_eq!(
         acked,
         (0..ACKS).collect::<Vec<_>>(),

@@ -13,6 +13,7 @@ use superapp_openapi::{
     ApiVersion, AppInfo, AppSecret, AuthCode, AuthCodeRequest, AuthGrant, Dispatcher,
     HandlerResult, HostError, JsonObject, OpenApi, OpenApiHandler, Reply, Scope,
 };
+use superapp_openapi::{CustomApi, StateSender};
 
 /// A host that reads the params the way real hosts do: through the typed
 /// payment parsers, and echoing what it was given.
@@ -146,6 +147,19 @@ const KNOWN: &[&str] = &[
     "errno",
     "scope",
     "lang",
+    "withSubscriptions",
+    "api_name",
+    "data",
+];
+
+/// The consent and custom APIs, beside the table's.
+const EXTRA_APIS: &[&str] = &[
+    "authorize",
+    "getSetting",
+    "openSetting",
+    "invokeNativePlugin",
+    "echoApi",
+    "streamApi",
 ];
 
 fn params() -> impl Strategy<Value = Value> {
@@ -163,7 +177,9 @@ fn params() -> impl Strategy<Value = Value> {
 fn api_name() -> impl Strategy<Value = String> {
     let names: Vec<String> = OpenApi::ALL
         .iter()
-        .flat_map(|api| [api.as_str().to_owned(), format!("wx.{}", api.as_str())])
+        .map(|api| api.as_str())
+        .chain(EXTRA_APIS.iter().copied())
+        .flat_map(|api| [api.to_owned(), format!("wx.{api}")])
         .collect();
     prop_oneof![
         8 => prop::sample::select(names),
@@ -176,9 +192,38 @@ fn version() -> impl Strategy<Value = ApiVersion> {
 }
 
 fn dispatcher(version: ApiVersion) -> Dispatcher {
-    let d = Dispatcher::builder(ParsingHost { version })
-        .call_timeout(Duration::from_secs(5))
-        .build();
+    // A guarded table API, a custom API with a scope, and one that sends
+    // as many states as its params have fields (past the bound of 4).
+    let stream = |_app: AppInfo, params: JsonObject, states: StateSender| async move {
+        for (key, value) in params {
+            let mut state = JsonObject::new();
+            state.insert(key, value);
+            states
+                .send(state)
+                .map_err(|e| HostError::failed(e.to_string()))?;
+        }
+        Ok(JsonObject::new())
+    };
+    let d =
+        Dispatcher::builder(ParsingHost { version })
+            .call_timeout(Duration::from_secs(5))
+            .guard(
+                OpenApi::GetUserInfo,
+                "scope.userInfo".parse().expect("a scope"),
+            )
+            .custom_api(
+                CustomApi::new(
+                    "echoApi",
+                    |_app: AppInfo, params: JsonObject, _states: StateSender| async move {
+                        echo(&params)
+                    },
+                )
+                .scope("scope.camera".parse().expect("a scope")),
+            )
+            .custom_api(CustomApi::new("streamApi", stream))
+            .max_states_per_call(4)
+            .try_build()
+            .expect("valid custom APIs");
     let server = d.open_server().expect("embedded");
     server
         .register_app(AppRegistration::new(
@@ -248,6 +293,33 @@ proptest! {
         let d = dispatcher(version);
         let reply = rt.block_on(d.invoke_json(&AppInfo::new("wx-fuzz"), &api, &text));
         assert_well_formed(&reply, &api);
+    }
+
+    #[test]
+    fn invoke_native_plugin_answers_any_api_name_and_data(
+        name in prop_oneof![
+            3 => prop::sample::select(vec!["echoApi", "streamApi", "nobody", "getUserInfo"])
+                .prop_map(|n| Value::String(n.to_owned())),
+            1 => json(),
+        ],
+        data in params(),
+        version in version(),
+    ) {
+        let rt = runtime();
+        let d = dispatcher(version);
+        let params = serde_json::json!({"api_name": name, "data": data});
+        let states = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = states.clone();
+        let reply = rt.block_on(d.invoke_with_states(
+            &AppInfo::new("wx-fuzz"),
+            "invokeNativePlugin",
+            params,
+            move |_state: JsonObject| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            },
+        ));
+        assert_well_formed(&reply, "invokeNativePlugin");
+        prop_assert!(states.load(std::sync::atomic::Ordering::SeqCst) <= 4);
     }
 }
 

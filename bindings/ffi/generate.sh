@@ -16,6 +16,10 @@
 #   It must be `call_soon_threadsafe`: the generated file is patched below,
 #   and the script fails if the line it patches is not there (a newer UniFFI
 #   either fixed it or moved it: look again).
+# - UniFFI 0.32.2's Kotlin lowers a foreign method's return value of another
+#   crate's enum (the core's ConsentState, PromptAnswer) with that crate's
+#   RustBuffer type, which does not compile: such methods return the ffi
+#   crate's ConsentAnswer and an Option<bool> instead (src/consent.rs).
 # - Python hosts must call `uniffi_set_event_loop(loop)` before Rust calls
 #   their async methods: those calls arrive on the library's threads, which
 #   have no running loop (the tests and examples do it first thing).
@@ -82,12 +86,18 @@ for method in \
   "func getAuthCode(app: AppInfo, request: AuthCodeRequest) async throws  -> AuthGrant" \
   "func openApiVersion(app: AppInfo) throws  -> ApiVersion?" \
   "func appUid(app: AppInfo) throws  -> String?" \
+  "func consentPrompt(app: AppInfo, prompt: ConsentPrompt) async throws  -> ConsentAnswer" \
+  "func openSetting(app: AppInfo, settings: [ScopeConsent]) async throws  -> [ScopeConsent]" \
   "public protocol OpenApiHandler: AnyObject, Sendable" \
+  "public protocol CustomApiHandler: AnyObject, Sendable" \
+  "func call(app: AppInfo, params: JsonText, states: StateSender) async throws  -> JsonText" \
+  "public protocol ConsentStore: AnyObject, Sendable" \
+  "public protocol StateSink: AnyObject, Sendable" \
   "public typealias JsonText = String"; do
   if ! grep -qF -- "$method" "$swift"; then
     echo "generate.sh: the Swift bindings lack: $method" >&2
     exit 1
   fi
 done
-echo "--- Swift: the OpenApiHandler protocol has its 14 methods"
+echo "--- Swift: the OpenApiHandler protocol has its 16 methods; CustomApiHandler, ConsentStore and StateSink are there"
 echo "bindings in $out"

@@ -264,6 +264,11 @@ impl ScopeTable {
         self.rows.get(scope)
     }
 
+    /// Every scope the table describes, in no order.
+    pub fn names(&self) -> impl Iterator<Item = &ScopeName> {
+        self.rows.keys()
+    }
+
     /// What the prompt shows: the table's entry, else the scope's own name
     /// as the title (a scope the host declared but did not describe).
     pub fn describe(&self, scope: &ScopeName) -> ScopeInfo {

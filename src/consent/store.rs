@@ -6,6 +6,7 @@ use super::{ConsentError, ScopeName};
 
 /// The user's answer for one (host user, mini program, scope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ConsentState {
     /// Never asked, or cleared: the next guarded call prompts.
     NotAsked,
@@ -29,6 +30,7 @@ impl ConsentState {
 
 /// What the host's consent prompt answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PromptAnswer {
     /// The user allowed: stored as [`ConsentState::Granted`].
     Allow,

@@ -9,7 +9,9 @@ use superapp_openapi as openapi;
 use crate::runtime;
 use superapp_openapi::ApiVersion;
 
+use crate::consent::{ConsentAnswer, ConsentPrompt, ScopeConsent, rows};
 use crate::types::{AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText};
+use superapp_openapi::consent::{ConsentState, PromptAnswer, ScopeName};
 
 /// The host's delegate, implemented in the host's language: one async
 /// method per wx open API (params and result as JSON object text), the v3
@@ -70,6 +72,21 @@ macro_rules! delegate {
             /// The host's current user id (iOS `getAppUID`) for the v2 built-ins;
             /// `None` (or an error) means nobody is signed in.
             fn app_uid(&self, app: AppInfo) -> Result<Option<String>, HostError>;
+            /// The consent view (Android `showAuthView`, iOS
+            /// `createAuthorizeAlertView…`): Allow, Deny or Cancel.
+            /// `HostError.NotImplemented` fails the call (errno 103), nothing stored.
+            async fn consent_prompt(
+                &self,
+                app: AppInfo,
+                prompt: ConsentPrompt,
+            ) -> Result<ConsentAnswer, HostError>;
+            /// `wx.openSetting`'s settings view: the scopes asked for and their
+            /// answers in, the user's changes out.
+            async fn open_setting(
+                &self,
+                app: AppInfo,
+                settings: Vec<ScopeConsent>,
+            ) -> Result<Vec<ScopeConsent>, HostError>;
         }
 
         #[async_trait]
@@ -103,6 +120,37 @@ macro_rules! delegate {
 
             fn app_uid(&self, app: &openapi::AppInfo) -> Option<String> {
                 self.0.app_uid(AppInfo::from(app)).ok().flatten()
+            }
+
+            async fn consent_prompt(
+                &self,
+                app: &openapi::AppInfo,
+                prompt: openapi::consent::ConsentPrompt,
+            ) -> Result<PromptAnswer, openapi::HostError> {
+                let prompt = ConsentPrompt::from(prompt);
+                let answer = self.0.consent_prompt(AppInfo::from(app), prompt).await?;
+                Ok(answer.into())
+            }
+
+            async fn open_setting(
+                &self,
+                app: &openapi::AppInfo,
+                settings: Vec<(ScopeName, ConsentState)>,
+            ) -> Result<Vec<(ScopeName, ConsentState)>, openapi::HostError> {
+                let changes = self.0.open_setting(AppInfo::from(app), rows(settings)).await?;
+                changes
+                    .into_iter()
+                    .map(|row| {
+                        row.scope
+                            .parse::<ScopeName>()
+                            .map(|scope| (scope, row.state))
+                            .map_err(|err| {
+                                openapi::HostError::failed(format!(
+                                    "open_setting returned an invalid scope: {err}"
+                                ))
+                            })
+                    })
+                    .collect()
             }
         }
     };

@@ -35,12 +35,17 @@
 
 uniffi::setup_scaffolding!();
 
+mod consent;
 mod delegate;
 mod dispatcher;
 mod openserver;
 mod runtime;
 mod types;
 
+pub use consent::{
+    ConsentAnswer, ConsentPrompt, ConsentStore, CustomApi, CustomApiHandler, ScopeConsent,
+    StateSender, StateSink,
+};
 pub use delegate::{OpenApiHandler, host_round_trip};
 pub use dispatcher::{Dispatcher, Explanation};
 // The core's plain enums, which cross the boundary as they are.
@@ -48,6 +53,7 @@ pub use openserver::{
     EmailAddressAnswer, Jscode2SessionAnswer, OpenServer, PhoneNumberAnswer, StatusAnswer,
     SuperappUser, TokenAnswer, session_signature,
 };
+pub use superapp_openapi::consent::ConsentState;
 pub use superapp_openapi::{ApiVersion, AppKind, FailureKind, Responder, Scope, VersionSource};
 pub use types::{
     AppInfo, AuthCodeRequest, AuthGrant, HostError, JsonText, OpenApiError, Secret,

@@ -319,6 +319,25 @@ pub enum OpenApiError {
         /// What was wrong.
         detail: String,
     },
+    /// The consent store failed, or a consent argument was refused.
+    #[error("consent: {detail}")]
+    Consent {
+        /// What went wrong.
+        detail: String,
+    },
+    /// An intermediate state was refused (past the per-call limit, or
+    /// after the final reply).
+    #[error("state refused: {detail}")]
+    State {
+        /// Why.
+        detail: String,
+    },
+    /// The dispatcher could not be built (a refused custom API).
+    #[error("cannot build the dispatcher: {detail}")]
+    Build {
+        /// Why.
+        detail: String,
+    },
 }
 
 impl From<openapi::openserver::OpenServerError> for OpenApiError {

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use superapp_openapi_ffi::{
-    ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, Dispatcher, HostError, JsonText, OpenApiError,
-    OpenApiHandler, OpenServer, Scope, Secret, SuperappUser, session_signature,
+    ApiVersion, AppInfo, AuthCodeRequest, AuthGrant, ConsentAnswer, ConsentPrompt, ConsentState,
+    CustomApi, CustomApiHandler, Dispatcher, HostError, JsonText, OpenApiError, OpenApiHandler,
+    OpenServer, Scope, ScopeConsent, Secret, StateSender, StateSink, SuperappUser,
+    session_signature,
 };
 use tokio::sync::Notify;
 
@@ -116,6 +118,27 @@ impl OpenApiHandler for RustHost {
     }
     fn app_uid(&self, _: AppInfo) -> Result<Option<String>, HostError> {
         Ok(Some("u-1".into()))
+    }
+
+    async fn consent_prompt(
+        &self,
+        _: AppInfo,
+        prompt: ConsentPrompt,
+    ) -> Result<ConsentAnswer, HostError> {
+        // Allows the camera only.
+        Ok(if prompt.scope == "scope.camera" {
+            ConsentAnswer::Allow
+        } else {
+            ConsentAnswer::Deny
+        })
+    }
+
+    async fn open_setting(
+        &self,
+        _: AppInfo,
+        _: Vec<ScopeConsent>,
+    ) -> Result<Vec<ScopeConsent>, HostError> {
+        Err(HostError::NotImplemented)
     }
 }
 
@@ -310,4 +333,102 @@ fn secrets_and_grants_print_redacted() {
         "{shown}"
     );
     assert_eq!(*Secret::new("same".into()), *Secret::new("same".into()));
+}
+
+/// A custom API written against the foreign trait: two states, then its params back.
+struct Twice;
+
+#[async_trait]
+impl CustomApiHandler for Twice {
+    async fn call(
+        &self,
+        _: AppInfo,
+        params: JsonText,
+        states: Arc<StateSender>,
+    ) -> Result<JsonText, HostError> {
+        for n in 0..2 {
+            states
+                .send(JsonText(format!(r#"{{"n":{n}}}"#)))
+                .map_err(|e| HostError::Failed {
+                    detail: e.to_string(),
+                    errno: None,
+                })?;
+        }
+        Ok(params)
+    }
+}
+
+struct Collect(std::sync::Mutex<Vec<String>>);
+
+impl StateSink for Collect {
+    fn state(&self, state: JsonText) {
+        self.0.lock().unwrap().push(state.0);
+    }
+}
+
+/// A dispatcher over `RustHost` with consent in memory and one custom API.
+async fn with_custom_api(api: Arc<CustomApi>) -> Result<Arc<Dispatcher>, OpenApiError> {
+    let guards = std::collections::HashMap::new();
+    let host = Arc::new(RustHost::default());
+    Dispatcher::with_consent(
+        host,
+        ApiVersion::V1,
+        5_000,
+        None,
+        None,
+        None,
+        vec![api],
+        guards,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn consent_and_custom_apis_cross_the_boundary() {
+    let api = CustomApi::new(
+        "twice".into(),
+        Arc::new(Twice),
+        Some("scope.camera".into()),
+        None,
+        false,
+    )
+    .unwrap();
+    let d = with_custom_api(api).await.unwrap();
+    let sink = Arc::new(Collect(std::sync::Mutex::new(Vec::new())));
+    let reply = d
+        .invoke_with_states(
+            app("wx-1"),
+            "invokeNativePlugin".into(),
+            JsonText(r#"{"api_name":"twice","data":{"k":1}}"#.into()),
+            sink.clone(),
+        )
+        .await;
+    assert_eq!(reply.0, r#"{"k":1,"errMsg":"invokeNativePlugin:ok"}"#);
+    assert_eq!(*sink.0.lock().unwrap(), vec![r#"{"n":0}"#, r#"{"n":1}"#]);
+    let denied = invoke(&d, "wx.authorize", r#"{"scope":"scope.record"}"#).await;
+    assert_eq!(
+        denied,
+        serde_json::json!({"errMsg": "authorize:fail auth deny", "errno": 202})
+    );
+    let listed = d.consent_list("u-1".into(), "wx-1".into()).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            ScopeConsent {
+                scope: "scope.camera".into(),
+                state: ConsentState::Granted
+            },
+            ScopeConsent {
+                scope: "scope.record".into(),
+                state: ConsentState::Denied
+            },
+        ]
+    );
+    assert_eq!(
+        d.consent_clear("u-1".into(), "wx-1".into()).await.unwrap(),
+        2
+    );
+    let refused = CustomApi::new("getUserInfo".into(), Arc::new(Twice), None, None, false).unwrap();
+    let err = with_custom_api(refused).await.unwrap_err();
+    assert!(matches!(err, OpenApiError::Build { .. }), "{err}");
 }

@@ -18,6 +18,13 @@ import kotlinx.coroutines.yield
 import uniffi.superapp_openapi.ApiVersion
 import uniffi.superapp_openapi.AppKind
 import uniffi.superapp_openapi.Scope
+import uniffi.superapp_openapi_ffi.ConsentAnswer
+import uniffi.superapp_openapi_ffi.ConsentPrompt
+import uniffi.superapp_openapi_ffi.CustomApi
+import uniffi.superapp_openapi_ffi.CustomApiHandler
+import uniffi.superapp_openapi_ffi.ScopeConsent
+import uniffi.superapp_openapi_ffi.StateSender
+import uniffi.superapp_openapi_ffi.StateSink
 import uniffi.superapp_openapi_ffi.AppInfo
 import uniffi.superapp_openapi_ffi.AuthCodeRequest
 import uniffi.superapp_openapi_ffi.AuthGrant
@@ -56,6 +63,34 @@ open class BaseHost : OpenApiHandler {
         throw HostException.NotImplemented()
     override fun openApiVersion(app: AppInfo): ApiVersion? = null
     override fun appUid(app: AppInfo): String? = null
+    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): ConsentAnswer =
+        throw HostException.NotImplemented()
+    override suspend fun openSetting(app: AppInfo, settings: List<ScopeConsent>): List<ScopeConsent> =
+        throw HostException.NotImplemented()
+}
+
+/** Allows every scope but scope.record, as an Android host's `showAuthView` would after the user taps. */
+class ConsentHost : BaseHost() {
+    val prompts = mutableListOf<String>()
+    override suspend fun consentPrompt(app: AppInfo, prompt: ConsentPrompt): ConsentAnswer {
+        prompts.add(prompt.scope)
+        return if (prompt.scope == "scope.record") ConsentAnswer.DENY else ConsentAnswer.ALLOW
+    }
+}
+
+/** A custom API (TCMPP's `@JsEvent`): three `sendState`s, then the answer. */
+class Progress : CustomApiHandler {
+    override suspend fun call(app: AppInfo, params: String, states: StateSender): String {
+        for (n in 1..3) states.send("""{"progress":${n * 25}}""")
+        return """{"echo":$params}"""
+    }
+}
+
+class Collect : StateSink {
+    val states = mutableListOf<String>()
+    override fun state(state: String) {
+        synchronized(states) { states.add(state) }
+    }
 }
 
 /** v1: the host answers getUserInfo and requestPayment. */
@@ -192,6 +227,34 @@ val tests: List<Pair<String, suspend () -> Unit>> = listOf(
         val reply = d.invoke(shop, "wx.getUserInfo", "{}")
         check(reply == """{"errMsg":"getUserInfo:fail timeout: no answer within 200 ms","errno":408}""") { reply }
         withTimeout(5_000) { cancelled.await() }
+    },
+    "the consent prompt is answered in Kotlin once, and remembered" to {
+        val host = ConsentHost()
+        val d = Dispatcher.withConsent(host, ApiVersion.V1, 5_000uL, null, null, null, listOf(), mapOf())
+        val first = d.invoke(shop, "wx.authorize", """{"scope":"scope.camera"}""")
+        check(first == """{"errMsg":"authorize:ok"}""") { first }
+        val second = d.invoke(shop, "wx.authorize", """{"scope":"scope.camera"}""")
+        check(second == """{"errMsg":"authorize:ok"}""") { second }
+        val denied = d.invoke(shop, "wx.authorize", """{"scope":"scope.record"}""")
+        check(denied == """{"errMsg":"authorize:fail auth deny","errno":202}""") { denied }
+        val setting = d.invoke(shop, "wx.getSetting", "{}")
+        check(setting == """{"authSetting":{"scope.camera":true,"scope.record":false},"errMsg":"getSetting:ok"}""") { setting }
+        check(host.prompts == listOf("scope.camera", "scope.record")) { host.prompts.toString() }
+        val listed = d.consentList("", shop.appId)
+        check(listed.map { it.scope } == listOf("scope.camera", "scope.record")) { listed.toString() }
+        check(d.consentClear("", shop.appId) == 2uL) { "clear" }
+    },
+    "a custom API streams three states in order, then answers" to {
+        val api = CustomApi("scanBadge", Progress(), "scope.camera", null, false)
+        val d = Dispatcher.withConsent(ConsentHost(), ApiVersion.V1, 5_000uL, null, null, null, listOf(api), mapOf())
+        val sink = Collect()
+        val reply = d.invokeWithStates(shop, "wx.invokeNativePlugin", """{"api_name":"scanBadge","data":{"door":1}}""", sink)
+        check(reply == """{"echo":{"door":1},"errMsg":"invokeNativePlugin:ok"}""") { reply }
+        check(sink.states == listOf("""{"progress":25}""", """{"progress":50}""", """{"progress":75}""")) { sink.states.toString() }
+        val byName = Collect()
+        val direct = d.invokeWithStates(shop, "scanBadge", """{"door":1}""", byName)
+        check(direct == """{"echo":{"door":1},"errMsg":"scanBadge:ok"}""") { direct }
+        check(byName.states.size == 3) { byName.states.toString() }
     },
     "200 concurrent invokes from coroutines get their own replies" to {
         val host = object : BaseHost() {

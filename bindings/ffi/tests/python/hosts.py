@@ -56,6 +56,12 @@ class Host(ffi.OpenApiHandler):
     def app_uid(self, app):
         return None
 
+    async def consent_prompt(self, app, prompt):
+        raise ffi.HostError.NotImplemented()
+
+    async def open_setting(self, app, settings):
+        raise ffi.HostError.NotImplemented()
+
 
 USER_INFO = {
     "nickName": "xcode",
