@@ -15,6 +15,8 @@
 //! - [`OpenServerClient`] is what a mini program's developer server uses:
 //!   jscode2session, a cached access token, checksession, and the phone and
 //!   email look-ups.
+//! - [`Playground`] (`openserver --playground`, off by default) is a page
+//!   that drives the parties and draws each message that crosses.
 
 //!
 //! The wing runs one way: `server` (the router) and the clients (`remote`,
@@ -22,6 +24,7 @@
 //! the SDK answer envelope); the clients never import the server.
 
 mod client;
+mod playground;
 mod remote;
 mod server;
 #[cfg(feature = "rustls")]
@@ -30,6 +33,7 @@ mod transport;
 mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
+pub use playground::{MAX_PLAYGROUND_CHOICES, PLAYGROUND_PATH, Playground};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
 #[cfg(feature = "rustls")]
 pub use server::serve_tls;
