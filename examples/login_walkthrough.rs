@@ -20,6 +20,16 @@
 //! cargo run --example login_walkthrough -- --remote http://127.0.0.1:8080
 //! ```
 //!
+//! or with all five parties in their own processes: an `openserver` whose
+//! config has a `directory` section pointing at the reference
+//! `superapp-server` (users from `examples/superapp-users.json`), the v3
+//! host getting its authCodes from that server's `login` and
+//! `getMiniProgramAuthCode` (`.ci/walkthrough-remote` starts both):
+//!
+//! ```sh
+//! cargo run --example login_walkthrough -- --remote http://127.0.0.1:8080 --superapp http://127.0.0.1:9090
+//! ```
+//!
 //! Codes, keys, tokens and the phone number are shown masked. The example
 //! exits non-zero if any step does not behave as it prints.
 
@@ -49,6 +59,8 @@ const GAME_SECRET: &str = "demo-game-secret-change-me";
 const USER: &str = "u-1001";
 const PHONE: &str = "+8613800000000";
 const SDK_KEY: &str = "demo-host-sdk-key-change-me";
+// u-1001's password at the reference super-app server (examples/superapp-users.json).
+const PASSWORD: &str = "ada-password-change-me";
 
 /// An id, shortened for reading (ids are not secrets).
 fn short(id: impl AsRef<str>) -> String {
@@ -109,14 +121,18 @@ impl Story {
 /// The platform: in this process, or an `openserver` over HTTP.
 enum Platforms {
     Embedded(OpenServer),
-    Remote(String),
+    /// The platform's URL, and the super-app server's when it runs on its own.
+    Remote(String, Option<String>),
 }
 
 impl Platforms {
     fn describe(&self) -> String {
         match self {
             Platforms::Embedded(_) => "the embedded OpenServer, in this process".into(),
-            Platforms::Remote(url) => format!("the openserver at {url}, over HTTP"),
+            Platforms::Remote(url, None) => format!("the openserver at {url}, over HTTP"),
+            Platforms::Remote(url, Some(superapp)) => format!(
+                "the openserver at {url}, over HTTP, asking the super-app server at {superapp}"
+            ),
         }
     }
 
@@ -124,24 +140,36 @@ impl Platforms {
     fn for_host(&self) -> Box<dyn Fn(DispatcherBuilder) -> DispatcherBuilder + '_> {
         match self {
             Platforms::Embedded(server) => Box::new(move |b| b.platform(server.clone())),
-            Platforms::Remote(url) => {
+            Platforms::Remote(url, _) => {
                 Box::new(move |b| b.platform(RemotePlatform::new(url, SdkKey::new(SDK_KEY))))
             }
         }
     }
 
-    /// The super-app server's getAuthCode (v3): the embedded directory, or
-    /// the emulator's `/openserver/sdk/auth_code`.
+    /// The super-app server's getAuthCode (v3): the embedded directory, the
+    /// emulator's `/openserver/sdk/auth_code`, or the super-app server's
+    /// host-facing `login` and `getMiniProgramAuthCode` (TCMPP's demo).
     async fn issue_auth_code(&self, app_id: &str, scopes: &[Scope]) -> Result<AuthCode, String> {
         match self {
             Platforms::Embedded(server) => server
                 .issue_auth_code(app_id, USER, scopes.iter().copied())
                 .await
                 .map_err(|e| e.to_string()),
-            Platforms::Remote(url) => RemotePlatform::new(url, SdkKey::new(SDK_KEY))
+            Platforms::Remote(url, None) => RemotePlatform::new(url, SdkKey::new(SDK_KEY))
                 .issue_auth_code(app_id, USER, scopes)
                 .await
                 .map_err(|e| e.to_string()),
+            Platforms::Remote(_, Some(superapp)) => {
+                let login =
+                    json!({"appId": "superapp", "userAccount": USER, "userPassword": PASSWORD});
+                let token = superapp_call(&format!("{superapp}/superapp/login"), login).await?;
+                let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+                let ask = json!({"appId": "superapp", "miniAppId": app_id, "token": token["token"], "scopes": names});
+                let data =
+                    superapp_call(&format!("{superapp}/superapp/getMiniProgramAuthCode"), ask)
+                        .await?;
+                Ok(AuthCode::new(data["code"].as_str().unwrap_or_default()))
+            }
         }
     }
 
@@ -153,7 +181,7 @@ impl Platforms {
                 app_id: app_id.into(),
                 secret: AppSecret::new(secret),
             },
-            Platforms::Remote(url) => {
+            Platforms::Remote(url, _) => {
                 DeveloperServer::Remote(OpenServerClient::new(url, app_id, AppSecret::new(secret)))
             }
         }
@@ -316,10 +344,29 @@ impl OpenApiHandler for V3Host {
     }
 }
 
+/// A host-facing call to the super-app server: its `data`, or why not.
+async fn superapp_call(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?;
+    let answer: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?;
+    if answer["returnCode"] != "0" {
+        return Err(format!("{url}: returnCode {}", answer["returnCode"]));
+    }
+    Ok(answer["data"].clone())
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: login_walkthrough [--remote URL]\n\
+        "usage: login_walkthrough [--remote URL [--superapp URL]]\n\
          \n  --remote URL   run against an openserver started with examples/openserver.json\n\
+         \n  --superapp URL with --remote: the openserver's directory is this reference superapp-server\n\
          \n  (no flag)      run on the embedded platform, in this process"
     );
     ExitCode::from(2)
@@ -331,7 +378,18 @@ async fn main() -> ExitCode {
     let platforms = match args.as_slice() {
         [] => Platforms::Embedded(OpenServer::new()),
         [flag, url] if flag == "--remote" && url.starts_with("http") => {
-            Platforms::Remote(url.trim_end_matches('/').to_owned())
+            Platforms::Remote(url.trim_end_matches('/').to_owned(), None)
+        }
+        [flag, url, with, superapp]
+            if flag == "--remote"
+                && url.starts_with("http")
+                && with == "--superapp"
+                && superapp.starts_with("http") =>
+        {
+            Platforms::Remote(
+                url.trim_end_matches('/').to_owned(),
+                Some(superapp.trim_end_matches('/').to_owned()),
+            )
         }
         [flag] if flag == "--help" || flag == "-h" => {
             usage();

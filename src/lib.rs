@@ -73,6 +73,7 @@ pub mod http;
 pub mod openserver;
 pub mod payment;
 pub mod platform;
+pub mod superapp;
 
 // What a host writes against. The platform, its HTTP wing, the payment
 // helpers and the `Platform` seam sit in their modules.

@@ -10,7 +10,6 @@ use super::OpenServer;
 use super::clock::millis;
 use super::codes::CodeKey;
 use super::codes::CodeKind;
-use super::directory::SuperappUser;
 use super::registry::AppState;
 use super::store::TokenTerms;
 use super::wire::{
@@ -22,7 +21,7 @@ use super::wire::{
 use crate::digest::{hmac_sha256, random_hex};
 use crate::platform::UserCodeKind;
 use crate::platform::errcode::{ErrCode, OpenServerError};
-use crate::secret::{AccessToken, AppSecret, Code, SessionKey};
+use crate::secret::{AccessToken, AppSecret, Code, EmailAddress, PhoneNumber, SessionKey};
 
 impl OpenServer {
     /// `GET /openserver/sns/jscode2session`: exchanges a login code for the
@@ -201,13 +200,10 @@ impl OpenServer {
         &self,
         req: &UserCodeRequest,
     ) -> Result<PhoneNumberResponse, OpenServerError> {
-        let user = self
-            .redeem_user_code(req, UserCodeKind::PhoneNumber)
-            .await?;
-        let phone_number = user.phone_number.clone().ok_or_else(|| {
-            OpenServerError::new(ErrCode::NoSuchUserData)
-                .with_message("the user has no phone number")
-        })?;
+        let phone_number = PhoneNumber::new(
+            self.redeem_user_code(req, UserCodeKind::PhoneNumber)
+                .await?,
+        );
         Ok(PhoneNumberResponse {
             errcode: 0,
             errmsg: "ok".into(),
@@ -227,11 +223,8 @@ impl OpenServer {
         &self,
         req: &UserCodeRequest,
     ) -> Result<EmailAddressResponse, OpenServerError> {
-        let user = self.redeem_user_code(req, UserCodeKind::Email).await?;
-        let email_address = user.email.clone().ok_or_else(|| {
-            OpenServerError::new(ErrCode::NoSuchUserData)
-                .with_message("the user has no email address")
-        })?;
+        let email_address =
+            EmailAddress::new(self.redeem_user_code(req, UserCodeKind::Email).await?);
         Ok(EmailAddressResponse {
             errcode: 0,
             errmsg: "ok".into(),
@@ -240,11 +233,14 @@ impl OpenServer {
         })
     }
 
+    /// The phone number or email behind a user code: the platform's code
+    /// redeemed in the store, then the value from the directory (through
+    /// the super-app server's temporary code when ours carries one).
     async fn redeem_user_code(
         &self,
         req: &UserCodeRequest,
         kind: UserCodeKind,
-    ) -> Result<Arc<SuperappUser>, OpenServerError> {
+    ) -> Result<String, OpenServerError> {
         let token = required(
             req.access_token.as_ref().map(AccessToken::secret),
             "access_token",
@@ -253,6 +249,10 @@ impl OpenServer {
         // TCMPP page's do, and then it must be the code's user.
         let openid = req.openid.as_deref().filter(|o| !o.is_empty());
         let code = required(req.code.as_ref().map(Code::secret), "code")?;
+        let (code, temporary) = match code.split_once('.') {
+            Some((ours, theirs)) => (ours, Some(Code::new(theirs))),
+            None => (code, None),
+        };
         let app = self.check_token(token).await?;
         let user_id = self
             .inner
@@ -269,7 +269,12 @@ impl OpenServer {
                 e if e.code() == Some(ErrCode::InvalidCode) => e.with_message("invalid code"),
                 e => e,
             })?;
-        self.active_user(&user_id).await
+        let user = self.active_user(&user_id).await?;
+        self.inner
+            .directory
+            .get()
+            .redeem_temporary_code(&user, kind, temporary.as_ref())
+            .await
     }
 }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::api::Scope;
-use crate::platform::errcode::OpenServerError;
-use crate::secret::{AuthCode, EmailAddress, PhoneNumber};
+use crate::platform::UserCodeKind;
+use crate::platform::errcode::{ErrCode, OpenServerError};
+use crate::secret::{AuthCode, Code, EmailAddress, PhoneNumber};
 use crate::sync::ShardedMap;
 
 /// How long an authCode issued by `OpenServer::issue_auth_code` stays
@@ -111,6 +112,68 @@ pub trait SuperappDirectory: Send + Sync + fmt::Debug + 'static {
         app_id: &str,
         auth_code: &AuthCode,
     ) -> Result<Option<RedeemedGrant>, OpenServerError>;
+
+    /// The nickname (`wx.getNickName`). By default, the user record's.
+    async fn nickname(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        Ok(user.nickname.clone())
+    }
+
+    /// The avatar URL (`wx.chooseAvatar`). By default, the user record's.
+    async fn avatar_url(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        Ok(user.avatar_url.clone())
+    }
+
+    /// `wx.getPhoneNumber` / `wx.getEmail`: a one-time code of the
+    /// super-app server's for the user's phone number or email, which the
+    /// platform hands out inside its own code and passes back to
+    /// [`redeem_temporary_code`](SuperappDirectory::redeem_temporary_code).
+    /// By default there is none (`None`): the value is read from the user
+    /// record when the platform's code is redeemed.
+    ///
+    /// # Errors
+    ///
+    /// `46005` when the user has no phone number / email.
+    async fn issue_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+    ) -> Result<Option<Code>, OpenServerError> {
+        record_value(user, kind).map(|_| None)
+    }
+
+    /// The phone number or email, for the temporary code that
+    /// [`issue_temporary_code`](SuperappDirectory::issue_temporary_code)
+    /// gave (single use), or from the user record when it gave none.
+    ///
+    /// # Errors
+    ///
+    /// `46005` when the user has no such value; the super-app server's
+    /// refusal (`40029`) or outage (`-1`).
+    async fn redeem_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+        code: Option<&Code>,
+    ) -> Result<String, OpenServerError> {
+        let _ = code;
+        record_value(user, kind)
+    }
+}
+
+/// The user record's phone number or email, or `46005`.
+fn record_value(user: &SuperappUser, kind: UserCodeKind) -> Result<String, OpenServerError> {
+    let value = match kind {
+        UserCodeKind::PhoneNumber => user.phone_number.as_ref().map(PhoneNumber::secret),
+        UserCodeKind::Email => user.email.as_ref().map(EmailAddress::secret),
+    };
+    value.map(str::to_owned).ok_or_else(|| {
+        let what = match kind {
+            UserCodeKind::PhoneNumber => "phone number",
+            UserCodeKind::Email => "email address",
+        };
+        OpenServerError::new(ErrCode::NoSuchUserData)
+            .with_message(format!("the user has no {what}"))
+    })
 }
 
 /// An in-memory [`SuperappDirectory`]: the super-app server's users, as
@@ -201,6 +264,15 @@ impl DirectoryRef {
         match self {
             DirectoryRef::Memory(memory) => Ok(memory.get(user_id)),
             DirectoryRef::Other(directory) => directory.user(user_id).await,
+        }
+    }
+
+    /// The directory as a trait object (the in-memory one keeps the
+    /// trait's defaults).
+    pub(crate) fn get(&self) -> &dyn SuperappDirectory {
+        match self {
+            DirectoryRef::Memory(memory) => &**memory,
+            DirectoryRef::Other(directory) => &**directory,
         }
     }
 

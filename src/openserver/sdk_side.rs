@@ -80,26 +80,29 @@ impl OpenServer {
     ) -> Result<Code, OpenServerError> {
         let app_id = app.app_id();
         self.with_app(app_id, |_| Ok(()))?;
-        let (scope, what) = match kind {
-            UserCodeKind::PhoneNumber => (Scope::PhoneNumber, "phone number"),
-            UserCodeKind::Email => (Scope::Email, "email address"),
+        let scope = match kind {
+            UserCodeKind::PhoneNumber => Scope::PhoneNumber,
+            UserCodeKind::Email => Scope::Email,
         };
         let user = self.resolve_with_scope(app_id, principal, scope).await?;
-        let has = match kind {
-            UserCodeKind::PhoneNumber => user.phone_number.is_some(),
-            UserCodeKind::Email => user.email.is_some(),
-        };
-        if !has {
-            return Err(OpenServerError::new(ErrCode::NoSuchUserData)
-                .with_message(format!("the user has no {what}")));
-        }
+        // 46005 when the user has none; a super-app server's one-time code
+        // rides inside ours (`KEY.TEMPORARY`), redeemed with it.
+        let temporary = self
+            .inner
+            .directory
+            .get()
+            .issue_temporary_code(&user, kind)
+            .await?;
         let subject = self.with_app(app_id, |app| Ok(self.subject(app, &user.id)))?;
         let now = self.now();
         let expires_at = now + millis(self.inner.config.user_code_ttl);
         let key = self
             .store_code(&subject, CodeKind::User(kind), now, expires_at)
             .await?;
-        Ok(Code::new(key.to_hex()))
+        Ok(Code::new(match temporary {
+            Some(temporary) => format!("{}.{}", key.to_hex(), temporary.secret()),
+            None => key.to_hex(),
+        }))
     }
 
     /// `wx.chooseAvatar` / `wx.getNickName`: the user's avatar URL or nickname.
@@ -116,9 +119,10 @@ impl OpenServer {
         let app_id = app.app_id();
         self.with_app(app_id, |_| Ok(()))?;
         let user = self.resolve_with_scope(app_id, principal, scope).await?;
+        let directory = self.inner.directory.get();
         Ok(match scope {
-            Scope::Avatar => user.avatar_url.clone(),
-            Scope::Nickname => user.nickname.clone(),
+            Scope::Avatar => directory.avatar_url(&user).await?,
+            Scope::Nickname => directory.nickname(&user).await?,
             other => {
                 return Err(OpenServerError::new(ErrCode::InvalidParam)
                     .with_message(format!("invalid param: {other} is not a profile field")));

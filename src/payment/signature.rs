@@ -1,7 +1,6 @@
 //! `paySig` and the user-state `signature`: signing, constant-time
 //! verification and why a signature was rejected.
 
-
 use hmac::Mac;
 
 use super::api::PaymentApi;

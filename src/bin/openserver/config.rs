@@ -12,6 +12,8 @@ use superapp_openapi::openserver::{
 use superapp_openapi::openserver::{RedisConfig, RedisStore, RedisStoreError};
 use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 
+use crate::directory::DirectorySection;
+
 /// The config file. Unknown fields are errors, so a typo does not pass
 /// silently.
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +37,10 @@ pub(crate) struct ConfigFile {
     /// HTTPS: the certificate chain and key, PEM files (feature `rustls`).
     #[serde(default)]
     pub(crate) tls: Option<TlsSection>,
+    /// The super-app server the platform asks about users, instead of
+    /// `users` (docs/superapp-server.md).
+    #[serde(default)]
+    pub(crate) directory: Option<DirectorySection>,
 }
 
 /// The `tls` section: where the certificate chain and key are (paths
@@ -330,6 +336,19 @@ pub(crate) fn load(
         ));
     }
     let mut builder = store.apply(OpenServer::builder().config(config));
+    if let Some(directory) = &file.directory {
+        if !file.users.is_empty() {
+            return Err(Failure::config(
+                shown,
+                "users and directory exclude each other: with a directory, the super-app server knows the users",
+            ));
+        }
+        let folder = path.and_then(Path::parent).unwrap_or(Path::new(""));
+        let directory = directory
+            .build(folder)
+            .map_err(|e| Failure::config(shown, e))?;
+        builder = builder.directory(std::sync::Arc::new(directory));
+    }
     if let Some(secret) = &file.id_secret {
         if secret.is_empty() {
             return Err(Failure::config(shown, "id_secret must not be empty"));

@@ -7,6 +7,7 @@
 //! ```
 
 mod config;
+mod directory;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +84,12 @@ struct Cli {
     /// platform (docs/http.md).
     #[arg(long, env = "OPENSERVER_PLAYGROUND")]
     playground: bool,
+    /// Run the conformance check against the config's `directory` (the
+    /// super-app server) with this active user (who has a nickname, an
+    /// avatar, a phone number and an email), print one line per endpoint,
+    /// and exit: 0 when every one passed.
+    #[arg(long, value_name = "USER_ID", requires = "config", conflicts_with_all = ["check_config", "print_openapi"])]
+    check_directory: Option<String>,
 }
 
 /// A level from `--log`, else `OPENSERVER_LOG`, else the first bare level in
@@ -144,14 +151,42 @@ fn check_config(path: &Path) -> Result<(), Failure> {
     let (_, _, file) = load(Some(path), StoreChoice::Memory)?;
     file.server.limits().map_err(|e| Failure::config(path, e))?;
     tls_files(&file, Some(path), None, None)?;
+    let directory = file
+        .directory
+        .as_ref()
+        .map(|d| format!(", directory {}", d.url))
+        .unwrap_or_default();
     println!(
-        "config file {}: ok ({} apps, {} users, {} SDK keys)",
+        "config file {}: ok ({} apps, {} users, {} SDK keys{directory})",
         path.display(),
         file.apps.len(),
         file.users.len(),
         file.sdk_keys.len()
     );
     Ok(())
+}
+
+/// `--check-directory USER_ID --config FILE`: the conformance check of
+/// the config's super-app server.
+async fn check_directory(path: &Path, user_id: &str) -> Result<(), Failure> {
+    let (_, _, file) = load(Some(path), StoreChoice::Memory)?;
+    let Some(directory) = &file.directory else {
+        return Err(Failure::config(path, "has no directory section to check"));
+    };
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let target = directory
+        .check_target(folder, user_id)
+        .map_err(|e| Failure::config(path, e))?;
+    let report = superapp_openapi::superapp::check_directory(&target).await;
+    println!("{report}");
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Failure {
+            message: format!("the super-app server at {} does not conform", directory.url),
+            code: 1,
+        })
+    }
 }
 
 /// A certificate chain and its key, PEM, as read from their files.
@@ -299,6 +334,15 @@ async fn main() -> ExitCode {
     }
     if let Some(path) = &cli.check_config {
         return match check_config(path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                eprintln!("openserver: {}", failure.message);
+                ExitCode::from(failure.code)
+            }
+        };
+    }
+    if let (Some(user_id), Some(path)) = (&cli.check_directory, &cli.config) {
+        return match check_directory(path, user_id).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(failure) => {
                 eprintln!("openserver: {}", failure.message);
