@@ -33,7 +33,7 @@ mod transport;
 mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
-pub use playground::{MAX_PLAYGROUND_CHOICES, PLAYGROUND_PATH, Playground};
+pub use playground::{MAX_PLAYGROUND_CHOICES, PLAYGROUND_PATH, Playground, masked};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
 #[cfg(feature = "rustls")]
 pub use server::serve_tls;

@@ -19,6 +19,8 @@ mod api;
 mod host;
 mod record;
 
+pub use self::record::masked;
+
 use std::fmt;
 use std::sync::Arc;
 

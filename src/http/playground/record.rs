@@ -135,9 +135,16 @@ impl Recorder {
     }
 }
 
-/// A secret as `login_walkthrough` shows it: its first four and last two
-/// characters and its length; eight characters or fewer, stars only.
-pub(crate) fn masked(secret: &str) -> String {
+/// A secret's shape, not its value, as the login walkthrough and the
+/// playground show it: its first four and last two characters and its
+/// length; eight characters or fewer, stars only.
+///
+/// ```
+/// use superapp_openapi::http::masked;
+/// assert_eq!(masked("0123456789abcdef"), "0123******ef (16 chars)");
+/// assert_eq!(masked("short"), "*****");
+/// ```
+pub fn masked(secret: &str) -> String {
     let n = secret.chars().count();
     if n <= 8 {
         return "*".repeat(n);
