@@ -79,8 +79,7 @@ async fn with_the_flag_the_page_and_its_assets_are_served_from_the_binary() {
 
 #[tokio::test]
 async fn a_call_answers_the_whole_reply_and_the_messages_with_secrets_masked() {
-    let (running, base) =
-        start_with_env(&["--config", EXAMPLE], &[("OPENSERVER_PLAYGROUND", "true")]);
+    let (running, base) = start_with_env(&["--config", EXAMPLE], &[("OPENSERVER_PLAYGROUND", "1")]);
     let answer: Value = send(&base, "POST", "/playground/api/call", login_v2())
         .await
         .json()

@@ -81,8 +81,14 @@ struct Cli {
     /// Serve the playground at /playground: a page that plays the mini
     /// program and its developer server and draws every message. A
     /// development tool: it shows the apps' secrets; never on a public
-    /// platform (docs/http.md).
-    #[arg(long, env = "OPENSERVER_PLAYGROUND")]
+    /// platform (docs/http.md). OPENSERVER_PLAYGROUND takes true/false,
+    /// 1/0, yes/no or on/off.
+    #[arg(
+        long,
+        env = "OPENSERVER_PLAYGROUND",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     playground: bool,
     /// Run the conformance check against the config's `directory` (the
     /// super-app server) with this active user (who has a nickname, an
