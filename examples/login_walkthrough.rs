@@ -3,8 +3,10 @@
 //! **platform** issuing codes, and the mini program's **developer server**
 //! exchanging them — first with a v2 host (the host's UID), then with a v3
 //! host (an authCode from the super-app server, with scopes, one of them
-//! refused by the user). It also shows that the unionid is the same in two
-//! apps of one team and that a reused code is refused with 40163.
+//! refused by the user). It also shows `wx.getUserInfo`'s open data
+//! (`rawData` and its `signature`, `encryptedData`) checked and decrypted by
+//! the developer server with its session key, that the unionid is the same
+//! in two apps of one team, and that a reused code is refused with 40163.
 //!
 //! Run it on the embedded platform (in this process, offline):
 //!
@@ -41,9 +43,10 @@ use async_trait::async_trait;
 use serde_json::json;
 use superapp_openapi::{
     AccessToken, ApiVersion, AppInfo, AppKind, AppSecret, AuthCode, AuthCodeRequest, AuthGrant,
-    Code, Dispatcher, DispatcherBuilder, HostError, OpenApi, OpenApiHandler, OpenServer,
-    PhoneNumber, Scope, SdkKey, SessionKey,
+    Code, Dispatcher, DispatcherBuilder, HandlerResult, HostError, JsonObject, OpenApi,
+    OpenApiHandler, OpenServer, PhoneNumber, Scope, SdkKey, SessionKey, UserInfo,
     http::{ClientError, OpenServerClient, RemotePlatform, Session, masked},
+    opendata::{self, OpenDataError},
     openserver::{
         AppRegistration, CheckSessionRequest, ErrCode, Jscode2SessionRequest, OpenServerError,
         SuperappUser, TokenRequest, UserCodeRequest,
@@ -266,6 +269,37 @@ impl DeveloperServer {
         }
     }
 
+    /// What WeChat's developer servers do with getUserInfo's open data:
+    /// check `signature` against `rawData` with the session key, then
+    /// decrypt `encryptedData` (the client's helpers over HTTP, the free
+    /// functions in process: the same checks).
+    fn open_data(
+        &self,
+        session: &Session,
+        reply: &superapp_openapi::Reply,
+    ) -> Result<JsonObject, OpenDataError> {
+        let field = |name| reply.get_str(name).unwrap_or_default();
+        match self {
+            DeveloperServer::Embedded { app_id, .. } => {
+                opendata::verify_signature(
+                    field("rawData"),
+                    field("signature"),
+                    &session.session_key,
+                )?;
+                opendata::decrypt(
+                    field("encryptedData"),
+                    field("iv"),
+                    &session.session_key,
+                    app_id,
+                )
+            }
+            DeveloperServer::Remote(client) => {
+                client.verify_open_data(session, field("rawData"), field("signature"))?;
+                client.decrypt_open_data(session, field("encryptedData"), field("iv"))
+            }
+        }
+    }
+
     async fn phone_number(&self, openid: &str, code: &Code) -> Answer<PhoneNumber> {
         match self {
             DeveloperServer::Embedded { server, .. } => {
@@ -288,9 +322,20 @@ impl DeveloperServer {
 /// The v2 host: the user signed in to the super app is u-1001.
 struct V2Host;
 
+#[async_trait]
 impl OpenApiHandler for V2Host {
     fn app_uid(&self, _app: &AppInfo) -> Option<String> {
         Some(USER.into())
+    }
+
+    // getUserInfo has no built-in: the host answers the user's profile, and
+    // the dispatcher adds WeChat's rawData/signature/encryptedData/iv.
+    async fn get_user_info(&self, _app: &AppInfo, _params: JsonObject) -> HandlerResult {
+        Ok(UserInfo {
+            nick_name: "Ada".into(),
+            ..UserInfo::default()
+        }
+        .into_result())
     }
 }
 
@@ -508,6 +553,43 @@ async fn walkthrough(platforms: Arc<Platforms>) -> Result<Story, String> {
     story.check(
         reply.err_msg() == "checkSession:ok",
         "the session is valid after the exchange",
+    );
+
+    let reply = v2.invoke(&shop, "wx.getUserInfo", json!({})).await;
+    story.say(
+        "mini program",
+        format!(
+            "wx.getUserInfo -> errMsg {:?}, rawData {}, signature {}",
+            reply.err_msg(),
+            reply.get_str("rawData").unwrap_or("(none)"),
+            short(reply.get_str("signature").unwrap_or("(none)")),
+        ),
+    );
+    story.say(
+        "mini program",
+        "sends rawData, signature, encryptedData and iv to its developer server",
+    );
+    let data = shop_server.open_data(&session, &reply);
+    story.say(
+        "developer server",
+        "checks signature = hex(sha1(rawData + session_key)), then decrypts encryptedData (AES-128-CBC, key = session_key)",
+    );
+    match &data {
+        Ok(data) => story.say(
+            "developer server",
+            format!(
+                "the sealed data: nickName {}, openId {}, watermark appid {}",
+                data["nickName"],
+                short(data["openId"].as_str().unwrap_or_default()),
+                data["watermark"]["appid"]
+            ),
+        ),
+        Err(err) => story.say("developer server", format!("refused: {err}")),
+    }
+    story.check(
+        data.as_ref()
+            .is_ok_and(|d| d["openId"] == session.openid.as_str()),
+        "the signature verifies and the sealed openId is the one jscode2session gave",
     );
 
     let reply = v2.invoke(&shop, "wx.getPhoneNumber", json!({})).await;

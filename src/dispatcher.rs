@@ -14,6 +14,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 mod builtin;
+mod open_data;
 mod platform;
 
 use self::platform::PlatformRef;
@@ -70,6 +71,7 @@ struct Inner {
     platform: PlatformRef,
     default_version: ApiVersion,
     call_timeout: Duration,
+    open_data: bool,
 }
 
 /// Builds a [`Dispatcher`]; see [`Dispatcher::builder`].
@@ -78,6 +80,7 @@ pub struct DispatcherBuilder {
     platform: Option<PlatformRef>,
     default_version: ApiVersion,
     call_timeout: Duration,
+    open_data: bool,
 }
 
 /// Who answers an API for an app.
@@ -156,6 +159,7 @@ impl Dispatcher {
             platform: None,
             default_version: ApiVersion::V1,
             call_timeout: DEFAULT_CALL_TIMEOUT,
+            open_data: true,
         }
     }
 
@@ -302,12 +306,20 @@ impl Dispatcher {
             );
         }
 
+        let seal = open_data::wanted(api, &params) && inner.open_data && version != ApiVersion::V1;
         let call = async {
-            match answered_by {
+            let result = match answered_by {
                 Responder::BuiltIn => {
                     builtin::run(&*inner.handler, &inner.platform, app, api, version).await
                 }
                 Responder::Host => call_host(&*inner.handler, app, api, params).await,
+            };
+            match result {
+                Ok(mut result) if seal => {
+                    open_data::add(&*inner.handler, &inner.platform, app, api, &mut result).await;
+                    Ok(result)
+                }
+                other => other,
             }
         };
         let mut call = CatchUnwind(std::pin::pin!(call));
@@ -455,6 +467,17 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Whether v2/v3 replies carry WeChat's open data (default `true`):
+    /// `rawData`, `signature`, `encryptedData` and `iv` beside a host's
+    /// `getUserInfo` / `getUserProfile` `userInfo`, and `encryptedData` /
+    /// `iv` beside the built-in `getPhoneNumber` code, sealed by the
+    /// platform with the user's session key (`docs/openserver.md`, "Open
+    /// data"). v1 replies are the host's alone either way.
+    pub fn open_data(mut self, on: bool) -> Self {
+        self.open_data = on;
+        self
+    }
+
     /// Builds the dispatcher.
     pub fn build(self) -> Dispatcher {
         let platform = self
@@ -466,6 +489,7 @@ impl DispatcherBuilder {
                 platform,
                 default_version: self.default_version,
                 call_timeout: self.call_timeout,
+                open_data: self.open_data,
             }),
         }
     }

@@ -213,7 +213,12 @@ impl TryFrom<u8> for Gender {
 /// assert_eq!(result["userInfo"]["nickName"], "xcode");
 /// assert_eq!(result["userInfo"]["gender"], 1);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `UserInfo::default()` is an unknown user with `language: "zh_CN"`:
+/// WeChat's typings allow `en`, `zh_CN` and `zh_TW` only, and WeChat now
+/// always answers `zh_CN` (the country, province and city it used to
+/// localize are no longer sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     /// `nickName`
@@ -228,8 +233,22 @@ pub struct UserInfo {
     pub province: String,
     /// `city`
     pub city: String,
-    /// `language`, e.g. `zh_CN`
+    /// `language`: `en`, `zh_CN` or `zh_TW` (what WeChat's typings allow).
     pub language: String,
+}
+
+impl Default for UserInfo {
+    fn default() -> Self {
+        UserInfo {
+            nick_name: String::new(),
+            avatar_url: String::new(),
+            gender: Gender::Unknown,
+            country: String::new(),
+            province: String::new(),
+            city: String::new(),
+            language: "zh_CN".into(),
+        }
+    }
 }
 
 impl UserInfo {

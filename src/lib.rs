@@ -70,6 +70,7 @@ mod version;
 pub mod consent;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod opendata;
 pub mod openserver;
 pub mod payment;
 pub mod platform;

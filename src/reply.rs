@@ -177,8 +177,20 @@ impl From<PlatformError> for CallError {
     }
 }
 
+/// The failure field of the virtual-payment APIs beside `errno`.
+const ERR_CODE: &str = "errCode";
+
+/// The APIs whose failures carry `errCode` too, as WeChat's do.
+const ERR_CODE_APIS: [OpenApi; 2] = [
+    OpenApi::RequestVirtualPayment,
+    OpenApi::RequestMidasPaymentGameItem,
+];
+
 /// What the mini program receives: the result's fields plus
-/// `"errMsg": "<api>:ok"`, or `"errMsg": "<api>:fail <reason>"` and `errno`.
+/// `"errMsg": "<api>:ok"`, or `"errMsg": "<api>:fail <reason>"` and `errno`
+/// (and, for `requestVirtualPayment` and `requestMidasPaymentGameItem`,
+/// `errCode` with the same number, the field WeChat's fail callbacks of
+/// those two read).
 ///
 /// `errMsg` and `errno` are kept beside the result's fields (a result field
 /// of either name is replaced), so a success reply costs no allocation and
@@ -213,8 +225,16 @@ impl Reply {
     }
 
     pub(crate) fn fail(api_name: &str, err: &CallError) -> Reply {
+        let mut fields = JsonObject::new();
+        // WeChat's virtual-payment fail callbacks read `errCode`
+        // (miniprogram-api-typings' RequestVirtualPaymentFailCallbackErr,
+        // minigame-api-typings' MidasPaymentError), and WeChat sends it
+        // beside `errno` with the same number.
+        if ERR_CODE_APIS.iter().any(|api| api.as_str() == api_name) {
+            fields.insert(ERR_CODE.into(), Value::from(err.errno()));
+        }
         Reply {
-            fields: JsonObject::new(),
+            fields,
             err_msg: Cow::Owned(err.err_msg(api_name)),
             errno: Some(err.errno()),
         }

@@ -86,7 +86,10 @@ pub(crate) async fn run(
 }
 
 /// v2: the user is whoever the host says is logged in.
-fn uid_principal(handler: &dyn OpenApiHandler, app: &AppInfo) -> Result<Principal, CallError> {
+pub(super) fn uid_principal(
+    handler: &dyn OpenApiHandler,
+    app: &AppInfo,
+) -> Result<Principal, CallError> {
     let uid = std::panic::catch_unwind(AssertUnwindSafe(|| handler.app_uid(app)))
         .map_err(|_| CallError::new(FailureKind::Internal, "internal error: app_uid panicked"))?;
     match uid {

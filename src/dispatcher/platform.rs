@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::api::Scope;
 use crate::app::AppInfo;
+use crate::handler::JsonObject;
+use crate::opendata::{OpenData, SealedData};
 use crate::openserver::OpenServer;
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::Code;
@@ -79,6 +81,33 @@ impl PlatformRef {
                 platform.avatar_url(app, principal).await
             }
             (PlatformRef::Other(platform), _) => platform.nickname(app, principal).await,
+        }
+    }
+
+    pub(crate) async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &JsonObject,
+    ) -> Result<OpenData, PlatformError> {
+        match self {
+            PlatformRef::Embedded(server) => {
+                Ok(server.seal_user_info(app, principal, user_info).await?)
+            }
+            PlatformRef::Other(platform) => {
+                platform.seal_user_info(app, principal, user_info).await
+            }
+        }
+    }
+
+    pub(crate) async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        match self {
+            PlatformRef::Embedded(server) => Ok(server.seal_phone_number(app, principal).await?),
+            PlatformRef::Other(platform) => platform.seal_phone_number(app, principal).await,
         }
     }
 }

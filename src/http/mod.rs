@@ -24,6 +24,7 @@
 //! the SDK answer envelope); the clients never import the server.
 
 mod client;
+mod client_open_data;
 mod playground;
 mod remote;
 mod server;

@@ -7,9 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::transport::{Failure, TlsRoots, Transport};
-use super::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_name, paths};
+use serde_json::{Map, Value};
+
+use super::wire::{
+    FIELD_AVATAR, FIELD_NICKNAME, PHONE_NUMBER, SdkRequest, SdkResponse, kind_name, paths,
+};
 use crate::api::Scope;
 use crate::app::AppInfo;
+use crate::opendata::{OpenData, SealedData};
 use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
 use crate::secret::{AuthCode, Code, SdkKey};
 
@@ -243,6 +248,41 @@ impl Platform for RemotePlatform {
         principal: &Principal,
     ) -> Result<String, PlatformError> {
         self.profile(app, principal, FIELD_NICKNAME).await
+    }
+
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &Map<String, Value>,
+    ) -> Result<OpenData, PlatformError> {
+        let request = SdkRequest {
+            user_info: Some(user_info.clone()),
+            ..SdkRequest::new(app.app_id(), principal)
+        };
+        let answer = self.call(paths::SDK_OPEN_DATA, &request).await?;
+        Ok(OpenData {
+            raw_data: required(answer.raw_data, "rawData")?,
+            signature: required(answer.signature, "signature")?,
+            encrypted_data: required(answer.encrypted_data, "encryptedData")?,
+            iv: required(answer.iv, "iv")?,
+        })
+    }
+
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        let request = SdkRequest {
+            kind: Some(PHONE_NUMBER.to_owned()),
+            ..SdkRequest::new(app.app_id(), principal)
+        };
+        let answer = self.call(paths::SDK_OPEN_DATA, &request).await?;
+        Ok(SealedData {
+            encrypted_data: required(answer.encrypted_data, "encryptedData")?,
+            iv: required(answer.iv, "iv")?,
+        })
     }
 }
 

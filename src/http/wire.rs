@@ -3,6 +3,7 @@
 //! import from here; neither imports the other.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::api::Scope;
 use crate::openserver::{ApiResponse, OpenServerError, request_id};
@@ -21,16 +22,21 @@ pub(crate) mod paths {
     pub(crate) const SDK_USER_CODE: &str = "/openserver/sdk/user_code";
     pub(crate) const SDK_PROFILE: &str = "/openserver/sdk/profile";
     pub(crate) const SDK_AUTH_CODE: &str = "/openserver/sdk/auth_code";
+    pub(crate) const SDK_OPEN_DATA: &str = "/openserver/sdk/open_data";
     pub(crate) const OPENAPI: &str = "/openserver/openapi.json";
     pub(crate) const HEALTHZ: &str = "/healthz";
     pub(crate) const READYZ: &str = "/readyz";
     pub(crate) const METRICS: &str = "/metrics";
 }
 
+/// `kind` of `/openserver/sdk/user_code` and `/openserver/sdk/open_data`
+/// for a phone number.
+pub(crate) const PHONE_NUMBER: &str = "phone_number";
+
 /// `kind` of `/openserver/sdk/user_code`.
 pub(crate) fn kind_name(kind: UserCodeKind) -> &'static str {
     match kind {
-        UserCodeKind::PhoneNumber => "phone_number",
+        UserCodeKind::PhoneNumber => PHONE_NUMBER,
         UserCodeKind::Email => "email",
     }
 }
@@ -54,7 +60,8 @@ pub(crate) struct SdkRequest {
     /// The mini program's app id.
     pub(crate) appid: String,
     pub(crate) principal: PrincipalBody,
-    /// `user_code`: `phone_number` or `email`.
+    /// `user_code`: `phone_number` or `email`; `open_data`: `phone_number`
+    /// (or no `kind`, and `userInfo`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^(phone_number|email)$")]
     pub(crate) kind: Option<String>,
@@ -65,6 +72,10 @@ pub(crate) struct SdkRequest {
     /// `auth_code`: the scopes the user granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scopes: Option<Vec<Scope>>,
+    /// `open_data`: the user info the host answered, to sign and seal.
+    #[serde(rename = "userInfo", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) user_info: Option<Map<String, Value>>,
 }
 
 /// `principal`: exactly one of `uid` (v2) and `authCode` (v3).
@@ -98,6 +109,7 @@ impl SdkRequest {
             kind: None,
             field: None,
             scopes: None,
+            user_info: None,
         }
     }
 }
@@ -126,6 +138,22 @@ pub(crate) struct SdkResponse {
     /// `auth_code`
     #[serde(rename = "authCode", default, skip_serializing_if = "Option::is_none")]
     pub(crate) auth_code: Option<String>,
+    /// `open_data` with `userInfo`: the JSON text of the user info signed.
+    #[serde(rename = "rawData", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) raw_data: Option<String>,
+    /// `open_data` with `userInfo`: `sha1(rawData + session_key)`, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) signature: Option<String>,
+    /// `open_data`: the sealed data, base64.
+    #[serde(
+        rename = "encryptedData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) encrypted_data: Option<String>,
+    /// `open_data`: the iv it was sealed with, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) iv: Option<String>,
 }
 
 impl SdkResponse {

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-
 use super::OpenServer;
 use super::clock::millis;
 use super::codes::CodeKey;
@@ -74,12 +72,20 @@ impl OpenServer {
             })
             .await
             .map_err(|e| self.store_error(e))?;
-        let session_key =
-            SessionKey::new(base64::engine::general_purpose::STANDARD.encode(CodeKey::random().0));
+        // The store keeps the nonce, never the key: open data is sealed with
+        // the key derived again from it (open_data.rs).
+        let nonce: [u8; 16] = rand::random();
+        let session_key = self.session_key(&subject, &nonce);
         let signature = hmac_sha256(session_key.secret().as_bytes(), b"");
         self.inner
             .store
-            .replace_session(&subject, signature, now, now + millis(config.session_ttl))
+            .replace_session(
+                &subject,
+                signature,
+                nonce,
+                now,
+                now + millis(config.session_ttl),
+            )
             .await
             .map_err(|e| self.store_error(e))?;
         Ok((subject.openid.clone(), session_key, subject.unionid.clone()))

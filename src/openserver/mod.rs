@@ -15,6 +15,7 @@ mod codes;
 mod config;
 mod developer;
 mod directory;
+mod open_data;
 mod registry;
 mod rules;
 mod sdk_side;
@@ -465,5 +466,22 @@ impl Platform for OpenServer {
         principal: &Principal,
     ) -> Result<String, PlatformError> {
         Ok(self.profile_field(app, principal, Scope::Nickname).await?)
+    }
+
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<crate::opendata::OpenData, PlatformError> {
+        Ok(OpenServer::seal_user_info(self, app, principal, user_info).await?)
+    }
+
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<crate::opendata::SealedData, PlatformError> {
+        Ok(OpenServer::seal_phone_number(self, app, principal).await?)
     }
 }

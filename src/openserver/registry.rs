@@ -67,6 +67,8 @@ pub(super) struct Session {
     /// hex(hmac_sha256(session_key, "")) computed once, so a check is one
     /// constant-time comparison.
     pub(super) expected_signature: [u8; 32],
+    /// The per-session value the session_key derives from (open data).
+    pub(super) nonce: [u8; 16],
     pub(super) expires_at: u64,
 }
 

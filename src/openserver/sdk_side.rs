@@ -132,7 +132,7 @@ impl OpenServer {
 
     /// The user a principal stands for, active, and the scopes it granted
     /// (`None`: a v2 UID, which carries no scopes and needs none).
-    async fn resolve(
+    pub(super) async fn resolve(
         &self,
         app_id: &str,
         principal: &Principal,
@@ -161,7 +161,7 @@ impl OpenServer {
         Ok((self.active_user(&user_id).await?, scopes))
     }
 
-    async fn resolve_with_scope(
+    pub(super) async fn resolve_with_scope(
         &self,
         app_id: &str,
         principal: &Principal,

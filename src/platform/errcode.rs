@@ -72,6 +72,8 @@ errcodes! {
     ScopeNotGranted = 46004, "scope not granted";
     /// `46005` the user has no phone number or email to hand out.
     NoSuchUserData = 46005, "user has no such data";
+    /// `46006` the user has no live session in the app to seal open data with.
+    NoSession = 46006, "no session";
     /// `48001` api unauthorized: the SDK key may not act for this app.
     ApiUnauthorized = 48001, "api unauthorized";
     /// `87009` invalid signature.
@@ -203,6 +205,7 @@ mod tests {
             InvalidAuthCode,
             ScopeNotGranted,
             NoSuchUserData,
+            NoSession,
             ApiUnauthorized,
             InvalidSignature,
         });

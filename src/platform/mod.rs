@@ -13,6 +13,9 @@ use std::error::Error as StdError;
 
 use async_trait::async_trait;
 
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
 use self::errcode::OpenServerError;
 use crate::app::AppInfo;
 use crate::secret::{AuthCode, Code};
@@ -36,6 +39,34 @@ pub enum UserCodeKind {
     Email,
 }
 
+/// `encryptedData` and `iv`, both base64: what the phone-number button
+/// answers beside its `code`. Sealed and opened by `crate::opendata`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedData {
+    /// The AES-128-CBC ciphertext of the plaintext, base64.
+    pub encrypted_data: String,
+    /// The 16-byte iv it was sealed with, base64.
+    pub iv: String,
+}
+
+/// The four fields `wx.getUserInfo` / `wx.getUserProfile` answer beside
+/// `userInfo`: `rawData` and its `signature`, `encryptedData` and its `iv`.
+/// Made and checked by `crate::opendata` (`OpenData::seal`, `verify`,
+/// `decrypt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenData {
+    /// The JSON text of the user info the mini program sees.
+    pub raw_data: String,
+    /// `hex(sha1(rawData + session_key))`.
+    pub signature: String,
+    /// The full user data with its watermark, sealed; base64.
+    pub encrypted_data: String,
+    /// The iv of `encrypted_data`; base64.
+    pub iv: String,
+}
+
 /// How a transport failure is kept: the error itself, for its chain of
 /// causes (shared, so that a [`PlatformError`] stays cheap to clone).
 pub type TransportError = std::sync::Arc<dyn StdError + Send + Sync>;
@@ -56,6 +87,10 @@ pub enum PlatformError {
     /// The platform answered something that is not its API.
     #[error("platform answered something unexpected: {0}")]
     BadResponse(String),
+    /// The platform does not offer what was asked (a [`Platform`] method
+    /// it does not implement).
+    #[error("the platform does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl PlatformError {
@@ -123,4 +158,33 @@ pub trait Platform: Send + Sync + 'static {
     /// `wx.getNickName`: the user's nickname.
     async fn nickname(&self, app: &AppInfo, principal: &Principal)
     -> Result<String, PlatformError>;
+
+    /// `wx.getUserInfo` / `wx.getUserProfile`'s open data: `user_info` as
+    /// `rawData` with its `signature`, and sealed with the user's openId and
+    /// unionId, under the key of the user's live session in `app`
+    /// (`crate::opendata`). A user without one gets `46006`.
+    ///
+    /// The default answers [`PlatformError::Unsupported`]: a platform that
+    /// seals nothing, whose replies then go without open data.
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &Map<String, Value>,
+    ) -> Result<OpenData, PlatformError> {
+        let _ = (app, principal, user_info);
+        Err(PlatformError::Unsupported("sealing open data"))
+    }
+
+    /// The phone-number button's open data: the user's phone number sealed
+    /// under the key of their live session in `app`. The default answers
+    /// [`PlatformError::Unsupported`].
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        let _ = (app, principal);
+        Err(PlatformError::Unsupported("sealing open data"))
+    }
 }

@@ -191,7 +191,8 @@ async fn host_errors_map_onto_the_cores_replies() {
         raised,
         serde_json::json!({
             "errMsg": "requestVirtualPayment:fail the host raised RuntimeError('boom')",
-            "errno": 301
+            "errno": 301,
+            "errCode": 301
         })
     );
 }

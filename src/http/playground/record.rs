@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::app::AppInfo;
 use crate::http::wire::paths;
 use crate::openserver::OpenServer;
-use crate::platform::{Platform, PlatformError, Principal, UserCodeKind};
+use crate::platform::{OpenData, Platform, PlatformError, Principal, SealedData, UserCodeKind};
 use crate::secret::Code;
 
 /// The most messages one call records; past it they are counted, not kept
@@ -28,6 +28,7 @@ const SECRET_FIELDS: &[&str] = &[
     "access_token",
     "secret",
     "signature",
+    "encryptedData",
     "phoneNumber",
     "purePhoneNumber",
     "email",
@@ -209,7 +210,7 @@ impl RecordingPlatform {
         let result = call.await;
         let outcome = match &result {
             Ok(value) => Ok(shown(value)),
-            Err(err) => Err(err.to_string()),
+            Err(err) => Err(short_error(err)),
         };
         self.recorder.push(Message::answer(
             Party::Platform,
@@ -218,6 +219,19 @@ impl RecordingPlatform {
             outcome,
         ));
         result
+    }
+}
+
+/// A failure as a diagram label: the errcode and the message's first
+/// clause (`46006 no session`), else the whole error.
+fn short_error(err: &PlatformError) -> String {
+    match err {
+        PlatformError::Api(api) => {
+            let message = api.errmsg();
+            let clause = message.split(':').next().unwrap_or(message);
+            format!("{} {}", api.errcode(), clause)
+        }
+        other => other.to_string(),
     }
 }
 
@@ -304,6 +318,39 @@ impl Platform for RecordingPlatform {
             request,
             call,
             |name| json!({ "nickName": name }),
+        )
+        .await
+    }
+
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &Map<String, Value>,
+    ) -> Result<OpenData, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["userInfo"] = Value::Object(user_info.clone());
+        let call = Platform::seal_user_info(&self.inner, app, principal, user_info);
+        self.recorded(paths::SDK_OPEN_DATA, request, call, |sealed| {
+            json!({ "rawData": sealed.raw_data, "signature": sealed.signature,
+                    "encryptedData": sealed.encrypted_data, "iv": sealed.iv })
+        })
+        .await
+    }
+
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["data"] = json!("phone_number");
+        let call = Platform::seal_phone_number(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_OPEN_DATA,
+            request,
+            call,
+            |sealed| json!({ "encryptedData": sealed.encrypted_data, "iv": sealed.iv }),
         )
         .await
     }

@@ -82,6 +82,7 @@ route_table! {
         SDK_USER_CODE => post_only(sdk::user_code),
         SDK_PROFILE => post_only(sdk::profile),
         SDK_AUTH_CODE => post_only(sdk::auth_code),
+        SDK_OPEN_DATA => post_only(sdk::open_data),
         HEALTHZ => get_and_head(operations::healthz),
         READYZ => get_and_head(operations::readyz),
         METRICS => get_and_head(operations::metrics),

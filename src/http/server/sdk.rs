@@ -18,7 +18,9 @@ use super::state::{KnownKey, ServerState, Shared, read_request};
 use crate::api::Scope;
 use crate::app::{AppInfo, json_type};
 use crate::digest::sha256;
-use crate::http::wire::{FIELD_AVATAR, FIELD_NICKNAME, SdkRequest, SdkResponse, kind_from_name};
+use crate::http::wire::{
+    FIELD_AVATAR, FIELD_NICKNAME, PHONE_NUMBER, SdkRequest, SdkResponse, kind_from_name,
+};
 use crate::openserver::{ErrCode, OpenServerError, check_id_len};
 use crate::platform::Principal;
 use crate::secret::AuthCode;
@@ -257,5 +259,48 @@ pub(super) async fn auth_code(State(state): Shared, call: SdkCall) -> Outcome {
         auth_code: Some(code.into_secret()),
         ..SdkResponse::ok()
     }))
+}
+}
+
+sdk_operation! { "`rawData`, `signature`, `encryptedData` and `iv` (only the last two for `kind: phone_number`), or an error in `errcode`",
+/// Open data sealed with the user's current session key: with `userInfo`,
+/// that user info as `rawData` and its `signature`, and sealed with the
+/// user's openId and unionId (`wx.getUserInfo` / `wx.getUserProfile`); with
+/// `kind: phone_number`, the phone number sealed (the phone-number button).
+///
+/// Errors (HTTP 200, in `errcode`): 10002, 40001, 40013, 46001–46006, 48001, -1.
+pub(super) async fn open_data(State(state): Shared, call: SdkCall) -> Outcome {
+    let SdkCall {
+        app,
+        principal,
+        params,
+    } = call;
+    let sealed = match params.string("kind")?.as_deref() {
+        None => {
+            let user_info = params.required_object("userInfo")?;
+            let sealed = state.server.seal_user_info(&app, &principal, user_info).await?;
+            SdkResponse {
+                raw_data: Some(sealed.raw_data),
+                signature: Some(sealed.signature),
+                encrypted_data: Some(sealed.encrypted_data),
+                iv: Some(sealed.iv),
+                ..SdkResponse::ok()
+            }
+        }
+        Some(PHONE_NUMBER) => {
+            let sealed = state.server.seal_phone_number(&app, &principal).await?;
+            SdkResponse {
+                encrypted_data: Some(sealed.encrypted_data),
+                iv: Some(sealed.iv),
+                ..SdkResponse::ok()
+            }
+        }
+        Some(_) => {
+            return Err(Failure::invalid(
+                "kind must be phone_number, or left out with userInfo given",
+            ));
+        }
+    };
+    Ok(Answer(sealed))
 }
 }

@@ -198,11 +198,15 @@ store_operations! { $
     ) -> String;
 
     /// Replaces the subject's session: from now on only `signature` (the
-    /// checksession signature of the new session_key) verifies.
+    /// checksession signature of the new session_key) verifies. `nonce` is
+    /// the session's random value, from which (with the server's id key)
+    /// the session_key is derived again to seal open data: the store never
+    /// holds the key itself.
     fn replace_session(
         &self,
         subject: &Subject,
         signature: [u8; 32],
+        nonce: [u8; 16],
         now: u64,
         expires_at: u64,
     ) -> ();
@@ -223,6 +227,9 @@ store_operations! { $
 
     /// Whether the subject has a session that has not expired.
     fn has_session(&self, subject: &Subject, now: u64) -> bool;
+
+    /// The nonce of the subject's session, if it has not expired.
+    fn session_nonce(&self, subject: &Subject, now: u64) -> Option<[u8; 16]>;
 
     /// Issues `token` for `app` under the daily quota; the previous token
     /// lives on until `overlap_end`, the one before it stops now.

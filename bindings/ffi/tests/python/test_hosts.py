@@ -77,6 +77,7 @@ def test_a_method_the_host_does_not_offer_is_not_implemented_errno_103():
             assert reply == {
                 "errMsg": "requestVirtualPayment:fail requestVirtualPayment is not implemented by the host",
                 "errno": 103,
+                "errCode": 103,
             }
 
     run(scenario)

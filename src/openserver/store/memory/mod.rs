@@ -241,9 +241,10 @@ impl_store! { MemoryStore,
         Ok(subject.user_id.clone())
     }
 
-    replace_session(self, subject, signature, _now, expires_at) {
+    replace_session(self, subject, signature, nonce, _now, expires_at) {
         lock(&subject.state).session = Some(Session {
             expected_signature: signature,
+            nonce,
             expires_at,
         });
         Ok(())
@@ -274,6 +275,14 @@ impl_store! { MemoryStore,
             .session
             .as_ref()
             .is_some_and(|s| s.expires_at > now))
+    }
+
+    session_nonce(self, subject, now) {
+        Ok(lock(&subject.state)
+            .session
+            .as_ref()
+            .filter(|s| s.expires_at > now)
+            .map(|s| s.nonce))
     }
 
     issue_token(self, app, token, terms) {

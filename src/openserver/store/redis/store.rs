@@ -9,6 +9,7 @@ use super::decode::{Reply, Status, millis, refusal};
 use super::keys::*;
 use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION};
 use crate::api::Scope;
+use crate::digest::to_hex;
 use crate::openserver::codes::{CodeKey, CodeKind};
 use crate::openserver::directory::RedeemedGrant;
 use crate::openserver::registry::{AppState, Subject};
@@ -191,7 +192,7 @@ impl_store! { RedisStore,
         reply.into_result()
     }
 
-    replace_session(self, subject, signature, now, expires_at) {
+    replace_session(self, subject, signature, nonce, now, expires_at) {
         let reply: Reply<()> = self
             .invoke(
                 self.inner
@@ -201,6 +202,7 @@ impl_store! { RedisStore,
                     .arg(&subject.app.app_id)
                     .arg(&subject.user_id)
                     .arg(digest(&signature))
+                    .arg(to_hex(&nonce))
                     .arg(expires_at)
                     .arg(ttl(now, expires_at, SUBJECT_RETENTION)),
             )
@@ -249,6 +251,24 @@ impl_store! { RedisStore,
                 app == subject.app.app_id.as_bytes() && millis(&exp).is_some_and(|exp| exp > now)
             }
             _ => false,
+        })
+    }
+
+    session_nonce(self, subject, now) {
+        let key = self.inner.keys.subject(&subject.openid);
+        let (app, nonce, exp): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) =
+            self.hmget(&key, &["app", "nonce", "sexp"]).await?;
+        Ok(match (app, nonce, exp) {
+            (Some(app), Some(nonce), Some(exp))
+                if app == subject.app.app_id.as_bytes()
+                    && millis(&exp).is_some_and(|exp| exp > now) =>
+            {
+                // Written by replace_session as 32 hex digits; anything else
+                // is no session this platform made.
+                let mut bytes = [0u8; 16];
+                hex::decode_to_slice(nonce, &mut bytes).ok().map(|()| bytes)
+            }
+            _ => None,
         })
     }
 
