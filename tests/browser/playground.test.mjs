@@ -42,7 +42,7 @@ function startServer() {
 async function arrows(page) {
   return page.$$eval("#messages .msg", (rows) => rows.map((r) => ({
     from: r.dataset.from, to: r.dataset.to, label: r.dataset.label, status: r.dataset.status,
-    error: r.classList.contains("error"),
+    error: r.classList.contains("error"), json: r.querySelector("pre.json").textContent,
   })));
 }
 
@@ -88,11 +88,14 @@ async function v2Story(page) {
     ["platform", "developer_server", "GET /openserver/wxa/checksession", "ok", false],
   ], "checksession (the signature from WebCrypto)");
 
-  drawn = await click(page, "#wx-getPhoneNumber", 4);
+  // The code, and the number sealed under the session key beside it.
+  drawn = await click(page, "#wx-getPhoneNumber", 6);
   expectArrows(drawn, [
     ["mini_program", "host", "wx.getPhoneNumber", "request", false],
     ["host", "platform", "/openserver/sdk/user_code", "request", false],
     ["platform", "host", "/openserver/sdk/user_code", "ok", false],
+    ["host", "platform", "/openserver/sdk/open_data", "request", false],
+    ["platform", "host", "/openserver/sdk/open_data", "ok", false],
     ["host", "mini_program", "wx.getPhoneNumber", "getPhoneNumber:ok", false],
   ], "v2 wx.getPhoneNumber");
 
@@ -134,10 +137,10 @@ async function v3Story(page) {
   ], "v3 wx.login");
   drawn = await click(page, "#dev-jscode2session", 3);
   assert.equal(drawn[2].status, "ok", "v3 jscode2session");
-  drawn = await click(page, "#wx-getPhoneNumber", 8);
+  drawn = await click(page, "#wx-getPhoneNumber", 10);
   assert.equal(drawn[1].label, "getAuthCode");
-  const asked = await page.locator("#messages .msg").nth(-7).evaluate((el) => el.querySelector("pre.json").textContent);
-  assert.deepEqual(JSON.parse(asked).scopes, ["SCOPE_PHONE_NUMBER"], "getAuthCode asks the phone scope");
+  assert.deepEqual(JSON.parse(drawn[1].json).scopes, ["SCOPE_PHONE_NUMBER"], "getAuthCode asks the phone scope");
+  assert.equal(drawn[9].status, "getPhoneNumber:ok", "v3 wx.getPhoneNumber");
   // The version changed, so the developer server dropped what it held:
   // it fetches a token first.
   drawn = await click(page, "#dev-getuserphonenumber", 5);
