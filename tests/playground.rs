@@ -156,3 +156,71 @@ async fn bad_input_is_a_400_saying_what_is_allowed() {
     }
     drop(running);
 }
+
+/// `(from, to, label, status, error)` of each message of a call's answer.
+fn crossed(answer: &Value) -> Vec<(String, String, String, String, bool)> {
+    answer["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let text = |key: &str| m[key].as_str().unwrap().to_owned();
+            (
+                text("from"),
+                text("to"),
+                text("label"),
+                text("status"),
+                m["error"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_v3_call_draws_the_authcode_from_the_super_app_side_and_a_platform_error_red() {
+    let (running, base) = start(&["--config", EXAMPLE, "--playground"]);
+    let mut choice = login_v2();
+    choice["app_json"] = json!("v3");
+    let answer: Value = send(&base, "POST", "/playground/api/call", choice.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let labels: Vec<(String, String, String)> = crossed(&answer)
+        .into_iter()
+        .map(|(from, to, label, _, _)| (from, to, label))
+        .collect();
+    let expected = [
+        ("mini_program", "host", "wx.login"),
+        ("host", "superapp_server", "getAuthCode"),
+        ("superapp_server", "platform", "/openserver/sdk/auth_code"),
+        ("platform", "superapp_server", "/openserver/sdk/auth_code"),
+        ("superapp_server", "host", "getAuthCode"),
+        ("host", "platform", "/openserver/sdk/login_code"),
+        ("platform", "host", "/openserver/sdk/login_code"),
+        ("host", "mini_program", "wx.login"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(labels, expected);
+    let auth_code = &answer["messages"][3]["body"]["authCode"];
+    assert!(
+        auth_code.as_str().unwrap().ends_with("(32 chars)"),
+        "{auth_code}"
+    );
+
+    // No session yet: the platform refuses to seal the user info (46006),
+    // drawn as an error; the host still answers userInfo.
+    choice["api"] = json!("getUserInfo");
+    let answer: Value = send(&base, "POST", "/playground/api/call", choice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let messages = crossed(&answer);
+    let refused = &messages[2];
+    assert_eq!(refused.2, "/openserver/sdk/open_data");
+    assert_eq!(refused.3, "46006 no session");
+    assert!(refused.4, "drawn red");
+    assert_eq!(answer["reply"]["userInfo"]["nickName"], "Ada");
+    drop(running);
+}
