@@ -8,9 +8,16 @@
 //!    server on the in-memory store, requests per second, same run, same
 //!    load generator as `benches/http.rs`.
 //!
+//! 3. with `--features redis-cluster`, the same on a Redis Cluster of its
+//!    own (3 masters + 3 replicas): round trips summed over every node
+//!    (`EVALSHA`, `WAIT` after a redeem, and the `HMGET`s checksession
+//!    sends to two slots), and jscode2session over HTTP on the cluster in
+//!    the same run as on one Redis.
+//!
 //! Starts its own `redis-server` (Debian's package) on a free loopback port.
 //!
 //! `cargo bench --features redis --bench redis`
+//! `cargo bench --features redis-cluster --bench redis`
 
 #[path = "support/load.rs"]
 mod load;
@@ -26,6 +33,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use ratios::{Row, Target};
+#[cfg(feature = "redis-cluster")]
+use redis_server::RedisCluster;
 use redis_server::RedisServer;
 use superapp_openapi::{
     AppInfo, AppSecret, Code, OpenServer,
@@ -70,7 +79,11 @@ fn populated(server: OpenServer) -> OpenServer {
 }
 
 async fn on_redis(redis: &RedisServer) -> OpenServer {
-    let store = RedisStore::connect(RedisConfig::new(redis.url()))
+    on_store(RedisConfig::new(redis.url())).await
+}
+
+async fn on_store(redis_config: RedisConfig) -> OpenServer {
+    let store = RedisStore::connect(redis_config)
         .await
         .expect("the bench's redis-server answers");
     populated(
@@ -107,17 +120,44 @@ struct PerCall {
 }
 
 /// Commands that go over the wire; the others run inside the scripts.
+/// (`HMGET` is both: checksession's two reads on a cluster are sent as
+/// commands, and run inside the scripts elsewhere; `print_row` counts them
+/// as round trips when no script ran.)
 fn top_level(name: &str) -> bool {
-    matches!(name, "evalsha" | "eval" | "script|load" | "ping")
+    matches!(name, "evalsha" | "eval" | "script|load" | "ping" | "wait")
 }
 
-/// Runs `run` (`calls` sequential calls) and reads `INFO commandstats`.
-async fn per_call<F: Future<Output = ()>>(redis: &RedisServer, calls: u64, run: F) -> PerCall {
-    redis.command(&["CONFIG", "RESETSTAT"]);
+/// Runs `run` (`calls` sequential calls) and reads `INFO commandstats`,
+/// the counters summed over `nodes` (one Redis, or a cluster's).
+async fn per_call_on<F: Future<Output = ()>>(
+    nodes: &[&RedisServer],
+    calls: u64,
+    run: F,
+) -> PerCall {
+    for node in nodes {
+        node.command(&["CONFIG", "RESETSTAT"]);
+    }
     let start = Instant::now();
     run.await;
     let wall = start.elapsed();
-    let mut stats = redis.command_stats();
+    let mut stats: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for node in nodes {
+        for (name, (calls, usec)) in node.command_stats() {
+            let entry = stats.entry(name).or_default();
+            entry.0 += calls;
+            entry.1 += usec;
+        }
+    }
+    // The cluster's own gossip and the nodes' replication are not the run's.
+    for name in [
+        "cluster|nodes",
+        "cluster|slots",
+        "cluster|shards",
+        "replconf",
+        "ping",
+    ] {
+        stats.remove(name);
+    }
     // The commands that reset and read the counters are not the run's.
     stats.remove("config|resetstat");
     stats.remove("info");
@@ -137,16 +177,18 @@ async fn per_call<F: Future<Output = ()>>(redis: &RedisServer, calls: u64, run: 
 }
 
 fn print_row(what: &str, redis: &PerCall, memory_usec: f64) {
+    let scripted = redis.commands.contains_key("evalsha");
+    let sent = |name: &str| top_level(name) || (!scripted && name == "hmget");
     let round_trips: f64 = redis
         .commands
         .iter()
-        .filter(|(name, _)| top_level(name))
+        .filter(|(name, _)| sent(name))
         .map(|(_, n)| n)
         .sum();
     let inside: Vec<String> = redis
         .commands
         .iter()
-        .filter(|(name, _)| !top_level(name))
+        .filter(|(name, _)| !sent(name))
         .map(|(name, n)| format!("{name} {n:.2}"))
         .collect();
     println!(
@@ -221,21 +263,49 @@ async fn login_all(server: &OpenServer, calls: u64) {
 /// in the scripts and the wall time of sequential calls (in-memory store
 /// for comparison).
 fn round_trips() {
-    let rt = runtime(1);
     let redis = RedisServer::start();
+    round_trips_on(
+        "one Redis",
+        &[&redis],
+        RedisConfig::new(redis.url()),
+        Some(&redis),
+    );
+}
+
+/// [`round_trips`] on a Redis Cluster of the bench's own.
+#[cfg(feature = "redis-cluster")]
+fn cluster_round_trips(cluster: &RedisCluster) {
+    let nodes: Vec<&RedisServer> = cluster.nodes.iter().collect();
+    round_trips_on(
+        "a Redis Cluster, 3 masters + 3 replicas, WAIT 1 replica after a redeem",
+        &nodes,
+        RedisConfig::cluster(cluster.urls()),
+        None,
+    );
+}
+
+/// Round trips of each operation on the store `config` names, counted on
+/// `nodes`; memory per code read from `memory_of` when given.
+fn round_trips_on(
+    what: &str,
+    nodes: &[&RedisServer],
+    config: RedisConfig,
+    memory_of: Option<&RedisServer>,
+) {
+    let rt = runtime(1);
     rt.block_on(async {
-        let server = on_redis(&redis).await;
+        let server = on_store(config).await;
         let memory = in_memory();
         // Warm both up (connections, scripts, caches).
         login_all(&server, 100).await;
         login_all(&memory, 100).await;
 
-        let login = per_call(&redis, CALLS, login_all(&server, CALLS)).await;
+        let login = per_call_on(nodes, CALLS, login_all(&server, CALLS)).await;
         let login_mem = memory_usec(CALLS, login_all(&memory, CALLS)).await;
 
         let codes = login_codes(&server, CALLS).await;
         let mut request = None;
-        let exchange = per_call(&redis, CALLS, async {
+        let exchange = per_call_on(nodes, CALLS, async {
             request = Some(exchange_all(&server, codes).await);
         })
         .await;
@@ -250,16 +320,10 @@ fn round_trips() {
         request.access_token = Some(token(&server).await);
         let mut request_mem = request_mem.expect("a session");
         request_mem.access_token = Some(token(&memory).await);
-        let check = per_call(&redis, CALLS, check_all(&server, &request, CALLS)).await;
+        let check = per_call_on(nodes, CALLS, check_all(&server, &request, CALLS)).await;
         let check_mem = memory_usec(CALLS, check_all(&memory, &request_mem, CALLS)).await;
 
-        // What an outstanding code costs Redis: its hash and its two
-        // sorted-set entries, for a user and an app holding many.
-        let before = used_memory(&redis);
-        login_all(&server, MEMORY_CODES).await;
-        let per_code = (used_memory(&redis) - before) as f64 / MEMORY_CODES as f64;
-
-        println!("\n{CALLS} sequential calls of each on one task (INFO commandstats):\n");
+        println!("\n{what}: {CALLS} sequential calls of each on one task (INFO commandstats):\n");
         println!(
             "| operation | Redis round trips (EVALSHA) | Redis time in the scripts | wall time per call, Redis store | in-memory store | commands run inside the scripts, per call |"
         );
@@ -267,9 +331,16 @@ fn round_trips() {
         print_row("SDK login code (`issue_login_code`, v2 UID)", &login, login_mem);
         print_row("`jscode2session`", &exchange, exchange_mem);
         print_row("`checksession`", &check, check_mem);
-        println!(
-            "\nRedis memory per outstanding login code ({MEMORY_CODES} codes, INFO memory): {per_code:.0} bytes"
-        );
+        // What an outstanding code costs Redis: its hash and its two
+        // sorted-set entries, for a user and an app holding many.
+        if let Some(redis) = memory_of {
+            let before = used_memory(redis);
+            login_all(&server, MEMORY_CODES).await;
+            let per_code = (used_memory(redis) - before) as f64 / MEMORY_CODES as f64;
+            println!(
+                "\nRedis memory per outstanding login code ({MEMORY_CODES} codes, INFO memory): {per_code:.0} bytes"
+            );
+        }
     });
 }
 
@@ -335,29 +406,44 @@ impl Spent {
     }
 }
 
-fn jscode2session_over_http(c: &mut Criterion, redis: &RedisServer) {
+/// CPU time the nodes have used.
+fn nodes_cpu(nodes: &[&RedisServer]) -> Duration {
+    nodes.iter().map(|node| redis_cpu(node)).sum()
+}
+
+/// jscode2session over HTTP on the in-memory store, one Redis and (with
+/// `cluster`) a Redis Cluster, in one run.
+fn jscode2session_over_http(c: &mut Criterion, redis: &RedisServer, cluster: &[&RedisServer]) {
     let server_rt = runtime(1);
     let client_rt = runtime(1);
-    let (memory, on_redis) = server_rt.block_on(async { (in_memory(), on_redis(redis).await) });
-    let (memory_url, redis_url) = server_rt.block_on(async {
-        (
-            listen(router(memory.clone(), HttpConfig::new())).await,
-            listen(router(on_redis.clone(), HttpConfig::new())).await,
-        )
+    let mut stores: Vec<(&str, OpenServer, Vec<&RedisServer>)> = server_rt.block_on(async {
+        vec![
+            ("memory_store", in_memory(), vec![redis]),
+            ("redis_store", on_redis(redis).await, vec![redis]),
+        ]
+    });
+    if !cluster.is_empty() {
+        let urls = cluster
+            .iter()
+            .map(|node| format!("redis://127.0.0.1:{}", node.port()));
+        let server = server_rt.block_on(on_store(RedisConfig::cluster(urls)));
+        stores.push(("cluster_store", server, cluster.to_vec()));
+    }
+    let bases: Vec<String> = server_rt.block_on(async {
+        let mut bases = Vec::new();
+        for (_, server, _) in &stores {
+            bases.push(listen(router(server.clone(), HttpConfig::new())).await);
+        }
+        bases
     });
     let client = reqwest::Client::new();
 
-    let mut spent = [Spent::default(), Spent::default()];
+    let mut spent: Vec<Spent> = stores.iter().map(|_| Spent::default()).collect();
     let mut g = c.benchmark_group("redis_http_jscode2session");
     g.sample_size(10).measurement_time(Duration::from_secs(4));
-    for ((name, server, base), spent) in [
-        ("memory_store", &memory, &memory_url),
-        ("redis_store", &on_redis, &redis_url),
-    ]
-    .into_iter()
-    .zip(&mut spent)
-    {
-        g.bench_function(name, |b| {
+    for (((name, server, nodes), base), spent) in stores.iter().zip(&bases).zip(&mut spent) {
+        let redis = nodes.as_slice();
+        g.bench_function(*name, |b| {
             b.iter_custom(|iters| {
                 let urls = server_rt.block_on(async {
                     let mut urls = Vec::with_capacity(iters as usize);
@@ -370,12 +456,12 @@ fn jscode2session_over_http(c: &mut Criterion, redis: &RedisServer) {
                     }
                     urls
                 });
-                let (process, in_redis) = (process_cpu(), redis_cpu(redis));
+                let (process, in_redis) = (process_cpu(), nodes_cpu(redis));
                 let wall = client_rt.block_on(drive(&client, urls));
                 spent.requests += iters;
                 spent.wall += wall;
                 spent.process += process_cpu().saturating_sub(process);
-                spent.redis += redis_cpu(redis).saturating_sub(in_redis);
+                spent.redis += nodes_cpu(redis).saturating_sub(in_redis);
                 wall
             })
         });
@@ -383,26 +469,45 @@ fn jscode2session_over_http(c: &mut Criterion, redis: &RedisServer) {
     g.finish();
     println!("\nCPU per request over the timed batches (warm-up included):\n");
     println!(
-        "| store | requests | wall time | this process's CPU (server and load generator) | redis-server's CPU |"
+        "| store | requests | wall time | this process's CPU (server and load generator) | redis-server's CPU (every node's) |"
     );
     println!("|---|---|---|---|---|");
-    spent[0].row("in-memory");
-    spent[1].row("Redis");
+    for (spent, store) in spent.iter().zip(["in-memory", "Redis", "Redis Cluster"]) {
+        spent.row(store);
+    }
 }
 
 fn main() {
     round_trips();
+    #[cfg(feature = "redis-cluster")]
+    let cluster = RedisCluster::start();
+    #[cfg(feature = "redis-cluster")]
+    cluster_round_trips(&cluster);
+    #[cfg(feature = "redis-cluster")]
+    let cluster_nodes: Vec<&RedisServer> = cluster.nodes.iter().collect();
+    #[cfg(not(feature = "redis-cluster"))]
+    let cluster_nodes: Vec<&RedisServer> = Vec::new();
     let redis = RedisServer::start();
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .configure_from_args();
-    jscode2session_over_http(&mut c, &redis);
+    jscode2session_over_http(&mut c, &redis, &cluster_nodes);
     c.final_summary();
-    ratios::report(&[Row {
+    let mut rows = vec![Row {
         what: "jscode2session over HTTP on the Redis store, requests per second",
         group: "redis_http_jscode2session",
         measured: "redis_store",
         baseline: "memory_store",
         target: Target::Throughput,
-    }]);
+    }];
+    if !cluster_nodes.is_empty() {
+        rows.push(Row {
+            what: "jscode2session over HTTP on a Redis Cluster against one Redis, requests per second",
+            group: "redis_http_jscode2session",
+            measured: "cluster_store",
+            baseline: "redis_store",
+            target: Target::Throughput,
+        });
+    }
+    ratios::report(&rows);
 }

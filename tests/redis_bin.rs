@@ -249,8 +249,14 @@ async fn openserver_store_in_the_environment_selects_redis() {
         &[("OPENSERVER_STORE", &redis.url())],
     );
     assert_eq!(token(&base, &e).await["errcode"], 0);
-    let keys = redis.command(&["KEYS", "superapp:app-tokens:*"]).items();
-    assert_eq!(keys, [format!("superapp:app-tokens:{}", e.appid)]);
+    // `superapp:{<tag>}:app-tokens:<appid>` (the tag: docs/openserver.md).
+    let keys = redis.command(&["KEYS", "superapp:*app-tokens:*"]).items();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("superapp:{"), "{keys:?}");
+    assert!(
+        keys[0].ends_with(&format!("}}:app-tokens:{}", e.appid)),
+        "{keys:?}"
+    );
 }
 
 #[test]
@@ -294,4 +300,82 @@ fn a_redis_store_without_an_id_secret_is_refused_with_exit_code_2() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two binaries on one Redis Cluster (`--store redis-cluster://…`): a code
+/// minted through A is exchanged on B, and 64 racers for one code, split
+/// across both, get one success.
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_binaries_on_one_cluster_share_codes_and_64_racers_get_one_success() {
+    let e = example();
+    let cluster = support::shared_cluster();
+    let url = cluster.store_url();
+    let args = ["--config", EXAMPLE, "--store", &url];
+    let (_a, base_a) = start(&args);
+    let (_b, base_b) = start_with_env(&["--config", EXAMPLE], &[("OPENSERVER_STORE", &url)]);
+    login(&base_a, &base_b, &e).await;
+
+    let code = RemotePlatform::new(&base_a, SdkKey::new(&e.sdk_key))
+        .issue_login_code(&AppInfo::new(&e.appid), &Principal::Uid(e.user.clone()))
+        .await
+        .unwrap();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                base_a.clone()
+            } else {
+                base_b.clone()
+            };
+            let (code, barrier) = (code.secret().to_owned(), barrier.clone());
+            let (appid, secret) = (e.appid.clone(), e.secret.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let s = get(
+                    &base,
+                    JSCODE2SESSION,
+                    &[
+                        ("appid", &appid),
+                        ("secret", &secret),
+                        ("js_code", &code),
+                        ("grant_type", "authorization_code"),
+                    ],
+                )
+                .await;
+                s["errcode"].as_i64().unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    support::assert_one_success(&answers);
+}
+
+#[cfg(feature = "redis-cluster")]
+#[test]
+fn an_unreachable_cluster_at_start_exits_with_1_quickly() {
+    let closed = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!(
+        "redis-cluster://127.0.0.1:{},127.0.0.1:{}",
+        closed(),
+        closed()
+    );
+    let start = Instant::now();
+    let (code, _, stderr) = run(&["--config", EXAMPLE, "--store", &url]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach redis at redis://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
 }

@@ -192,6 +192,39 @@ impl OpenServerBuilder {
         self
     }
 
+    /// Connects to a Redis Cluster through any of `nodes`
+    /// (`redis://HOST:PORT` each) and keeps the platform's state there, as
+    /// [`redis`](OpenServerBuilder::redis) does with a connected store
+    /// (docs/openserver.md, "Running several instances"). Feature
+    /// `redis-cluster`.
+    ///
+    /// ```no_run
+    /// use superapp_openapi::OpenServer;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = OpenServer::builder()
+    ///     .id_secret("the same long random string on every instance")
+    ///     .redis_cluster(["redis://10.0.0.7:7000", "redis://10.0.0.8:7000"])
+    ///     .await?
+    ///     .build();
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`RedisStoreError`] when no node answers within the connection
+    /// timeout, or a node's URL is not one.
+    #[cfg(feature = "redis-cluster")]
+    pub async fn redis_cluster<I>(self, nodes: I) -> Result<Self, RedisStoreError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let store = RedisStore::connect(RedisConfig::cluster(nodes)).await?;
+        Ok(self.redis(store))
+    }
+
     /// Builds the server.
     pub fn build(self) -> OpenServer {
         #[cfg(feature = "redis")]
@@ -330,7 +363,7 @@ impl OpenServer {
             return Err(OpenServerError::new(ErrCode::UserInactive));
         }
         self.ensure_sweeper();
-        let code = crate::digest::random_hex::<16>();
+        let code = store::auth_code_for(user_id);
         let scopes: Vec<Scope> = scopes.into_iter().collect();
         let now = self.now();
         let expires_at = now + clock::millis(AUTH_CODE_TTL);

@@ -194,7 +194,7 @@ impl OpenServer {
             per_user: config.max_outstanding_codes_per_user,
             per_app: config.max_outstanding_codes_per_app,
         };
-        let key = CodeKey::random();
+        let key = super::store::code_key_for(&subject.openid);
         let app_id = &subject.app.app_id;
         match self
             .inner

@@ -23,7 +23,9 @@ pub use http::*;
 pub use platform::RecordingPlatform;
 #[cfg(feature = "redis")]
 pub use stores::Redis;
-pub use stores::{Memory, Platform, StoreKind};
+#[cfg(feature = "redis-cluster")]
+pub use stores::{Cluster, cluster_instance, shared_cluster};
+pub use stores::{Memory, Platform, StoreKind, assert_one_success, race_across};
 
 use std::sync::{Arc, Mutex};
 

@@ -17,6 +17,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    /// More `redis-server` arguments (a cluster node's).
+    extra: Vec<String>,
 }
 
 /// One RESP answer.
@@ -51,6 +53,11 @@ impl Resp {
 impl RedisServer {
     /// Starts one; panics with what to install when `redis-server` is missing.
     pub fn start() -> RedisServer {
+        Self::start_with(&[])
+    }
+
+    /// Starts one with more `redis-server` arguments.
+    pub fn start_with(extra: &[String]) -> RedisServer {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "superapp-redis-{}-{}",
@@ -62,6 +69,7 @@ impl RedisServer {
             child: None,
             port: free_port(),
             dir,
+            extra: extra.to_vec(),
         };
         // Another process may take the port between our look and Redis's
         // bind: then Redis exits, and we try another.
@@ -74,6 +82,10 @@ impl RedisServer {
                         server.port
                     );
                     server.port = free_port();
+                    // The cluster bus port may have been the one taken.
+                    if let Some(at) = server.extra.iter().position(|a| a == "--cluster-port") {
+                        server.extra[at + 1] = free_port().to_string();
+                    }
                 }
             }
         }
@@ -95,6 +107,7 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -140,7 +153,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    fn pid(&self) -> String {
+    pub fn pid(&self) -> String {
         self.child.as_ref().expect("running").id().to_string()
     }
 
@@ -169,7 +182,7 @@ impl RedisServer {
     }
 
     /// One command, or `None` when the server does not answer.
-    fn try_command(&self, args: &[&str]) -> Option<Resp> {
+    pub fn try_command(&self, args: &[&str]) -> Option<Resp> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         let mut request = format!("*{}\r\n", args.len());
@@ -274,4 +287,223 @@ fn read(reader: &mut impl BufRead) -> Option<Resp> {
         }
         _ => return None,
     })
+}
+
+/// How long a new cluster may take to agree on its slots.
+const CLUSTER_READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// The cluster's node timeout: how long a master may be silent before its
+/// replica is promoted. Small, so that failover tests stay short.
+pub const NODE_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// A Redis Cluster of the test's own: three masters with a replica each,
+/// `redis-server --cluster-enabled yes` on free loopback ports, joined by
+/// `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes`.
+/// Every node is killed when it is dropped, and, should the test process
+/// die without dropping it (a static, an abort), by a watchdog shell that
+/// outlives the test process by at most half a second.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+    watchdog: Option<Child>,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..6)
+            .map(|_| {
+                let bus = free_port();
+                RedisServer::start_with(&[
+                    "--cluster-enabled".into(),
+                    "yes".into(),
+                    "--cluster-config-file".into(),
+                    "nodes.conf".into(),
+                    "--cluster-node-timeout".into(),
+                    NODE_TIMEOUT.as_millis().to_string(),
+                    "--cluster-port".into(),
+                    bus.to_string(),
+                    // A replica may be promoted however long it was cut
+                    // off (the failover test stops one).
+                    "--cluster-replica-validity-factor".into(),
+                    "0".into(),
+                ])
+            })
+            .collect();
+        let pids: Vec<String> = nodes.iter().map(RedisServer::pid).collect();
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {} 2>/dev/null; do sleep 0.5; done; kill -9 {} 2>/dev/null",
+                std::process::id(),
+                pids.join(" ")
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
+        let cluster = RedisCluster { nodes, watchdog };
+        let addresses: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli (Debian's redis-tools) runs");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// Bounded polling until every live node says `cluster_state:ok` and
+    /// sees three masters, each with a replica.
+    pub fn wait_until_ok(&self) {
+        let start = Instant::now();
+        loop {
+            let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
+                n.try_command(&["CLUSTER", "INFO"])
+                    .is_some_and(|r| r.text().contains("cluster_state:ok"))
+            }) && self.masters().len() == 3
+                && self.masters().iter().all(|m| {
+                    // Its replica synced: a WAIT after a write can succeed.
+                    m.try_command(&["INFO", "replication"])
+                        .is_some_and(|r| r.text().contains("state=online"))
+                });
+            if ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < CLUSTER_READY_WITHIN,
+                "the cluster was not ok within {CLUSTER_READY_WITHIN:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("redis://127.0.0.1:{}", n.port()))
+            .collect()
+    }
+
+    /// `redis-cluster://127.0.0.1:P1,127.0.0.1:P2,…`, as the binary takes it.
+    pub fn store_url(&self) -> String {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        format!("redis-cluster://{}", nodes.join(","))
+    }
+
+    /// `CLUSTER NODES` as a live node sees it: (port, is a master, master's
+    /// node id or own id, failed).
+    fn topology(&self) -> Vec<(u16, bool, String, String)> {
+        let Some(text) = self
+            .nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .find_map(|n| n.try_command(&["CLUSTER", "NODES"]))
+            .map(|r| r.text())
+        else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let port = fields.get(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
+                let flags = fields.get(2)?;
+                Some((
+                    port,
+                    flags.contains("master") && !flags.contains("fail"),
+                    fields[0].to_owned(),
+                    fields.get(3)?.to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The nodes that are live masters now.
+    pub fn masters(&self) -> Vec<&RedisServer> {
+        let masters: Vec<u16> = self
+            .topology()
+            .into_iter()
+            .filter(|(_, master, _, _)| *master)
+            .map(|(port, ..)| port)
+            .collect();
+        self.nodes
+            .iter()
+            .filter(|n| n.child.is_some() && masters.contains(&n.port()))
+            .collect()
+    }
+
+    /// The index in `nodes` of the master holding `key`'s slot.
+    pub fn master_of(&self, key: &str) -> usize {
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.child.is_none() {
+                continue;
+            }
+            let role = node.command(&["ROLE"]).items();
+            if role.first().map(String::as_str) != Some("master") {
+                continue;
+            }
+            // A master answers a key of its slot (no MOVED).
+            let answer = node.command(&["EXISTS", key]);
+            if !matches!(answer, Resp::Error(_)) {
+                return i;
+            }
+        }
+        panic!("no master holds {key}");
+    }
+
+    /// The index in `nodes` of the replica of master `master`.
+    pub fn replica_of(&self, master: usize) -> usize {
+        let port = self.nodes[master].port();
+        let topology = self.topology();
+        let id = topology
+            .iter()
+            .find(|(p, ..)| *p == port)
+            .map(|(_, _, id, _)| id.clone())
+            .expect("the master in CLUSTER NODES");
+        let replica_port = topology
+            .iter()
+            .find(|(_, _, _, of)| *of == id)
+            .map(|(p, ..)| *p)
+            .expect("a replica of the master");
+        self.nodes
+            .iter()
+            .position(|n| n.port() == replica_port)
+            .expect("the replica among the nodes")
+    }
+
+    /// Every key on every live master (KEYS *), by node index.
+    pub fn keys_by_master(&self) -> Vec<(usize, Vec<String>)> {
+        let masters: Vec<u16> = self.masters().iter().map(|n| n.port()).collect();
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| masters.contains(&n.port()))
+            .map(|(i, n)| (i, n.command(&["KEYS", "*"]).items()))
+            .collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+    }
 }

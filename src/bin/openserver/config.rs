@@ -262,22 +262,38 @@ impl StoreChoice {
         };
         // Only the scheme is shown: the rest may hold a password.
         let scheme = spec.split_once("://").map_or("", |(scheme, _)| scheme);
-        if !matches!(scheme, "redis" | "redis+unix") {
-            return Err(Failure::usage(format!(
-                "--store: use memory or redis://HOST:PORT/DB (got a {:?} URL)",
-                scheme
-            )));
-        }
-        Self::redis(spec).await
+        let (cluster, urls) = match scheme {
+            "redis" | "redis+unix" => (false, vec![spec]),
+            // redis-cluster://[:PASSWORD@]HOST:PORT[,…]: the cluster's seed nodes.
+            "redis-cluster" => (
+                true,
+                spec["redis-cluster://".len()..]
+                    .split(',')
+                    .map(|node| format!("redis://{node}"))
+                    .collect(),
+            ),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "--store: use memory or redis://HOST:PORT/DB, or \
+                     redis-cluster://HOST:PORT[,HOST:PORT…] (got a {scheme:?} URL)"
+                )));
+            }
+        };
+        Self::redis(cluster, urls).await
     }
 
     #[cfg(feature = "redis")]
-    async fn redis(url: String) -> Result<StoreChoice, Failure> {
-        match RedisStore::connect(RedisConfig::new(url)).await {
+    async fn redis(cluster: bool, urls: Vec<String>) -> Result<StoreChoice, Failure> {
+        let config = if cluster {
+            RedisConfig::cluster(urls)
+        } else {
+            RedisConfig::new(urls.into_iter().next().unwrap_or_default())
+        };
+        match RedisStore::connect(config).await {
             Ok(store) => Ok(StoreChoice::Redis(store)),
-            Err(e @ RedisStoreError::InvalidUrl { .. }) => {
-                Err(Failure::usage(format!("--store: {e}")))
-            }
+            Err(
+                e @ (RedisStoreError::InvalidUrl { .. } | RedisStoreError::NoClusterSupport { .. }),
+            ) => Err(Failure::usage(format!("--store: {e}"))),
             Err(e) => Err(Failure {
                 message: format!("--store: {e}"),
                 code: 1,
@@ -286,7 +302,7 @@ impl StoreChoice {
     }
 
     #[cfg(not(feature = "redis"))]
-    async fn redis(_url: String) -> Result<StoreChoice, Failure> {
+    async fn redis(_cluster: bool, _urls: Vec<String>) -> Result<StoreChoice, Failure> {
         Err(Failure::usage(
             "--store redis://…: this openserver was built without the `redis` feature \
              (cargo build --features redis)",

@@ -42,7 +42,8 @@ struct Cli {
     config: Option<PathBuf>,
     /// Where codes, sessions and tokens live: memory (lost on exit) or
     /// redis://[:PASSWORD@]HOST:PORT/DB, shared by every instance given the
-    /// same Redis, id_secret and apps (feature redis).
+    /// same Redis, id_secret and apps (feature redis), or
+    /// redis-cluster://HOST:PORT[,HOST:PORT…] (feature redis-cluster).
     #[arg(
         long,
         env = "OPENSERVER_STORE",

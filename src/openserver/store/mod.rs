@@ -61,6 +61,30 @@ impl From<Refused> for StoreError {
     }
 }
 
+/// The byte a user's state is placed by in a store that spreads it (the
+/// Redis store's hash tag, `redis/keys.rs`): the first byte of the
+/// SHA-256 of its openid (or, for authCodes, its user id).
+pub(crate) fn tag_byte(id: &str) -> u8 {
+    crate::digest::sha256(id.as_bytes())[0]
+}
+
+/// A fresh login or phone/email code for the user with `openid`: 120
+/// random bits after the user's [`tag_byte`], so that a store finds the
+/// code's place from the code alone (one round trip to redeem it).
+pub(crate) fn code_key_for(openid: &str) -> CodeKey {
+    let mut key = CodeKey::random();
+    key.0[0] = tag_byte(openid);
+    key
+}
+
+/// A fresh authCode for `user_id`: 32 hex digits, the user's
+/// [`tag_byte`] then 120 random bits.
+pub(crate) fn auth_code_for(user_id: &str) -> String {
+    let mut code = crate::digest::random_hex::<16>();
+    code.replace_range(..2, &crate::digest::to_hex(&[tag_byte(user_id)]));
+    code
+}
+
 /// The limits a code is issued under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CodeLimits {

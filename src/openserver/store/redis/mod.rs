@@ -2,9 +2,9 @@
 //! every instance shares, so that a restart logs no one out and two
 //! instances behind a load balancer agree.
 //!
-//! Each operation is one round trip: a Lua script loaded once
-//! ([`redis::Script`], run with `EVALSHA`, so Redis runs it atomically) or a
-//! single read command. Expiry is compared with the platform clock's `now`,
+//! Each operation is a Lua script loaded once ([`redis::Script`], run
+//! with `EVALSHA`, so Redis runs it atomically) or a single read command,
+//! one round trip (the exceptions are below). Expiry is compared with the platform clock's `now`,
 //! passed to every script, never with Redis's own clock, so the rules give
 //! the same answers as the in-memory store on an injected clock; TTLs
 //! (relative, computed from the same `now`, with a margin) only collect
@@ -12,28 +12,33 @@
 //! or values only as the hex SHA-256 of the secret: a dump of Redis holds
 //! nothing a caller could present.
 //!
-//! The keys (prefix `superapp:` by default; docs/openserver.md, "Running
-//! several instances"):
+//! The keys (prefix `superapp:` by default, then a hash tag `{tt}`, two
+//! hex digits: `keys.rs` says whose; docs/openserver.md, "Running several
+//! instances"):
 //!
 //! | key | type | fields |
 //! |---|---|---|
-//! | `code:<sha256(code)>` | hash | app, user, openid, kind, exp, used |
-//! | `user-codes:<openid>` | sorted set | the user's code digests, scored by expiry |
-//! | `app-codes:<appid>` | sorted set | the app's code digests, scored by expiry |
-//! | `subject:<openid>` | hash | app, user; sig (sha256 of the session's signature), sexp; wmin, wcount (rate window) |
-//! | `token:<sha256(token)>` | hash | app, exp |
-//! | `app-tokens:<appid>` | hash | cur, prev (token digests), day, issued |
-//! | `grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
-//! | `user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
+//! | `{t(openid)}:code:<sha256(code)>` | hash | app, user, openid, kind, exp, used |
+//! | `{t(openid)}:user-codes:<openid>` | sorted set | the user's code digests, scored by expiry |
+//! | `app-codes:<appid>`, on a cluster `{tt}:app-codes:<appid>` | sorted set | the app's code digests (of one tag's users on a cluster), scored by expiry |
+//! | `{t(openid)}:subject:<openid>` | hash | app, user; sig (sha256 of the session's signature), sexp |
+//! | `{tt}:rate:<minute>` | hash | openid → jscode2session calls that minute |
+//! | `{t(sha256(token))}:token:<sha256(token)>` | hash | app, exp, gone (retired) |
+//! | `{t(appid)}:app-tokens:<appid>` | hash | cur, prev (token digests), day, issued |
+//! | `{t(userid)}:grant:<sha256(authCode)>` | hash | app, user, scopes, exp |
+//! | `{t(userid)}:user-grants:<userid>` | sorted set | the user's authCode digests, scored by expiry |
 //!
 //! Every key a script touches is passed in its KEYS, none is named inside
-//! Lua: where a script acts on a key named by another (a code's subject, a
-//! grant's user, an app's previous tokens), the store reads the name first
-//! and the script checks it is still the one named, answering `STALE`
-//! otherwise (and the store reads again). The keys of one operation still
-//! lie in different hash slots, so the store wants one Redis (with replicas
-//! if need be), not a Redis Cluster.
+//! Lua, and the keys of one script share a tag, so every script runs on a
+//! Redis Cluster too. A code (and an authCode) carries its user's tag in
+//! its first byte, so redeeming one needs no key name read first: a login
+//! code, an SDK login and checksession are one round trip each. Only
+//! `issue_token` (its app's slot, then the three tokens' slots together)
+//! and `redeem_grant` (the grant names its user, read first) take two.
+//! On a cluster, checksession reads its two slots together, and a redeem
+//! may `WAIT` for a replica ([`RedisConfig::replica_acks`]).
 
+mod connection;
 mod decode;
 mod keys;
 mod scripts;
@@ -43,9 +48,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, ScriptInvocation};
 
+use self::connection::Connection;
 use self::keys::Keys;
 use self::scripts::Scripts;
 use super::StoreError;
@@ -78,10 +83,14 @@ const SUBJECT_RETENTION: u64 = 30 * 24 * 3_600_000;
 /// ```
 #[derive(Clone)]
 pub struct RedisConfig {
-    url: String,
+    /// One Redis's URL, or a cluster's seed nodes.
+    urls: Vec<String>,
+    cluster: bool,
     prefix: String,
     connection_timeout: Duration,
     response_timeout: Duration,
+    replica_acks: u32,
+    replica_timeout: Duration,
 }
 
 impl RedisConfig {
@@ -90,11 +99,52 @@ impl RedisConfig {
     /// and 1 s for an answer.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
-            url: url.into(),
+            urls: vec![url.into()],
+            cluster: false,
             prefix: DEFAULT_PREFIX.to_owned(),
             connection_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
+            replica_acks: 0,
+            replica_timeout: Duration::from_millis(100),
         }
+    }
+
+    /// A Redis Cluster (feature `redis-cluster`) reached through any of
+    /// `nodes` (`redis://[:PASSWORD@]HOST:PORT` each; the client learns
+    /// the rest of the cluster from them). A redeemed code waits for one
+    /// replica by default ([`RedisConfig::replica_acks`]).
+    ///
+    /// ```
+    /// use superapp_openapi::openserver::RedisConfig;
+    /// let config = RedisConfig::cluster(["redis://10.0.0.7:7000", "redis://10.0.0.8:7000"]);
+    /// assert!(format!("{config:?}").contains("10.0.0.8:7000"));
+    /// ```
+    pub fn cluster<I>(nodes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        RedisConfig {
+            urls: nodes.into_iter().map(Into::into).collect(),
+            cluster: true,
+            replica_acks: 1,
+            ..RedisConfig::new("")
+        }
+    }
+
+    /// After each redeem of a code or authCode, wait for `acks` replicas
+    /// of its master to have it (`WAIT`), at most `timeout`; when fewer
+    /// did, the redeem answers `-1`, so that a failover before the
+    /// replicas saw it cannot let the code be redeemed again
+    /// (docs/openserver.md, "Running several instances"). Default: 0 on
+    /// one Redis, 1 within 100 ms on a cluster. Costs a replica's
+    /// acknowledgement per redeem (a login code's `WAIT` goes in the
+    /// redeem's pipeline; a phone/email code's or authCode's is one round
+    /// trip more).
+    pub fn replica_acks(mut self, acks: u32, timeout: Duration) -> Self {
+        self.replica_acks = acks;
+        self.replica_timeout = timeout;
+        self
     }
 
     /// Every key starts with `prefix` (default `superapp:`); platforms
@@ -117,14 +167,16 @@ impl RedisConfig {
     }
 
     /// The longest a store operation waits before it answers `-1`: one
-    /// connection attempt plus one answer.
+    /// connection attempt plus one answer (a redeem waiting for replicas
+    /// waits their timeout more).
     pub fn deadline(&self) -> Duration {
         self.connection_timeout + self.response_timeout
     }
 
-    /// Where the URL points, without its credentials.
+    /// Where the URLs point, without their credentials.
     fn shown(&self) -> String {
-        shown_url(&self.url)
+        let shown: Vec<String> = self.urls.iter().map(|url| shown_url(url)).collect();
+        shown.join(",")
     }
 }
 
@@ -146,9 +198,12 @@ impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
             .field("url", &self.shown())
+            .field("cluster", &self.cluster)
             .field("prefix", &self.prefix)
             .field("connection_timeout", &self.connection_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("replica_acks", &self.replica_acks)
+            .field("replica_timeout", &self.replica_timeout)
             .finish()
     }
 }
@@ -165,6 +220,20 @@ pub enum RedisStoreError {
         url: String,
         /// The client's reason.
         source: redis::RedisError,
+    },
+    /// The prefix holds `{` or `}`, which would change the keys' hash tags.
+    #[error("invalid redis key prefix {prefix:?}: a prefix may not hold {{ or }}")]
+    InvalidPrefix {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// A cluster was asked for, and this build has no feature `redis-cluster`.
+    #[error(
+        "redis cluster at {url}: this build has no Redis Cluster support (feature redis-cluster)"
+    )]
+    NoClusterSupport {
+        /// The URLs without their credentials.
+        url: String,
     },
     /// Redis did not answer, or refused a script, within the deadline.
     #[error("cannot reach redis at {url}: {reason}")]
@@ -200,7 +269,11 @@ pub struct RedisStore {
 }
 
 struct Shared {
-    connection: ConnectionManager,
+    connection: Connection,
+    /// A Redis Cluster: checksession reads two slots.
+    cluster: bool,
+    replica_acks: u32,
+    replica_timeout: Duration,
     keys: Keys,
     scripts: Scripts,
     deadline: Duration,
@@ -220,7 +293,9 @@ impl fmt::Debug for RedisStore {
 impl RedisStore {
     /// Connects, and loads the store's scripts into Redis.
     ///
-    /// The connection is a [`ConnectionManager`]: when Redis goes away, each
+    /// The connection is a [`redis::aio::ConnectionManager`] (on a cluster
+    /// a `ClusterConnection`, which follows `MOVED`, `ASK` and failovers):
+    /// when Redis goes away, each
     /// operation answers `-1` within [`RedisConfig::deadline`] and the next
     /// ones reconnect by themselves once Redis is back.
     ///
@@ -242,20 +317,11 @@ impl RedisStore {
     /// the deadline.
     pub async fn connect(config: RedisConfig) -> Result<RedisStore, RedisStoreError> {
         let shown = config.shown();
-        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
-            RedisStoreError::InvalidUrl {
-                url: shown.clone(),
-                source,
-            }
-        })?;
-        // One retry, shortly: an operation waits for a reconnection, and
-        // the deadline bounds the whole of it anyway.
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_response_timeout(Some(config.response_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
+        if config.prefix.contains(['{', '}']) {
+            return Err(RedisStoreError::InvalidPrefix {
+                prefix: config.prefix,
+            });
+        }
         let deadline = config.deadline();
         let unreachable = |reason: String| RedisStoreError::Unreachable {
             url: shown.clone(),
@@ -263,32 +329,156 @@ impl RedisStore {
         };
         let scripts = Scripts::new();
         let connected = async {
-            let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
+            let mut connection = Connection::open(&config, &shown).await?;
             for script in scripts.all() {
-                script.prepare_invoke().load_async(&mut connection).await?;
+                script
+                    .prepare_invoke()
+                    .load_async(&mut connection)
+                    .await
+                    .map_err(|e| unreachable(e.to_string()))?;
             }
-            Ok::<_, redis::RedisError>(connection)
+            Ok::<_, RedisStoreError>(connection)
         };
         // Connecting is one attempt, plus one command per script.
         let connection = tokio::time::timeout(deadline * 4, connected)
             .await
-            .map_err(|_| unreachable(format!("no answer within {:?}", deadline * 4)))?
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|_| unreachable(format!("no answer within {:?}", deadline * 4)))??;
+        let waits = config.replica_acks > 0;
         Ok(RedisStore {
             inner: Arc::new(Shared {
                 connection,
+                cluster: config.cluster,
+                replica_acks: config.replica_acks,
+                replica_timeout: config.replica_timeout,
                 keys: Keys {
                     prefix: config.prefix,
+                    sharded_app_cap: config.cluster,
                 },
                 scripts,
-                deadline,
+                deadline: deadline
+                    + if waits {
+                        config.replica_timeout
+                    } else {
+                        Duration::ZERO
+                    },
                 shown,
             }),
         })
     }
 
+    /// `WAIT <acks> <timeout>` for the configured replicas.
+    fn wait_command(&self) -> redis::Cmd {
+        let mut command = redis::cmd("WAIT");
+        command
+            .arg(self.inner.replica_acks)
+            .arg(self.inner.replica_timeout.as_millis() as u64);
+        command
+    }
+
+    /// Runs a redeem script (`evalsha`, built by [`evalsha`]) and, when the
+    /// store waits for replicas, `WAIT` with it in one pipeline to the
+    /// master of `key`'s slot: one round trip. Its reply, once the
+    /// replicas have what it wrote (checked only when it wrote: data).
+    /// A node that never saw the script (`NOSCRIPT`: a promoted replica)
+    /// is given it, and the call runs again.
+    async fn redeem<T: FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        evalsha: redis::Cmd,
+        key: &str,
+    ) -> Result<decode::Reply<T>, StoreError> {
+        let slot = keys::slot(key);
+        let mut pipeline = redis::pipe();
+        pipeline.add_command(evalsha);
+        let waits = self.inner.replica_acks > 0;
+        if waits {
+            pipeline.add_command(self.wait_command());
+        }
+        let count = pipeline.len();
+        let values: Vec<redis::Value> = self
+            .run(|connection| async move {
+                // NOSCRIPT comes back as the script's answer in the
+                // pipeline's, or as the pipeline's error.
+                let no_script = |e: &redis::RedisError| {
+                    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+                };
+                let first = connection
+                    .clone()
+                    .pipeline_on_master_of(slot, pipeline.clone(), count)
+                    .await;
+                let missing = match &first {
+                    Ok(values) => matches!(
+                        values.first(),
+                        Some(redis::Value::ServerError(e))
+                            if e.kind() == Some(redis::ServerErrorKind::NoScript)
+                    ),
+                    Err(e) => no_script(e),
+                };
+                if !missing {
+                    return first;
+                }
+                let mut loading = connection.clone();
+                script.prepare_invoke().load_async(&mut loading).await?;
+                connection
+                    .pipeline_on_master_of(slot, pipeline, count)
+                    .await
+            })
+            .await?;
+        let mut values = values.into_iter();
+        let reply: decode::Reply<T> = values
+            .next()
+            .map(FromRedisValue::from_redis_value)
+            .transpose()
+            .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?
+            .ok_or_else(|| decode::unexpected(&redis::Value::Nil))?;
+        if waits && matches!(reply, decode::Reply::Data(_)) {
+            let acked = values
+                .next()
+                .and_then(|v| i64::from_redis_value(v).ok())
+                .unwrap_or(0);
+            self.acknowledged(slot, acked).await?;
+        }
+        Ok(reply)
+    }
+
+    /// After a redeem: waits for the configured replicas of the master
+    /// holding `key` to have it; `-1` when fewer acknowledged in time.
+    async fn replicated(&self, key: &str) -> Result<(), StoreError> {
+        if self.inner.replica_acks == 0 {
+            return Ok(());
+        }
+        let command = self.wait_command();
+        let slot = keys::slot(key);
+        let acked: i64 = self
+            .run(|connection| async move { connection.on_master_of(slot, command).await })
+            .await?;
+        self.acknowledged(slot, acked).await
+    }
+
+    /// Whether `acked` replicas of the master of `slot` are enough.
+    async fn acknowledged(&self, slot: u16, acked: i64) -> Result<(), StoreError> {
+        let wanted = self.inner.replica_acks;
+        let timeout = self.inner.replica_timeout;
+        if acked >= i64::from(wanted) {
+            return Ok(());
+        }
+        // Too few: safe only when no replica could be promoted over the
+        // write (a cluster master whose replicas all failed, after a
+        // failover); a replica that is merely behind could be.
+        let promotable = self
+            .run(|connection| async move { connection.promotable_replicas(slot).await })
+            .await?;
+        if self.inner.cluster && promotable == 0 {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "redis: the redeem reached {acked} of {wanted} replicas within {timeout:?}"
+            )))
+        }
+    }
+
     /// Runs one command or script invocation within the deadline.
-    async fn run<F, T>(&self, call: impl FnOnce(ConnectionManager) -> F) -> Result<T, StoreError>
+    async fn run<F, T>(&self, call: impl FnOnce(Connection) -> F) -> Result<T, StoreError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
@@ -326,6 +516,15 @@ impl RedisStore {
         self.run(|mut connection| async move { command.query_async(&mut connection).await })
             .await
     }
+}
+
+/// `EVALSHA <sha> <number of keys> <keys…>`: a script call whose
+/// arguments the caller appends, for a pipeline ([`redis::ScriptInvocation`]
+/// builds its command privately).
+fn evalsha(script: &redis::Script, keys: &[&str]) -> redis::Cmd {
+    let mut command = redis::cmd("EVALSHA");
+    command.arg(script.get_hash()).arg(keys.len()).arg(keys);
+    command
 }
 
 #[cfg(test)]

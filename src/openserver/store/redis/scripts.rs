@@ -40,6 +40,7 @@ scripts! {
     replace_session,
     check_session,
     issue_token,
+    token_record,
     issue_grant,
     redeem_grant,
 }

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::decode::{Reply, Status, millis, refusal};
 use super::keys::*;
-use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION};
+use super::{GC_MARGIN, RedisStore, SUBJECT_RETENTION, evalsha};
 use crate::api::Scope;
 use crate::digest::to_hex;
 use crate::openserver::codes::{CodeKey, CodeKind};
@@ -44,77 +44,17 @@ macro_rules! settled {
 }
 
 impl RedisStore {
-    /// One attempt of `redeem_login_code`: the code names the subject
-    /// whose rate window it counts.
-    async fn redeem_login_attempt(
-        &self,
-        code: &str,
-        app: &AppState,
-        now: u64,
-        rate_limit: u32,
-    ) -> Result<Reply<String>, StoreError> {
-        let Some(openid) = self.hget(code, "openid").await? else {
-            return Ok(Reply::Status(Status::InvalidCode));
-        };
-        self.invoke(
-            self.inner
-                .scripts
-                .redeem_login_code
-                .key(code)
-                .key(self.inner.keys.subject(&openid))
-                .arg(&app.record.app_id)
-                .arg(now)
-                .arg(rate_limit)
-                .arg(now / 60_000)
-                .arg(&openid),
-        )
-        .await
-    }
-
-    /// One attempt of `issue_token`: the app's current and previous
-    /// tokens, whose keys the script shortens and removes, read first.
-    async fn issue_token_attempt(
-        &self,
-        app_id: &str,
-        token_digest: &str,
-        terms: &TokenTerms,
-        grace: u64,
-        slots_ttl: u64,
-    ) -> Result<Reply<()>, StoreError> {
-        let keys = &self.inner.keys;
-        let slots = keys.app_tokens(app_id);
-        let (current, previous): (Option<String>, Option<String>) =
-            self.hmget(&slots, &["cur", "prev"]).await?;
-        let mut invocation = self.inner.scripts.issue_token.prepare_invoke();
-        invocation.key(&slots).key(keys.token(token_digest));
-        for named in [&previous, &current].into_iter().flatten() {
-            invocation.key(keys.token(named));
-        }
-        invocation
-            .arg(terms.day())
-            .arg(terms.per_day)
-            .arg(terms.expires_at)
-            .arg(terms.overlap_end)
-            .arg(app_id)
-            .arg(terms.now)
-            .arg(grace)
-            .arg(current.as_deref().unwrap_or(""))
-            .arg(previous.as_deref().unwrap_or(""))
-            .arg(token_digest)
-            .arg(slots_ttl);
-        self.invoke(&invocation).await
-    }
-
     /// One attempt of `redeem_grant`: the grant names the user whose count
     /// it frees.
     async fn redeem_grant_attempt(
         &self,
+        code: &str,
         digest: &str,
         app_id: &str,
         now: u64,
     ) -> Result<Reply<Option<(String, String)>>, StoreError> {
         let keys = &self.inner.keys;
-        let grant = keys.grant(digest);
+        let grant = keys.grant(code, digest);
         let Some(user) = self.hget(&grant, "user").await? else {
             return Ok(Reply::Data(None));
         };
@@ -123,13 +63,91 @@ impl RedisStore {
                 .scripts
                 .redeem_grant
                 .key(&grant)
-                .key(keys.user_grants(&user))
+                .key(keys.user_grants(grant_tag(code), &user))
                 .arg(app_id)
                 .arg(now)
                 .arg(digest)
                 .arg(&user),
         )
         .await
+    }
+}
+
+impl RedisStore {
+    /// What checksession decides on. One Redis: one script. A cluster:
+    /// the token's and the openid's keys lie in two slots, read together
+    /// (two commands, one round trip's wait).
+    async fn session_state(&self, token: &str, openid: &str) -> Result<SessionState, StoreError> {
+        let keys = &self.inner.keys;
+        let token_key = keys.token(&digest(token.as_bytes()));
+        let subject_key = keys.subject(openid);
+        if !self.inner.cluster {
+            let reply: Reply<SessionState> = self
+                .invoke(
+                    self.inner
+                        .scripts
+                        .check_session
+                        .key(&token_key)
+                        .key(&subject_key),
+                )
+                .await?;
+            return reply.into_result();
+        }
+        let (token_state, subject_state) = tokio::join!(
+            self.hmget::<[Option<Vec<u8>>; 3]>(&token_key, &["app", "exp", "gone"]),
+            self.hmget::<[Option<Vec<u8>>; 3]>(&subject_key, &["app", "sig", "sexp"]),
+        );
+        let [app, exp, gone] = token_state?;
+        let Some(app) = app.filter(|_| gone.is_none()) else {
+            return Err(Refused::InvalidToken.into());
+        };
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| Refused::InvalidToken);
+        let [subject_app, sig, sexp] = subject_state?;
+        Ok((
+            text(app)?,
+            exp.unwrap_or_default(),
+            subject_app.map(text).transpose()?.unwrap_or_default(),
+            sig.unwrap_or_default(),
+            sexp.unwrap_or_default(),
+        ))
+    }
+
+    /// Writes, shortens or retires a token's record (`token_record.lua`);
+    /// nothing for no token (`''`).
+    async fn token_record(
+        &self,
+        digest: &str,
+        app_id: &str,
+        exp: u64,
+        ttl: u64,
+        retire: bool,
+    ) -> Result<(), StoreError> {
+        if digest.is_empty() {
+            return Ok(());
+        }
+        let reply: Reply<()> = self
+            .invoke(
+                self.inner
+                    .scripts
+                    .token_record
+                    .key(self.inner.keys.token(digest))
+                    .arg(app_id)
+                    .arg(exp)
+                    .arg(ttl)
+                    .arg(if retire { "1" } else { "0" }),
+            )
+            .await?;
+        reply.into_result()
+    }
+
+    /// What each tag's counter may hold of the app's cap: all of it on one
+    /// Redis; on a cluster a 256th, rounded up (docs/openserver.md).
+    fn app_cap_share(&self, per_app: usize) -> usize {
+        if self.inner.keys.sharded_app_cap {
+            per_app.div_ceil(256)
+        } else {
+            per_app
+        }
     }
 }
 
@@ -143,14 +161,14 @@ impl_store! { RedisStore,
                 self.inner
                     .scripts
                     .issue_code
-                    .key(keys.code(&digest))
+                    .key(keys.code(key, &digest))
                     .key(keys.user_codes(&subject.openid))
-                    .key(keys.app_codes(app_id))
+                    .key(keys.app_codes(&subject.openid, app_id))
                     .key(keys.subject(&subject.openid))
                     .arg(now)
                     .arg(expires_at)
                     .arg(limits.per_user)
-                    .arg(limits.per_app)
+                    .arg(self.app_cap_share(limits.per_app))
                     .arg(&digest)
                     .arg(app_id)
                     .arg(&subject.user_id)
@@ -164,20 +182,31 @@ impl_store! { RedisStore,
     }
 
     redeem_login_code(self, app, key, now, rate_limit, subject) {
-        let code = self.inner.keys.code(&code_digest(key));
-        let user_id: String = settled!(
-            self.redeem_login_attempt(&code, app, now, rate_limit)
-                .await?
-        )?;
-        Ok(subject(&user_id))
+        let keys = &self.inner.keys;
+        let minute = now / 60_000;
+        let code = keys.code(key, &code_digest(key));
+        let script = &self.inner.scripts.redeem_login_code;
+        let mut evalsha = evalsha(script, &[&code, &keys.rate(code_tag(key), minute)]);
+        evalsha
+            .arg(&app.record.app_id)
+            .arg(now)
+            .arg(rate_limit)
+            .arg(ttl(now, (minute + 1) * 60_000, GC_MARGIN));
+        let reply: Reply<String> = self.redeem(script, evalsha, &code).await?;
+        Ok(subject(&reply.into_result()?))
     }
 
     redeem_user_code(self, app, openid, key, kind, now) {
         let keys = &self.inner.keys;
         let script = &self.inner.scripts.redeem_user_code;
         let mut invocation = script.prepare_invoke();
-        if let Some(key) = key {
-            invocation.key(keys.code(&code_digest(key)));
+        // A code carries its user's tag: one whose tag is not the given
+        // openid's is not that user's, and is not looked at (on a cluster
+        // its key lies in another slot).
+        let key = key.filter(|&key| openid.is_none_or(|openid| code_tag(key) == subject_tag(openid)));
+        let code = key.map(|key| keys.code(key, &code_digest(key)));
+        if let Some(code) = &code {
+            invocation.key(code);
         }
         if let Some(openid) = openid {
             invocation.key(keys.subject(openid));
@@ -189,7 +218,11 @@ impl_store! { RedisStore,
             .arg(openid.unwrap_or(""))
             .arg(if key.is_some() { "1" } else { "0" });
         let reply: Reply<String> = self.invoke(&invocation).await?;
-        reply.into_result()
+        let user_id = reply.into_result()?;
+        if let Some(code) = &code {
+            self.replicated(code).await?;
+        }
+        Ok(user_id)
     }
 
     replace_session(self, subject, signature, nonce, now, expires_at) {
@@ -211,17 +244,8 @@ impl_store! { RedisStore,
     }
 
     check_session(self, token, openid, signature, now, registered) {
-        let keys = &self.inner.keys;
-        let reply: Reply<SessionState> = self
-            .invoke(
-                self.inner
-                    .scripts
-                    .check_session
-                    .key(keys.token(&digest(token.as_bytes())))
-                    .key(keys.subject(openid)),
-            )
-            .await?;
-        let (token_app, token_exp, subject_app, stored, session_exp) = reply.into_result()?;
+        let (token_app, token_exp, subject_app, stored, session_exp) =
+            self.session_state(token, openid).await?;
         if millis(&token_exp).is_none_or(|exp| exp <= now) {
             return Err(Refused::ExpiredToken.into());
         }
@@ -287,17 +311,36 @@ impl_store! { RedisStore,
             GC_MARGIN,
         );
         let token_digest = digest(token.as_bytes());
-        settled!(
-            self.issue_token_attempt(app_id, &token_digest, &terms, grace, slots_ttl)
-                .await?
-        )
+        let rotated: Reply<(String, String)> = self
+            .invoke(
+                self.inner
+                    .scripts
+                    .issue_token
+                    .key(self.inner.keys.app_tokens(app_id))
+                    .arg(terms.day())
+                    .arg(terms.per_day)
+                    .arg(&token_digest)
+                    .arg(slots_ttl),
+            )
+            .await?;
+        let (current, previous) = rotated.into_result()?;
+        // The new token, the current one shortened, the previous retired:
+        // three slots, written together (`token_record` merges them in
+        // any order).
+        let lifetime = |until: u64| ttl(now, until, grace);
+        let (written, shortened, retired) = tokio::join!(
+            self.token_record(&token_digest, app_id, terms.expires_at, lifetime(terms.expires_at), false),
+            self.token_record(&current, "", terms.overlap_end, lifetime(terms.overlap_end), false),
+            self.token_record(&previous, "", now, GC_MARGIN, true),
+        );
+        written.and(shortened).and(retired)
     }
 
     resolve_token(self, token, now, app) {
         let key = self.inner.keys.token(&digest(token.as_bytes()));
-        let (app_id, exp): (Option<Vec<u8>>, Option<Vec<u8>>) =
-            self.hmget(&key, &["app", "exp"]).await?;
-        let app_id = app_id.ok_or(Refused::InvalidToken)?;
+        let [app_id, exp, gone]: [Option<Vec<u8>>; 3] =
+            self.hmget(&key, &["app", "exp", "gone"]).await?;
+        let app_id = app_id.filter(|_| gone.is_none()).ok_or(Refused::InvalidToken)?;
         if exp.as_deref().and_then(millis).is_none_or(|exp| exp <= now) {
             return Err(Refused::ExpiredToken.into());
         }
@@ -320,8 +363,8 @@ impl_store! { RedisStore,
                 self.inner
                     .scripts
                     .issue_grant
-                    .key(keys.grant(&digest))
-                    .key(keys.user_grants(user_id))
+                    .key(keys.grant(code, &digest))
+                    .key(keys.user_grants(grant_tag(code), user_id))
                     .arg(now)
                     .arg(terms.expires_at)
                     .arg(terms.per_user)
@@ -337,10 +380,11 @@ impl_store! { RedisStore,
 
     redeem_grant(self, code, app_id, now) {
         let digest = digest(code.as_bytes());
-        let redeemed = settled!(self.redeem_grant_attempt(&digest, app_id, now).await?)?;
+        let redeemed = settled!(self.redeem_grant_attempt(code, &digest, app_id, now).await?)?;
         let Some((user_id, scopes)) = redeemed else {
             return Ok(None);
         };
+        self.replicated(&self.inner.keys.grant(code, &digest)).await?;
         let scopes = scopes
             .split(',')
             .filter(|s| !s.is_empty())
