@@ -45,7 +45,7 @@ use superapp_openapi::{
     AccessToken, ApiVersion, AppInfo, AppKind, AppSecret, AuthCode, AuthCodeRequest, AuthGrant,
     Code, Dispatcher, DispatcherBuilder, HandlerResult, HostError, JsonObject, OpenApi,
     OpenApiHandler, OpenServer, PhoneNumber, Scope, SdkKey, SessionKey, UserInfo,
-    http::{ClientError, OpenServerClient, RemotePlatform, Session},
+    http::{ClientError, OpenServerClient, RemotePlatform, Session, masked},
     opendata::{self, OpenDataError},
     openserver::{
         AppRegistration, CheckSessionRequest, ErrCode, Jscode2SessionRequest, OpenServerError,
@@ -72,17 +72,6 @@ fn short(id: impl AsRef<str>) -> String {
         Some(head) if id.len() > 12 => format!("{head}…"),
         _ => id.to_owned(),
     }
-}
-
-/// Shows a secret's shape, not its value.
-fn masked(secret: &str) -> String {
-    let n = secret.chars().count();
-    if n <= 8 {
-        return "*".repeat(n);
-    }
-    let head: String = secret.chars().take(4).collect();
-    let tail: String = secret.chars().skip(n - 2).collect();
-    format!("{head}{}{tail} ({n} chars)", "*".repeat(6))
 }
 
 /// The story so far: every step printed, every surprise counted.

@@ -32,7 +32,10 @@ fn source_files() -> BTreeSet<String> {
 }
 
 fn is_file_name(word: &str) -> bool {
-    (word.ends_with(".rs") || word.ends_with(".lua"))
+    // Rust, Lua scripts, and the playground's page (compiled in).
+    [".rs", ".lua", ".html", ".css", ".js"]
+        .iter()
+        .any(|ext| word.ends_with(ext))
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '*' | '-'))

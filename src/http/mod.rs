@@ -15,6 +15,8 @@
 //! - [`OpenServerClient`] is what a mini program's developer server uses:
 //!   jscode2session, a cached access token, checksession, and the phone and
 //!   email look-ups.
+//! - [`Playground`] (`openserver --playground`, off by default) is a page
+//!   that drives the parties and draws each message that crosses.
 
 //!
 //! The wing runs one way: `server` (the router) and the clients (`remote`,
@@ -23,6 +25,7 @@
 
 mod client;
 mod client_open_data;
+mod playground;
 mod remote;
 mod server;
 #[cfg(feature = "rustls")]
@@ -31,6 +34,7 @@ mod transport;
 mod wire;
 
 pub use client::{ClientError, OpenServerClient, OpenServerClientBuilder, Session};
+pub use playground::{MAX_PLAYGROUND_CHOICES, PLAYGROUND_PATH, Playground, masked};
 pub use remote::{DEFAULT_PLATFORM_TIMEOUT, RemotePlatform, RemotePlatformBuilder};
 #[cfg(feature = "rustls")]
 pub use server::serve_tls;

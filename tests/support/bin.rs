@@ -43,6 +43,7 @@ fn spawn(mut command: Command, env: &[(&str, &str)]) -> (Running, String) {
         "OPENSERVER_LISTEN",
         "OPENSERVER_CONFIG",
         "OPENSERVER_LOG",
+        "OPENSERVER_PLAYGROUND",
     ] {
         command.env_remove(name);
     }

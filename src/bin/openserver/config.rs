@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use superapp_openapi::http::{HttpConfig, ServerLimits};
+use superapp_openapi::http::{HttpConfig, Playground, ServerLimits};
 use superapp_openapi::openserver::{
     AppRegistration, IdSecret, OpenServerBuilder, OpenServerConfig, SuperappUser,
 };
@@ -445,4 +445,15 @@ pub(crate) fn load(
         };
     }
     Ok((server, http, file))
+}
+
+/// The playground's choices: every app of the file (with its secret, for
+/// the page's developer server) and every user.
+pub(crate) fn playground(file: &ConfigFile) -> Playground {
+    let apps = file.apps.iter().fold(Playground::new(), |playground, app| {
+        playground.app(&app.appid, app.secret.clone())
+    });
+    file.users
+        .iter()
+        .fold(apps, |playground, user| playground.user(&user.id))
 }

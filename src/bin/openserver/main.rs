@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use superapp_openapi::http::{openapi_json, router, serve_with_limits};
+use superapp_openapi::http::{DEFAULT_BODY_LIMIT, openapi_json, router, serve_with_limits};
 use tracing::level_filters::LevelFilter;
 
 use self::config::{ConfigFile, Failure, StoreChoice, load};
@@ -79,6 +79,18 @@ struct Cli {
     /// Print the server's OpenAPI 3.1 document (JSON) and exit.
     #[arg(long)]
     print_openapi: bool,
+    /// Serve the playground at /playground: a page that plays the mini
+    /// program and its developer server and draws every message. A
+    /// development tool: it shows the apps' secrets; never on a public
+    /// platform (docs/http.md). OPENSERVER_PLAYGROUND takes true/false,
+    /// 1/0, yes/no or on/off.
+    #[arg(
+        long,
+        env = "OPENSERVER_PLAYGROUND",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    playground: bool,
     /// Run the conformance check against the config's `directory` (the
     /// super-app server) with this active user (who has a nickname, an
     /// avatar, a phone number and an email), print one line per endpoint,
@@ -253,7 +265,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if file.apps.is_empty() {
         tracing::warn!("no app is registered: every developer-server call will answer 40013");
     }
-    let app = router(server, http);
+    let app = if cli.playground {
+        tracing::warn!("the playground is on at /playground: never on a public platform");
+        let playground = config::playground(&file);
+        router(server.clone(), http).merge(playground.router(server, DEFAULT_BODY_LIMIT))
+    } else {
+        router(server, http)
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let served = match tls {
         None => {

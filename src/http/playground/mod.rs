@@ -1,0 +1,142 @@
+//! The playground (`openserver --playground`): a page at `/playground`
+//! where a person plays the mini program and its developer server and
+//! watches every message cross between the five parties.
+//!
+//! A development tool: `docs/http.md` says never to enable it on a public
+//! platform (it hands the page the apps' secrets, as a developer server
+//! holds them). Nothing of it is routed unless the binary is asked for it.
+//!
+//! - `api` answers the page's JSON: the setup (apps, users, versions) and
+//!   one wx call through a real [`Dispatcher`](crate::Dispatcher) per
+//!   request, built for the page's choices;
+//! - `host` is that dispatcher's demo host, `record` the recording
+//!   platform around the binary's own [`OpenServer`] and the masking;
+//! - `assets/` is the page (HTML, CSS, JS; no build step, no network),
+//!   compiled in. The developer server's side runs in the page, against
+//!   the binary's real routes.
+
+mod api;
+mod host;
+mod record;
+
+pub use self::record::masked;
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::openserver::OpenServer;
+use crate::secret::AppSecret;
+
+/// Where the page is served.
+pub const PLAYGROUND_PATH: &str = "/playground";
+
+/// The most apps or users the page offers; past it the rest are left out
+/// of the lists (a playground's config is small).
+pub const MAX_PLAYGROUND_CHOICES: usize = 100;
+
+/// The playground's choices: the apps (with the secret their developer
+/// server holds) and the directory's users.
+///
+/// ```
+/// use superapp_openapi::AppSecret;
+/// use superapp_openapi::http::Playground;
+/// let playground = Playground::new()
+///     .app("wx-shop", AppSecret::new("shop-secret-0123456789"))
+///     .user("alice");
+/// assert!(!format!("{playground:?}").contains("shop-secret"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Playground {
+    apps: Vec<(String, AppSecret)>,
+    users: Vec<String>,
+}
+
+impl Playground {
+    /// No app and no user yet.
+    pub fn new() -> Self {
+        Playground::default()
+    }
+
+    /// Offers an app registered on the platform, with its secret (the page
+    /// plays its developer server). Past [`MAX_PLAYGROUND_CHOICES`] apps, ignored.
+    pub fn app(mut self, app_id: impl Into<String>, secret: AppSecret) -> Self {
+        if self.apps.len() < MAX_PLAYGROUND_CHOICES {
+            self.apps.push((app_id.into(), secret));
+        }
+        self
+    }
+
+    /// Offers a user of the platform's directory as the host's signed-in
+    /// user. Past [`MAX_PLAYGROUND_CHOICES`] users, ignored.
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        if self.users.len() < MAX_PLAYGROUND_CHOICES {
+            self.users.push(user_id.into());
+        }
+        self
+    }
+
+    /// The playground's routes over `server`: the page and its assets, and
+    /// `/playground/api/...`, whose bodies are at most `body_limit` bytes.
+    /// Merge them into [`router`](crate::http::router)'s router, which
+    /// keeps its 404 for every other path.
+    pub fn router(self, server: OpenServer, body_limit: usize) -> Router {
+        let state = Arc::new(api::State {
+            server,
+            playground: self,
+        });
+        Router::new()
+            .route(PLAYGROUND_PATH, get(page))
+            .route("/playground/style.css", get(style))
+            .route("/playground/app.js", get(script))
+            .route("/playground/api/setup", get(api::setup))
+            .route("/playground/api/explain", post(api::explain))
+            .route("/playground/api/call", post(api::call))
+            .layer(DefaultBodyLimit::max(body_limit))
+            .with_state(state)
+    }
+}
+
+impl fmt::Debug for Playground {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let apps: Vec<&str> = self.apps.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("Playground")
+            .field("apps", &apps)
+            .field("users", &self.users.len())
+            .finish()
+    }
+}
+
+/// A compiled-in file, never cached (the binary may change under it).
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+}
+
+async fn page() -> impl IntoResponse {
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("assets/index.html"),
+    )
+}
+
+async fn style() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", include_str!("assets/style.css"))
+}
+
+async fn script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+    )
+}

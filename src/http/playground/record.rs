@@ -1,0 +1,389 @@
+//! What crossed between the parties during one playground call: a bounded
+//! list of messages, with every secret masked, and the recording
+//! [`Platform`] around the embedded [`OpenServer`] that writes it.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppInfo;
+use crate::http::wire::paths;
+use crate::openserver::OpenServer;
+use crate::platform::{OpenData, Platform, PlatformError, Principal, SealedData, UserCodeKind};
+use crate::secret::Code;
+
+/// The most messages one call records; past it they are counted, not kept
+/// (a call crosses at most eight today).
+pub(crate) const MAX_MESSAGES: usize = 32;
+
+/// The names of JSON fields whose string values are secrets, masked
+/// wherever a recorded body holds them.
+const SECRET_FIELDS: &[&str] = &[
+    "code",
+    "js_code",
+    "authCode",
+    "session_key",
+    "access_token",
+    "secret",
+    "signature",
+    "encryptedData",
+    "phoneNumber",
+    "purePhoneNumber",
+    "email",
+];
+
+/// One of the five parties, a lane of the page's diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Party {
+    MiniProgram,
+    Host,
+    SuperappServer,
+    Platform,
+}
+
+/// One message: who sent it to whom, what (a wx API, a method, a route),
+/// how it went, and its body with the secrets masked.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Message {
+    from: Party,
+    to: Party,
+    label: String,
+    status: String,
+    error: bool,
+    body: Value,
+}
+
+impl Message {
+    /// A request: its status is the word `request`.
+    pub(crate) fn request(from: Party, to: Party, label: impl Into<String>, body: Value) -> Self {
+        Message {
+            from,
+            to,
+            label: label.into(),
+            status: "request".to_owned(),
+            error: false,
+            body: masked_json(body),
+        }
+    }
+
+    /// An answer: `ok`, or what failed (drawn red).
+    pub(crate) fn answer(
+        from: Party,
+        to: Party,
+        label: impl Into<String>,
+        outcome: Result<Value, String>,
+    ) -> Self {
+        let (status, error, body) = match outcome {
+            Ok(body) => ("ok".to_owned(), false, body),
+            Err(why) => (why.clone(), true, json!({ "error": why })),
+        };
+        Message {
+            from,
+            to,
+            label: label.into(),
+            status,
+            error,
+            body: masked_json(body),
+        }
+    }
+
+    /// A reply to the mini program: an error when its errMsg says `:fail`.
+    pub(crate) fn reply(api: &str, reply: &Value) -> Self {
+        let err_msg = reply["errMsg"].as_str().unwrap_or_default();
+        let error = err_msg.contains(":fail");
+        Message {
+            from: Party::Host,
+            to: Party::MiniProgram,
+            label: format!("wx.{api}"),
+            status: err_msg.to_owned(),
+            error,
+            body: masked_json(reply.clone()),
+        }
+    }
+}
+
+/// The messages of one call, shared by the recording platform and the demo
+/// host: at most [`MAX_MESSAGES`], the rest counted in `dropped`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recorder(Arc<Mutex<Recorded>>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    messages: Vec<Message>,
+    dropped: usize,
+}
+
+impl Recorder {
+    pub(crate) fn push(&self, message: Message) {
+        // A poisoned lock still holds a usable list: a panic elsewhere
+        // must not hide what crossed before it.
+        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if recorded.messages.len() < MAX_MESSAGES {
+            recorded.messages.push(message);
+        } else {
+            recorded.dropped += 1;
+        }
+    }
+
+    /// The messages so far, and how many were dropped.
+    pub(crate) fn take(&self) -> (Vec<Message>, usize) {
+        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let dropped = recorded.dropped;
+        (std::mem::take(&mut recorded.messages), dropped)
+    }
+}
+
+/// A secret's shape, not its value, as the login walkthrough and the
+/// playground show it: its first four and last two characters and its
+/// length; eight characters or fewer, stars only.
+///
+/// ```
+/// use superapp_openapi::http::masked;
+/// assert_eq!(masked("0123456789abcdef"), "0123******ef (16 chars)");
+/// assert_eq!(masked("short"), "*****");
+/// ```
+pub fn masked(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n <= 8 {
+        return "*".repeat(n);
+    }
+    let head: String = secret.chars().take(4).collect();
+    let tail: String = secret.chars().skip(n - 2).collect();
+    format!("{head}{}{tail} ({n} chars)", "*".repeat(6))
+}
+
+/// `value` with the string of every secret field masked, at any depth.
+pub(crate) fn masked_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::String(s) if SECRET_FIELDS.contains(&key.as_str()) => {
+                            Value::String(masked(&s))
+                        }
+                        other => masked_json(other),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(masked_json).collect()),
+        other => other,
+    }
+}
+
+/// The embedded platform, recording each call the built-in flows make
+/// (labelled with the SDK route a remote host would use for it).
+#[derive(Debug, Clone)]
+pub(crate) struct RecordingPlatform {
+    pub(crate) inner: OpenServer,
+    pub(crate) recorder: Recorder,
+}
+
+/// The request body a built-in flow's call stands for.
+fn principal_body(app: &AppInfo, principal: &Principal) -> Value {
+    match principal {
+        Principal::Uid(uid) => json!({ "appid": app.app_id(), "uid": uid }),
+        Principal::AuthCode(code) => json!({ "appid": app.app_id(), "authCode": code.secret() }),
+    }
+}
+
+impl RecordingPlatform {
+    /// Records the request, makes the call, records its answer.
+    async fn recorded<T>(
+        &self,
+        route: &str,
+        request: Value,
+        call: impl Future<Output = Result<T, PlatformError>>,
+        shown: impl FnOnce(&T) -> Value,
+    ) -> Result<T, PlatformError> {
+        self.recorder.push(Message::request(
+            Party::Host,
+            Party::Platform,
+            route,
+            request,
+        ));
+        let result = call.await;
+        let outcome = match &result {
+            Ok(value) => Ok(shown(value)),
+            Err(err) => Err(short_error(err)),
+        };
+        self.recorder.push(Message::answer(
+            Party::Platform,
+            Party::Host,
+            route,
+            outcome,
+        ));
+        result
+    }
+}
+
+/// A failure as a diagram label: the errcode and the message's first
+/// clause (`46006 no session`), else the whole error.
+fn short_error(err: &PlatformError) -> String {
+    match err {
+        PlatformError::Api(api) => {
+            let message = api.errmsg();
+            let clause = message.split(':').next().unwrap_or(message);
+            format!("{} {}", api.errcode(), clause)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The code as the answer shows it.
+fn code_body(code: &Code) -> Value {
+    json!({ "code": code.secret() })
+}
+
+#[async_trait]
+impl Platform for RecordingPlatform {
+    async fn issue_login_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<Code, PlatformError> {
+        let call = Platform::issue_login_code(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_LOGIN_CODE,
+            principal_body(app, principal),
+            call,
+            code_body,
+        )
+        .await
+    }
+
+    async fn check_session(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<bool, PlatformError> {
+        let call = Platform::check_session(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_CHECK_SESSION,
+            principal_body(app, principal),
+            call,
+            |valid| json!({ "valid": valid }),
+        )
+        .await
+    }
+
+    async fn issue_user_code(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        kind: UserCodeKind,
+    ) -> Result<Code, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["kind"] = json!(match kind {
+            UserCodeKind::PhoneNumber => "phone_number",
+            UserCodeKind::Email => "email",
+        });
+        let call = Platform::issue_user_code(&self.inner, app, principal, kind);
+        self.recorded(paths::SDK_USER_CODE, request, call, code_body)
+            .await
+    }
+
+    async fn avatar_url(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<String, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["field"] = json!("avatar");
+        let call = Platform::avatar_url(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_PROFILE,
+            request,
+            call,
+            |url| json!({ "avatarUrl": url }),
+        )
+        .await
+    }
+
+    async fn nickname(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<String, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["field"] = json!("nickname");
+        let call = Platform::nickname(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_PROFILE,
+            request,
+            call,
+            |name| json!({ "nickName": name }),
+        )
+        .await
+    }
+
+    async fn seal_user_info(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+        user_info: &Map<String, Value>,
+    ) -> Result<OpenData, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["userInfo"] = Value::Object(user_info.clone());
+        let call = Platform::seal_user_info(&self.inner, app, principal, user_info);
+        self.recorded(paths::SDK_OPEN_DATA, request, call, |sealed| {
+            json!({ "rawData": sealed.raw_data, "signature": sealed.signature,
+                    "encryptedData": sealed.encrypted_data, "iv": sealed.iv })
+        })
+        .await
+    }
+
+    async fn seal_phone_number(
+        &self,
+        app: &AppInfo,
+        principal: &Principal,
+    ) -> Result<SealedData, PlatformError> {
+        let mut request = principal_body(app, principal);
+        request["data"] = json!("phone_number");
+        let call = Platform::seal_phone_number(&self.inner, app, principal);
+        self.recorded(
+            paths::SDK_OPEN_DATA,
+            request,
+            call,
+            |sealed| json!({ "encryptedData": sealed.encrypted_data, "iv": sealed.iv }),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_at_any_depth_as_the_walkthrough_masks_them() {
+        let shown = masked_json(json!({
+            "errMsg": "login:ok",
+            "code": "0123456789abcdef",
+            "nested": [{ "session_key": "short" }],
+        }));
+        assert_eq!(shown["code"], "0123******ef (16 chars)");
+        assert_eq!(shown["nested"][0]["session_key"], "*****");
+        assert_eq!(shown["errMsg"], "login:ok");
+    }
+
+    #[test]
+    fn a_recorder_keeps_at_most_its_limit_and_counts_the_rest() {
+        let recorder = Recorder::default();
+        for _ in 0..MAX_MESSAGES + 3 {
+            recorder.push(Message::request(
+                Party::MiniProgram,
+                Party::Host,
+                "wx.login",
+                json!({}),
+            ));
+        }
+        let (messages, dropped) = recorder.take();
+        assert_eq!((messages.len(), dropped), (MAX_MESSAGES, 3));
+    }
+}
