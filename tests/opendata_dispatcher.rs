@@ -3,7 +3,9 @@
 //! the built-in `getPhoneNumber` with `encryptedData` / `iv` — sealed with
 //! the session key the developer server got — on the embedded platform and
 //! over HTTP; and where they are left out (v1, the builder's switch,
-//! `withCredentials: false`, no session).
+//! `withCredentials: false`, no session). The developer server's side is
+//! `OpenServerClient`'s, so the file needs the `http` feature.
+#![cfg(feature = "http")]
 
 mod support;
 
