@@ -183,11 +183,7 @@ impl ConsentStore for MemoryConsentStore {
             .get(user)
             .and_then(|apps| apps.get(app))
             .and_then(|scopes| scopes.get(scope));
-        Ok(match answer {
-            None => ConsentState::NotAsked,
-            Some(true) => ConsentState::Granted,
-            Some(false) => ConsentState::Denied,
-        })
+        Ok(ConsentState::from_auth_setting(answer.copied()))
     }
 
     async fn set(

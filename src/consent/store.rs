@@ -26,6 +26,16 @@ impl ConsentState {
             ConsentState::Denied => Some(false),
         }
     }
+
+    /// The state an `authSetting` value (or a stored granted flag) stands
+    /// for: the inverse of [`as_auth_setting`](ConsentState::as_auth_setting).
+    pub const fn from_auth_setting(granted: Option<bool>) -> ConsentState {
+        match granted {
+            None => ConsentState::NotAsked,
+            Some(true) => ConsentState::Granted,
+            Some(false) => ConsentState::Denied,
+        }
+    }
 }
 
 /// What the host's consent prompt answered.

@@ -146,11 +146,7 @@ impl core::ConsentStore for ForeignStore {
             .get(user.to_owned(), app.to_owned(), scope.to_string())
             .await
             .map_err(storage)?;
-        Ok(match granted {
-            None => ConsentState::NotAsked,
-            Some(true) => ConsentState::Granted,
-            Some(false) => ConsentState::Denied,
-        })
+        Ok(ConsentState::from_auth_setting(granted))
     }
 
     async fn set(
