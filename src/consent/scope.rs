@@ -42,8 +42,9 @@ impl ScopeName {
         Ok(Self(Cow::Owned(name)))
     }
 
-    /// A name known valid at compile time (the built-in table).
-    const fn from_static(name: &'static str) -> Self {
+    /// A name known valid at compile time (the built-in table, the
+    /// playground's demo API).
+    pub(crate) const fn from_static(name: &'static str) -> Self {
         Self(Cow::Borrowed(name))
     }
 

@@ -51,6 +51,15 @@ pub enum PromptAnswer {
     Cancel,
 }
 
+wire_names!(
+    /// The three answers, in the order a prompt offers them.
+    PromptAnswer {
+        Allow => "allow",
+        Deny => "deny",
+        Cancel => "cancel",
+    }
+);
+
 /// The most scopes one store keeps for one (host user, mini program).
 /// WeChat documents 14 scopes; the rest is room for the host's own. Past
 /// it, a set of a new scope fails with [`ConsentError::TooManyScopes`].

@@ -1,8 +1,10 @@
 // The playground in a real browser (Debian's chromium, driven by
 // playwright-core; no browser is downloaded): starts the openserver binary
 // with --playground on a free loopback port, clicks through the v2 and v3
-// login stories, asserts the diagram's arrows and values, and saves a
-// screenshot under target/ (and docs/playground.png with UPDATE_SCREENSHOT=1).
+// login stories and the consent and custom-API story (the host's prompt
+// and settings view as dialogs on the page, a custom API's intermediate
+// states), asserts the diagram's arrows and values, and saves a screenshot
+// under target/ (and docs/playground.png with UPDATE_SCREENSHOT=1).
 //
 // Run: .ci/playground (builds the binary, installs chromium and the npm
 // dependencies), or `node tests/browser/playground.test.mjs` with
@@ -18,6 +20,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const target = process.env.CARGO_TARGET_DIR || join(root, "target");
 const binary = process.env.OPENSERVER_BIN || join(target, "debug", "openserver");
 const screenshot = join(target, "playground.png");
+// The consent prompt, open on the page (the viewport only).
+const consentScreenshot = join(target, "playground-consent.png");
 const STEP_TIMEOUT_MS = 15000;
 
 // Starts the binary and resolves with its URL, read from the one line it
@@ -150,6 +154,74 @@ async function v3Story(page) {
   assert.equal(drawn[4].status, "ok", "v3 getuserphonenumber");
 }
 
+// Clicks a button whose call asks the consent prompt, checks the dialog,
+// answers it, and returns the rows the whole call drew.
+async function prompted(page, selector, scope, title, button, picture) {
+  const before = await page.locator("#messages .msg").count();
+  await page.click(selector);
+  await page.waitForSelector("#consent-dialog[open]");
+  assert.equal(await page.textContent("#consent-scope"), scope);
+  assert.equal(await page.textContent("#consent-title"), title);
+  if (picture) await page.screenshot({ path: picture });
+  await page.click(button);
+  await page.waitForFunction(() => !document.getElementById("consent-dialog").open);
+  return before;
+}
+
+// Waits until the last reply's errMsg is `errMsg`, and returns the rows drawn since `before`.
+async function replied(page, before, errMsg) {
+  await page.waitForFunction((m) => document.getElementById("reply").textContent.includes(`"errMsg": "${m}"`), errMsg,
+    { timeout: STEP_TIMEOUT_MS });
+  return (await arrows(page)).slice(before);
+}
+
+async function consentStory(page) {
+  await page.selectOption("#scope", "scope.userLocation");
+  let before = await prompted(page, "#wx-authorize", "scope.userLocation", "Precise location", "#consent-allow");
+  let drawn = await replied(page, before, "authorize:ok");
+  expectArrows(drawn, [
+    ["mini_program", "host", "wx.authorize", "request", false],
+    ["host", "host", "consent prompt", "request", false],
+    ["host", "host", "consent prompt", "allow", false],
+    ["host", "mini_program", "wx.authorize", "authorize:ok", false],
+  ], "wx.authorize: the prompt is a dialog on the page");
+
+  before = await page.locator("#messages .msg").count();
+  await page.click("#wx-getSetting");
+  await replied(page, before, "getSetting:ok");
+  assert.deepEqual(JSON.parse(await page.textContent("#reply")).authSetting, { "scope.userLocation": true });
+
+  // The settings view: switch the location off.
+  before = await page.locator("#messages .msg").count();
+  await page.click("#wx-openSetting");
+  await page.waitForSelector("#settings-dialog[open]");
+  const box = page.locator("#settings-list input[data-scope='scope.userLocation']");
+  assert.equal(await box.isChecked(), true);
+  await box.uncheck();
+  await page.click("#settings-done");
+  drawn = await replied(page, before, "openSetting:ok");
+  assert.deepEqual(drawn.map((a) => [a.label, a.status]), [["wx.openSetting", "request"],
+    ["settings view", "request"], ["settings view", "1 changed"], ["wx.openSetting", "openSetting:ok"]]);
+  assert.deepEqual(JSON.parse(await page.textContent("#reply")).authSetting, { "scope.userLocation": false });
+
+  // Denied now: no prompt, a red answer.
+  drawn = await click(page, "#wx-authorize", 2);
+  expectArrows(drawn, [
+    ["mini_program", "host", "wx.authorize", "request", false],
+    ["host", "mini_program", "wx.authorize", "authorize:fail auth deny", true],
+  ], "a denied scope fails without a prompt");
+
+  // The host's own API: the camera prompt, then three states before the reply.
+  before = await prompted(page, "#wx-invokeNativePlugin", "scope.camera", "Camera", "#consent-allow", consentScreenshot);
+  drawn = await replied(page, before, "invokeNativePlugin:ok");
+  const states = drawn.filter((a) => a.status === "state");
+  assert.deepEqual(states.map((a) => JSON.parse(a.json).stage), ["camera opened", "card in view", "card read"]);
+  assert.ok(states.every((a) => a.from === "host" && a.to === "mini_program"));
+  assert.equal(drawn.at(-1).status, "invokeNativePlugin:ok", "the reply comes after the states");
+  const state = page.locator("#messages .msg.state .arrow").last();
+  assert.equal(await state.evaluate((el) => getComputedStyle(el).borderTopStyle), "dotted");
+}
+
 async function main() {
   mkdirSync(target, { recursive: true });
   const { child, url } = startServer();
@@ -167,11 +239,13 @@ async function main() {
     await page.waitForSelector("body[data-ready=true]");
     await v2Story(page);
     await v3Story(page);
+    await consentStory(page);
     await page.screenshot({ path: screenshot, fullPage: true });
-    console.log(`playground: both stories passed; screenshot at ${screenshot}`);
+    console.log(`playground: the v2, v3 and consent stories passed; screenshot at ${screenshot}`);
     if (process.env.UPDATE_SCREENSHOT === "1") {
       copyFileSync(screenshot, join(root, "docs", "playground.png"));
-      console.log("playground: docs/playground.png rewritten");
+      copyFileSync(consentScreenshot, join(root, "docs", "playground-consent.png"));
+      console.log("playground: docs/playground.png and docs/playground-consent.png rewritten");
     }
   } finally {
     if (browser) await browser.close().catch(() => {});

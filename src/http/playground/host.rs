@@ -1,19 +1,66 @@
 //! The playground's demo host: the signed-in user is the one the page
-//! chose, its version hook answers what the page chose, and its v3
+//! chose, its version hook answers what the page chose, its v3
 //! `get_auth_code` asks the super-app side of the binary's own platform for
-//! an authCode, recording each message.
+//! an authCode, and its consent prompt and settings view are questions to
+//! the person at the page; each message is recorded. Its own API,
+//! [`DEMO_API`], sends intermediate states.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::record::{Message, Party, Recorder};
+use super::questions::{Answer, Kind, Questions};
+use super::record::{Event, Message, Party, Recorder, Setting};
 use crate::app::AppInfo;
+use crate::consent::{ConsentPrompt, ConsentState, PromptAnswer, ScopeName, ScopeTable};
+use crate::dispatcher::{CustomApi, StateSender};
 use crate::handler::{
     AuthCodeRequest, AuthGrant, HandlerResult, HostError, JsonObject, OpenApiHandler,
 };
 use crate::http::wire::paths;
 use crate::openserver::OpenServer;
 use crate::version::ApiVersion;
+
+/// The demo host's own API: called as `wx.invokeNativePlugin({api_name:
+/// "scanMembershipCard", data})`, it asks for the camera scope, then sends
+/// [`DEMO_STAGES`] as intermediate states before its reply.
+pub(crate) const DEMO_API: &str = "scanMembershipCard";
+
+/// The scope [`DEMO_API`] needs.
+const DEMO_SCOPE: ScopeName = ScopeName::from_static("scope.camera");
+
+/// The states [`DEMO_API`] sends, one every [`DEMO_STATE_INTERVAL`].
+pub(crate) const DEMO_STAGES: [&str; 3] = ["camera opened", "card in view", "card read"];
+
+/// The pause before each state: long enough for a person to see them
+/// arrive one by one (the diagram is drawn as they cross).
+const DEMO_STATE_INTERVAL: Duration = Duration::from_millis(300);
+
+/// [`DEMO_API`]: three states, then the card.
+pub(crate) fn demo_api() -> CustomApi {
+    CustomApi::new(
+        DEMO_API,
+        |_app: AppInfo, params: JsonObject, states: StateSender| async move {
+            for (done, stage) in (1..).zip(DEMO_STAGES) {
+                tokio::time::sleep(DEMO_STATE_INTERVAL).await;
+                let state = json!({ "stage": stage, "progress": done * 100 / DEMO_STAGES.len() });
+                if let Value::Object(state) = state {
+                    states
+                        .send(state)
+                        .map_err(|e| HostError::failed(e.to_string()))?;
+                }
+            }
+            let mut card = JsonObject::new();
+            card.insert("cardNumber".to_owned(), json!("6200 0000 0000 1234"));
+            card.insert("level".to_owned(), json!("gold"));
+            card.insert("data".to_owned(), Value::Object(params));
+            Ok(card)
+        },
+    )
+    .scope(DEMO_SCOPE)
+}
 
 /// A host whose user and version hook are the page's choices.
 #[derive(Debug)]
@@ -22,12 +69,22 @@ pub(crate) struct DemoHost {
     pub(crate) recorder: Recorder,
     pub(crate) user: String,
     pub(crate) hook: Option<ApiVersion>,
+    pub(crate) questions: Questions,
+    pub(crate) scopes: Arc<ScopeTable>,
+}
+
+/// The host's own UI, drawn on its lane: a question and its answer.
+const PROMPT_LABEL: &str = "consent prompt";
+const SETTINGS_LABEL: &str = "settings view";
+
+fn self_message(label: &str, body: Value) -> Message {
+    Message::request(Party::Host, Party::Host, label, body)
 }
 
 #[async_trait]
 impl OpenApiHandler for DemoHost {
-    /// Every scope asked is granted: the demo user consents to everything
-    /// (the consent prompt is the dispatcher's, once it has one).
+    /// Every scope asked is granted: what the mini program may have is the
+    /// dispatcher's consent rule, asked of the person at the page.
     async fn get_auth_code(
         &self,
         app: &AppInfo,
@@ -88,6 +145,96 @@ impl OpenApiHandler for DemoHost {
             json!({ "nickName": user.nickname, "avatarUrl": user.avatar_url }),
         );
         Ok(answer)
+    }
+
+    /// Asks the person at the page; no answer within the timeout is Cancel.
+    async fn consent_prompt(
+        &self,
+        _app: &AppInfo,
+        prompt: ConsentPrompt,
+    ) -> Result<PromptAnswer, HostError> {
+        let question = self
+            .questions
+            .open(Kind::Prompt)
+            .map_err(HostError::failed)?;
+        let scope = prompt.scope.as_str();
+        self.recorder.push(self_message(
+            PROMPT_LABEL,
+            json!({ "scope": scope, "title": prompt.info.title, "desc": prompt.info.description }),
+        ));
+        self.recorder.send(Event::Prompt {
+            id: question.id().to_owned(),
+            scope: scope.to_owned(),
+            title: prompt.info.title.into_owned(),
+            description: prompt.info.description.into_owned(),
+        });
+        let (answer, shown) = match question.wait().await {
+            Some(Answer::Prompt(answer)) => (answer, answer.as_str().to_owned()),
+            _ => (PromptAnswer::Cancel, "no answer: cancel".to_owned()),
+        };
+        self.recorder.push(
+            Message::answer(
+                Party::Host,
+                Party::Host,
+                PROMPT_LABEL,
+                Ok(json!({ "scope": scope, "answer": answer.as_str() })),
+            )
+            .with_status(shown),
+        );
+        Ok(answer)
+    }
+
+    /// Shows the person the scopes asked and their answers; what they
+    /// change is stored. No answer within the timeout changes nothing.
+    async fn open_setting(
+        &self,
+        _app: &AppInfo,
+        settings: Vec<(ScopeName, ConsentState)>,
+    ) -> Result<Vec<(ScopeName, ConsentState)>, HostError> {
+        let question = self
+            .questions
+            .open(Kind::Settings)
+            .map_err(HostError::failed)?;
+        let shown: JsonObject = settings
+            .iter()
+            .filter_map(|(scope, state)| {
+                Some((scope.as_str().to_owned(), json!(state.as_auth_setting()?)))
+            })
+            .collect();
+        self.recorder.push(self_message(
+            SETTINGS_LABEL,
+            json!({ "authSetting": shown }),
+        ));
+        let rows = settings
+            .iter()
+            .map(|(scope, state)| Setting {
+                scope: scope.as_str().to_owned(),
+                title: self.scopes.describe(scope).title.into_owned(),
+                granted: *state == ConsentState::Granted,
+            })
+            .collect();
+        self.recorder.send(Event::Settings {
+            id: question.id().to_owned(),
+            settings: rows,
+        });
+        let changes = match question.wait().await {
+            Some(Answer::Settings(changes)) => changes,
+            _ => Vec::new(),
+        };
+        let changed: JsonObject = changes
+            .iter()
+            .map(|(scope, state)| (scope.as_str().to_owned(), json!(state.as_auth_setting())))
+            .collect();
+        self.recorder.push(
+            Message::answer(
+                Party::Host,
+                Party::Host,
+                SETTINGS_LABEL,
+                Ok(json!({ "changes": changed })),
+            )
+            .with_status(format!("{} changed", changes.len())),
+        );
+        Ok(changes)
     }
 
     fn open_api_version(&self, _app: &AppInfo) -> Option<ApiVersion> {

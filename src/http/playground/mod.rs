@@ -6,17 +6,21 @@
 //! platform (it hands the page the apps' secrets, as a developer server
 //! holds them). Nothing of it is routed unless the binary is asked for it.
 //!
-//! - `api` answers the page's JSON: the setup (apps, users, versions) and
-//!   one wx call through a real [`Dispatcher`](crate::Dispatcher) per
-//!   request, built for the page's choices;
-//! - `host` is that dispatcher's demo host, `record` the recording
-//!   platform around the binary's own [`OpenServer`] and the masking;
+//! - `api` answers the page's JSON: the setup (apps, users, versions,
+//!   scopes), one wx call through a real [`Dispatcher`](crate::Dispatcher)
+//!   per request, built for the page's choices and streamed as it goes,
+//!   and the person's answers to the host's questions;
+//! - `host` is that dispatcher's demo host (its consent prompt and
+//!   settings view ask the page, through `questions`) and its own API with
+//!   intermediate states; `record` the stream of messages, the recording
+//!   platform around the binary's own [`OpenServer`], and the masking;
 //! - `assets/` is the page (HTML, CSS, JS; no build step, no network),
 //!   compiled in. The developer server's side runs in the page, against
 //!   the binary's real routes.
 
 mod api;
 mod host;
+mod questions;
 mod record;
 
 pub use self::record::masked;
@@ -86,10 +90,7 @@ impl Playground {
     /// Merge them into [`router`](crate::http::router)'s router, which
     /// keeps its 404 for every other path.
     pub fn router(self, server: OpenServer, body_limit: usize) -> Router {
-        let state = Arc::new(api::State {
-            server,
-            playground: self,
-        });
+        let state = Arc::new(api::State::new(server, self));
         Router::new()
             .route(PLAYGROUND_PATH, get(page))
             .route("/playground/style.css", get(style))
@@ -97,6 +98,7 @@ impl Playground {
             .route("/playground/api/setup", get(api::setup))
             .route("/playground/api/explain", post(api::explain))
             .route("/playground/api/call", post(api::call))
+            .route("/playground/api/answer", post(api::answer))
             .layer(DefaultBodyLimit::max(body_limit))
             .with_state(state)
     }

@@ -2,11 +2,13 @@
 //! list of messages, with every secret masked, and the recording
 //! [`Platform`] around the embedded [`OpenServer`] that writes it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 
 use crate::app::AppInfo;
 use crate::http::wire::paths;
@@ -15,7 +17,7 @@ use crate::platform::{OpenData, Platform, PlatformError, Principal, SealedData, 
 use crate::secret::Code;
 
 /// The most messages one call records; past it they are counted, not kept
-/// (a call crosses at most eight today).
+/// (a call crosses at most a dozen today).
 pub(crate) const MAX_MESSAGES: usize = 32;
 
 /// The names of JSON fields whose string values are secrets, masked
@@ -90,6 +92,24 @@ impl Message {
         }
     }
 
+    /// The same message with another status (a prompt's answer).
+    pub(crate) fn with_status(mut self, status: impl Into<String>) -> Self {
+        self.status = status.into();
+        self
+    }
+
+    /// An intermediate state of a custom API, on its way to the mini program.
+    pub(crate) fn state(api: &str, state: Map<String, Value>) -> Self {
+        Message {
+            from: Party::Host,
+            to: Party::MiniProgram,
+            label: format!("wx.{api} state"),
+            status: "state".to_owned(),
+            error: false,
+            body: masked_json(Value::Object(state)),
+        }
+    }
+
     /// A reply to the mini program: an error when its errMsg says `:fail`.
     pub(crate) fn reply(api: &str, reply: &Value) -> Self {
         let err_msg = reply["errMsg"].as_str().unwrap_or_default();
@@ -105,34 +125,100 @@ impl Message {
     }
 }
 
-/// The messages of one call, shared by the recording platform and the demo
-/// host: at most [`MAX_MESSAGES`], the rest counted in `dropped`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Recorder(Arc<Mutex<Recorded>>);
+/// The most lines one call's stream holds beside its messages: the
+/// consent prompt or settings view a call may ask (one at most) and the
+/// final reply.
+const MAX_CONTROL_EVENTS: usize = 4;
 
-#[derive(Debug, Default)]
-struct Recorded {
-    messages: Vec<Message>,
-    dropped: usize,
+/// One line of a call's answer stream (`application/x-ndjson`), in the
+/// order it happened: `{"event": "message", …}` as each message crosses,
+/// `prompt` and `settings` when the demo host asks the person at the page,
+/// `done` with the mini program's reply.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum Event {
+    Message(Message),
+    /// The consent prompt: answer it at `/playground/api/answer`.
+    Prompt {
+        id: String,
+        scope: String,
+        title: String,
+        description: String,
+    },
+    /// The settings view: the scopes asked and their answers
+    /// (`true` granted, `false` denied).
+    Settings {
+        id: String,
+        settings: Vec<Setting>,
+    },
+    /// The reply, what `explain` says (for one of the eleven open APIs),
+    /// and how many messages were left out past [`MAX_MESSAGES`].
+    Done {
+        explanation: String,
+        version: Option<&'static str>,
+        reply: Value,
+        dropped: usize,
+    },
+}
+
+/// One row of the settings view.
+#[derive(Debug, Serialize)]
+pub(crate) struct Setting {
+    pub(crate) scope: String,
+    pub(crate) title: String,
+    pub(crate) granted: bool,
+}
+
+/// Where one call's events go, shared by the recording platform, the demo
+/// host and the state sink: at most [`MAX_MESSAGES`] messages, the rest
+/// counted. The channel holds every event a call may send, so a send never
+/// waits, and none is lost while the page reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder(Arc<Channel>);
+
+#[derive(Debug)]
+struct Channel {
+    events: mpsc::Sender<Event>,
+    messages: AtomicUsize,
+    dropped: AtomicUsize,
 }
 
 impl Recorder {
+    /// A recorder and the receiving end of its events.
+    pub(crate) fn channel() -> (Recorder, mpsc::Receiver<Event>) {
+        let (events, received) = mpsc::channel(MAX_MESSAGES + MAX_CONTROL_EVENTS);
+        let channel = Channel {
+            events,
+            messages: AtomicUsize::new(0),
+            dropped: AtomicUsize::new(0),
+        };
+        (Recorder(Arc::new(channel)), received)
+    }
+
+    /// A recorder whose events go nowhere (for `explain`).
+    pub(crate) fn discarding() -> Recorder {
+        Recorder::channel().0
+    }
+
+    /// Sends one message, or counts it past [`MAX_MESSAGES`].
     pub(crate) fn push(&self, message: Message) {
-        // A poisoned lock still holds a usable list: a panic elsewhere
-        // must not hide what crossed before it.
-        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if recorded.messages.len() < MAX_MESSAGES {
-            recorded.messages.push(message);
+        if self.0.messages.fetch_add(1, Ordering::Relaxed) < MAX_MESSAGES {
+            self.send(Event::Message(message));
         } else {
-            recorded.dropped += 1;
+            self.0.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// The messages so far, and how many were dropped.
-    pub(crate) fn take(&self) -> (Vec<Message>, usize) {
-        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped = recorded.dropped;
-        (std::mem::take(&mut recorded.messages), dropped)
+    /// Sends a prompt, the settings view or the reply. The channel has room
+    /// for them; a page that went away receives nothing, and its call is
+    /// stopped by the stream's end.
+    pub(crate) fn send(&self, event: Event) {
+        let _ = self.0.events.try_send(event);
+    }
+
+    /// How many messages were left out.
+    pub(crate) fn dropped(&self) -> usize {
+        self.0.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -373,8 +459,8 @@ mod tests {
     }
 
     #[test]
-    fn a_recorder_keeps_at_most_its_limit_and_counts_the_rest() {
-        let recorder = Recorder::default();
+    fn a_recorder_sends_at_most_its_limit_counts_the_rest_and_still_sends_the_reply() {
+        let (recorder, mut events) = Recorder::channel();
         for _ in 0..MAX_MESSAGES + 3 {
             recorder.push(Message::request(
                 Party::MiniProgram,
@@ -383,7 +469,20 @@ mod tests {
                 json!({}),
             ));
         }
-        let (messages, dropped) = recorder.take();
-        assert_eq!((messages.len(), dropped), (MAX_MESSAGES, 3));
+        recorder.send(Event::Done {
+            explanation: String::new(),
+            version: None,
+            reply: json!({}),
+            dropped: recorder.dropped(),
+        });
+        assert_eq!(recorder.dropped(), 3);
+        drop(recorder);
+        let mut kinds = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            kinds.push(serde_json::to_value(&event).unwrap()["event"].clone());
+        }
+        assert_eq!(kinds.len(), MAX_MESSAGES + 1);
+        assert_eq!(kinds[0], "message");
+        assert_eq!(kinds[MAX_MESSAGES], "done");
     }
 }

@@ -1,12 +1,16 @@
 // The playground page: the mini program's side calls /playground/api/call
-// (a real Dispatcher in the binary); the developer server's side calls the
-// binary's real routes with fetch(). Every message is drawn in the diagram,
-// secrets masked as examples/login_walkthrough.rs masks them.
+// (a real Dispatcher in the binary), whose answer streams each message as
+// it crosses, and the host's consent prompt and settings view as dialogs
+// whose answers go to /playground/api/answer; the developer server's side
+// calls the binary's real routes with fetch(). Every message is drawn in
+// the diagram, secrets masked as examples/login_walkthrough.rs masks them.
 "use strict";
 
 const PARTIES = ["mini_program", "host", "superapp_server", "platform", "developer_server"];
 // The wx APIs the page offers buttons for, in this order.
 const WX_APIS = ["login", "checkSession", "getPhoneNumber", "getEmail", "chooseAvatar", "getNickName", "getUserInfo"];
+// The consent APIs (the dispatcher answers them from its consent store).
+const CONSENT_APIS = ["authorize", "getSetting", "openSetting"];
 // The most messages the diagram keeps: the oldest go first.
 const MAX_DRAWN = 300;
 const SECRET_FIELDS = ["code", "js_code", "authCode", "session_key", "access_token", "secret", "signature",
@@ -48,7 +52,7 @@ function draw(message) {
   const to = PARTIES.indexOf(message.to);
   const li = document.createElement("li");
   li.className = "msg " + (to >= from ? "right" : "left") + (message.status === "request" ? " request" : " answer") +
-    (message.error ? " error" : "") + (from === to ? " self" : "");
+    (message.error ? " error" : "") + (from === to ? " self" : "") + (message.status === "state" ? " state" : "");
   li.dataset.from = message.from;
   li.dataset.to = message.to;
   li.dataset.label = message.label;
@@ -123,18 +127,107 @@ async function explain() {
   }
 }
 
-// A wx call through the binary's Dispatcher.
-async function callWx(api) {
-  let answer;
+// The events of a call's answer stream (application/x-ndjson), one a line.
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      if (line) yield JSON.parse(line);
+    }
+  }
+}
+
+// The person's answer to the host's question `id`.
+async function answer(id, body) {
   try {
-    answer = await postJson("/playground/api/call", { ...choice(), api, params: {} });
+    await postJson("/playground/api/answer", { id, ...body });
+  } catch (e) {
+    showError(String(e.message));
+  }
+}
+
+// The host's consent prompt, as a dialog: Allow, Deny, or dismissed (Esc: cancel).
+function askConsent(question) {
+  const dialog = $("consent-dialog");
+  dialog.dataset.id = question.id;
+  $("consent-title").textContent = question.title;
+  $("consent-description").textContent = question.description;
+  $("consent-scope").textContent = question.scope;
+  dialog.returnValue = "";
+  dialog.showModal();
+}
+
+// The host's settings view: a switch per scope the mini program asked for.
+function showSettings(question) {
+  const dialog = $("settings-dialog");
+  dialog.dataset.id = question.id;
+  const list = $("settings-list");
+  list.replaceChildren();
+  for (const row of question.settings) {
+    const label = document.createElement("label");
+    label.className = "setting";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = row.granted;
+    box.dataset.scope = row.scope;
+    box.dataset.was = String(row.granted);
+    label.append(box, ` ${row.title} (${row.scope})`);
+    list.appendChild(label);
+  }
+  if (!question.settings.length) list.textContent = "The mini program has asked for no scope yet.";
+  dialog.showModal();
+}
+
+// A dialog whose call ended (answered, or timed out) closes without answering.
+function closeQuestions() {
+  for (const id of ["consent-dialog", "settings-dialog"]) {
+    const dialog = $(id);
+    dialog.dataset.id = "";
+    if (dialog.open) dialog.close();
+  }
+}
+
+// A wx call through the binary's Dispatcher, drawn as its messages cross.
+async function callWx(api, params = {}) {
+  let response;
+  try {
+    response = await fetch("/playground/api/call", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...choice(), api, params }),
+    });
   } catch (e) {
     showError(String(e.message));
     return;
   }
-  answer.messages.forEach(draw);
-  $("reply").textContent = JSON.stringify(answer.reply, null, 2);
-  const code = answer.reply.code;
+  if (!response.ok) {
+    const refused = await response.json().catch(() => ({}));
+    showError(refused.error || `HTTP ${response.status}`);
+    return;
+  }
+  let done = null;
+  try {
+    for await (const event of events(response)) {
+      if (event.event === "message") draw(event);
+      else if (event.event === "prompt") askConsent(event);
+      else if (event.event === "settings") showSettings(event);
+      else if (event.event === "done") done = event;
+    }
+  } catch (e) {
+    showError(`the call's stream broke: ${e.message}`);
+  }
+  closeQuestions();
+  if (!done) return;
+  $("reply").textContent = JSON.stringify(done.reply, null, 2);
+  const code = done.reply.code;
   if (typeof code === "string") {
     if (api === "login") held.code = code;
     if (api === "getPhoneNumber") held.phoneCode = code;
@@ -260,13 +353,44 @@ async function start() {
     showHeld("-", false);
     explain();
   });
-  for (const api of WX_APIS.filter((a) => setup.apis.includes(a))) {
-    const button = document.createElement("button");
-    button.id = `wx-${api}`;
-    button.textContent = `wx.${api}`;
-    button.addEventListener("click", () => callWx(api));
-    $("wx-buttons").appendChild(button);
+  const button = (parent, api, text, params) => {
+    const element = document.createElement("button");
+    element.id = `wx-${api}`;
+    element.textContent = text;
+    element.addEventListener("click", () => callWx(api, params()));
+    $(parent).appendChild(element);
+  };
+  for (const api of WX_APIS.filter((a) => setup.apis.includes(a))) button("wx-buttons", api, `wx.${api}`, () => ({}));
+  for (const scope of setup.scopes) {
+    const option = document.createElement("option");
+    option.value = scope.scope;
+    option.textContent = `${scope.scope} (${scope.title})`;
+    $("scope").appendChild(option);
   }
+  $("scope").value = "scope.userLocation";
+  for (const api of CONSENT_APIS.filter((a) => setup.apis.includes(a))) {
+    button("consent-buttons", api, `wx.${api}`, () => (api === "authorize" ? { scope: $("scope").value } : {}));
+  }
+  for (const name of setup.custom_apis) {
+    button("custom-buttons", "invokeNativePlugin", `wx.invokeNativePlugin (${name})`,
+      () => ({ api_name: name, data: { shop: "demo" } }));
+  }
+  $("consent-dialog").addEventListener("close", () => {
+    const dialog = $("consent-dialog");
+    if (dialog.dataset.id) answer(dialog.dataset.id, { answer: dialog.returnValue || "cancel" });
+    dialog.dataset.id = "";
+  });
+  $("settings-dialog").addEventListener("close", () => {
+    const dialog = $("settings-dialog");
+    const settings = {};
+    if (dialog.returnValue === "done") {
+      for (const box of dialog.querySelectorAll("input[type=checkbox]")) {
+        if (String(box.checked) !== box.dataset.was) settings[box.dataset.scope] = box.checked;
+      }
+    }
+    if (dialog.dataset.id) answer(dialog.dataset.id, { settings });
+    dialog.dataset.id = "";
+  });
   $("dev-jscode2session").addEventListener("click", jscode2session);
   $("dev-token").addEventListener("click", token);
   $("dev-checksession").addEventListener("click", checksession);
