@@ -104,7 +104,17 @@ impl Drop for TempConfig {
 
 /// The platform binary with a config whose directory is `directory_url`.
 fn platform(directory_url: &str, timeout_ms: u64) -> (Running, String, TempConfig) {
-    let config = json!({
+    platform_with(directory_url, timeout_ms, json!({}), &[])
+}
+
+/// The same, with `extra` sections in the config and `args` on the command line.
+fn platform_with(
+    directory_url: &str,
+    timeout_ms: u64,
+    extra: Value,
+    args: &[&str],
+) -> (Running, String, TempConfig) {
+    let mut config = json!({
         "id_secret": "superapp-server-test-id-secret",
         "apps": [{"appid": APP, "secret": APP_SECRET, "team": "team-demo"}],
         "sdk_keys": [SDK_KEY],
@@ -118,6 +128,9 @@ fn platform(directory_url: &str, timeout_ms: u64) -> (Running, String, TempConfi
             "private_key": keys("platform-test-key.pem"),
         }
     });
+    if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
+        config.extend(extra);
+    }
     let n = CONFIGS.fetch_add(1, Ordering::SeqCst);
     let path = std::env::temp_dir().join(format!(
         "superapp-server-test-{}-{n}.json",
@@ -125,18 +138,16 @@ fn platform(directory_url: &str, timeout_ms: u64) -> (Running, String, TempConfi
     ));
     std::fs::write(&path, config.to_string()).expect("the config is written");
     let shown = path.display().to_string();
-    let (running, url) = start(
-        OPENSERVER,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "off",
-            "--config",
-            &shown,
-        ],
-        "openserver listening on ",
-    );
+    let mut all = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        "off",
+        "--config",
+        &shown,
+    ];
+    all.extend_from_slice(args);
+    let (running, url) = start(OPENSERVER, &all, "openserver listening on ");
     (running, url, TempConfig(path))
 }
 
@@ -394,4 +405,139 @@ async fn a_stalling_huge_or_garbage_super_app_server_is_an_error_within_the_time
     }
     let _ = stop.send(());
     server.abort();
+}
+
+/// The playground over a super-app server: its demo host logs in there and
+/// asks it for the authCode, and the platform's requests to it are drawn.
+#[tokio::test]
+async fn the_playground_draws_the_super_app_servers_side_of_a_v3_login() {
+    let (_superapp, superapp_url) = superapp_server("127.0.0.1:0");
+    let accounts = json!({ "playground": {
+        "superapp_app_id": "superapp",
+        "accounts": [{ "user": "u-1001", "password": ADA_PASSWORD }],
+    }});
+    let (_platform, url, _config) = platform_with(&superapp_url, 2000, accounts, &["--playground"]);
+    let setup: Value = reqwest::get(format!("{url}/playground/api/setup"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(setup["users"], json!(["u-1001"]), "the accounts' users");
+
+    let call = |api: &str| {
+        let body = json!({ "appid": APP, "user": "u-1001", "app_json": "v3", "default": "v1", "api": api });
+        let url = format!("{url}/playground/api/call");
+        async move {
+            let text = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                !text.contains(ADA_PASSWORD),
+                "the password is masked: {text}"
+            );
+            let events: Vec<Value> = text
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect();
+            events
+        }
+    };
+    let events = call("login").await;
+    let crossed: Vec<(String, String, String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "message")
+        .map(|m| {
+            let text = |key: &str| m[key].as_str().unwrap().to_owned();
+            (text("from"), text("to"), text("label"), text("status"))
+        })
+        .collect();
+    let expected = [
+        ("mini_program", "host", "wx.login", "request"),
+        ("host", "superapp_server", "POST /superapp/login", "request"),
+        ("superapp_server", "host", "POST /superapp/login", "ok"),
+        (
+            "host",
+            "superapp_server",
+            "POST /superapp/getMiniProgramAuthCode",
+            "request",
+        ),
+        (
+            "superapp_server",
+            "host",
+            "POST /superapp/getMiniProgramAuthCode",
+            "ok",
+        ),
+        ("host", "platform", "/openserver/sdk/login_code", "request"),
+        (
+            "platform",
+            "superapp_server",
+            "/access_token/b2b2c",
+            "request",
+        ),
+        ("superapp_server", "platform", "/access_token/b2b2c", "ok"),
+        ("platform", "superapp_server", "checkUser", "request"),
+        ("superapp_server", "platform", "checkUser", "ok"),
+        ("platform", "host", "/openserver/sdk/login_code", "ok"),
+        ("host", "mini_program", "wx.login", "login:ok"),
+    ]
+    .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()));
+    assert_eq!(crossed, expected);
+    let done = events.last().unwrap();
+    assert_eq!(done["event"], "done");
+    let code = done["reply"]["code"].as_str().unwrap();
+    let session = OpenServerClient::new(&url, APP, AppSecret::new(APP_SECRET))
+        .jscode2session(&Code::new(code))
+        .await
+        .expect("the code the playground's login got is redeemed");
+    assert!(!session.openid.is_empty());
+
+    // The host's profile comes from its super-app server's login answer.
+    let events = call("getUserInfo").await;
+    let done = events.last().unwrap();
+    assert_eq!(done["reply"]["userInfo"]["nickName"], "Ada", "{done}");
+}
+
+#[test]
+fn a_playground_section_needs_a_directory_and_accounts() {
+    let dir = std::env::temp_dir();
+    let cases = [
+        (
+            json!({ "playground": { "superapp_app_id": "s", "accounts": [{ "user": "u", "password": "p" }] } }),
+            "playground: only with a directory section",
+        ),
+        (
+            json!({ "playground": { "superapp_app_id": "s", "accounts": [] },
+                    "directory": { "url": "http://127.0.0.1:1", "secret_key": SECRET_KEY } }),
+            "playground.accounts: list at least one",
+        ),
+        (
+            json!({ "playground": { "superapp_app_id": "s", "accounts": [{ "user": "u", "password": "" }] },
+                    "directory": { "url": "http://127.0.0.1:1", "secret_key": SECRET_KEY } }),
+            "playground.accounts[0]: user and password must not be empty",
+        ),
+    ];
+    for (n, (config, expected)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!(
+            "playground-section-{}-{n}.json",
+            std::process::id()
+        ));
+        std::fs::write(&path, config.to_string()).unwrap();
+        let _cleanup = TempConfig(path.clone());
+        let out = Command::new(OPENSERVER)
+            .arg("--check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{config}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{config}: {stderr}");
+        assert!(!stderr.contains(SECRET_KEY), "{stderr}");
+    }
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Answer, CallFailure, Caller, DEFAULT_MAX_RESPONSE_BYTES};
 use super::client::SNAP_B2B2C_OK;
+use super::host;
 use super::paths::{
     B2B2C_PATH, HOST_AUTH_CODE_PATH, HOST_LOGIN_PATH, Method, PathFamily, UserEndpoint,
 };
@@ -483,51 +484,28 @@ impl Checker<'_> {
         account: &HostAccount,
         report: &mut CheckReport,
     ) -> Option<String> {
-        let login = json!({"appId": account.app_id, "userAccount": account.user_account, "userPassword": account.user_password});
-        let token = self.host_call(HOST_LOGIN_PATH, login, "token").await;
+        let login = host::login_body(
+            &account.app_id,
+            &account.user_account,
+            &account.user_password,
+        );
+        let token = host::host_call(&self.caller, HOST_LOGIN_PATH, &login)
+            .await
+            .and_then(|data| host::data_field(&data, "token"));
         report.push(
             format!("login (POST {HOST_LOGIN_PATH})"),
             token.as_ref().map(|_| ()).map_err(Clone::clone),
         );
         let token = token.ok()?;
-        let ask =
-            json!({"appId": account.app_id, "miniAppId": account.mini_app_id, "token": token});
-        let code = self.host_call(HOST_AUTH_CODE_PATH, ask, "code").await;
+        let ask = host::auth_code_body(&account.app_id, &account.mini_app_id, &token, None);
+        let code = host::host_call(&self.caller, HOST_AUTH_CODE_PATH, &ask)
+            .await
+            .and_then(|data| host::data_field(&data, "code"));
         report.push(
             format!("getMiniProgramAuthCode (POST {HOST_AUTH_CODE_PATH})"),
             code.as_ref().map(|_| ()).map_err(Clone::clone),
         );
         code.ok()
-    }
-
-    async fn host_call(&self, path: &str, body: Value, field: &str) -> Result<String, String> {
-        let Value::Object(body) = body else {
-            return Err("internal: not an object".into());
-        };
-        let answer = self
-            .caller
-            .send(Method::Post, path, &[], &body)
-            .await
-            .map_err(|e| e.to_string())?;
-        if matches!(answer.status, 404 | 405) {
-            return Err(format!("path: HTTP {} at POST {path}", answer.status));
-        }
-        let envelope = Envelope::read(PathFamily::V20251205, &answer.body)
-            .map_err(|e| format!("envelope: {e}"))?;
-        expect(envelope.is_ok(), || {
-            format!(
-                "refused: returnCode {} {:?}",
-                envelope.return_code, envelope.return_message
-            )
-        })?;
-        envelope
-            .data
-            .as_object()
-            .and_then(|d| lenient_field(d, field))
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| format!("field: data.{field} is missing"))
     }
 }
 

@@ -23,11 +23,13 @@ mod answers;
 #[cfg(feature = "http")]
 mod cache;
 #[cfg(feature = "http")]
-mod call;
+pub(crate) mod call;
 #[cfg(feature = "http")]
 mod check;
 #[cfg(feature = "http")]
 mod client;
+#[cfg(feature = "http")]
+pub(crate) mod host;
 #[cfg(feature = "http")]
 mod server;
 #[cfg(feature = "http")]

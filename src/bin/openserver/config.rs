@@ -6,13 +6,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use superapp_openapi::http::{HttpConfig, Playground, ServerLimits};
 use superapp_openapi::openserver::{
-    AppRegistration, IdSecret, OpenServerBuilder, OpenServerConfig, SuperappUser,
+    AppRegistration, IdSecret, OpenServerBuilder, OpenServerConfig, SuperappDirectory, SuperappUser,
 };
 #[cfg(feature = "redis")]
 use superapp_openapi::openserver::{RedisConfig, RedisStore, RedisStoreError};
 use superapp_openapi::{AppKind, AppSecret, EmailAddress, OpenServer, PhoneNumber, SdkKey};
 
-use crate::directory::DirectorySection;
+use crate::directory::{DirectorySection, PlaygroundSection};
 
 /// The config file. Unknown fields are errors, so a typo does not pass
 /// silently.
@@ -41,6 +41,10 @@ pub(crate) struct ConfigFile {
     /// `users` (docs/superapp-server.md).
     #[serde(default)]
     pub(crate) directory: Option<DirectorySection>,
+    /// With a `directory`: the playground's accounts at the super-app
+    /// server (docs/http.md, the playground).
+    #[serde(default)]
+    pub(crate) playground: Option<PlaygroundSection>,
 }
 
 /// The `tls` section: where the certificate chain and key are (paths
@@ -328,9 +332,13 @@ impl StoreChoice {
 
 /// Reads the config file and builds the server (on `store`) and router it
 /// describes.
+///
+/// With `playground`, a directory is wrapped to draw the platform's
+/// requests in the playground's diagram.
 pub(crate) fn load(
     path: Option<&Path>,
     store: StoreChoice,
+    playground: bool,
 ) -> Result<(OpenServer, HttpConfig, ConfigFile), Failure> {
     let file = match path {
         None => ConfigFile::default(),
@@ -363,7 +371,17 @@ pub(crate) fn load(
         let directory = directory
             .build(folder)
             .map_err(|e| Failure::config(shown, e))?;
-        builder = builder.directory(std::sync::Arc::new(directory));
+        let directory: std::sync::Arc<dyn SuperappDirectory> = std::sync::Arc::new(directory);
+        builder = builder.directory(if playground {
+            Playground::recording_directory(directory)
+        } else {
+            directory
+        });
+    }
+    if let Some(section) = &file.playground {
+        section
+            .check(file.directory.as_ref())
+            .map_err(|e| Failure::config(shown, e))?;
     }
     if let Some(secret) = &file.id_secret {
         if secret.is_empty() {
@@ -448,12 +466,25 @@ pub(crate) fn load(
 }
 
 /// The playground's choices: every app of the file (with its secret, for
-/// the page's developer server) and every user.
+/// the page's developer server) and every user; with a directory, the
+/// `playground` section's accounts at that super-app server.
 pub(crate) fn playground(file: &ConfigFile) -> Playground {
     let apps = file.apps.iter().fold(Playground::new(), |playground, app| {
         playground.app(&app.appid, app.secret.clone())
     });
-    file.users
+    let users = file
+        .users
         .iter()
-        .fold(apps, |playground, user| playground.user(&user.id))
+        .fold(apps, |playground, user| playground.user(&user.id));
+    match (&file.directory, &file.playground) {
+        (Some(directory), Some(section)) => section.accounts.iter().fold(
+            users.superapp_server(
+                &directory.url,
+                &section.superapp_app_id,
+                directory.timeout(),
+            ),
+            |playground, account| playground.account(&account.user, account.password.text()),
+        ),
+        _ => users,
+    }
 }

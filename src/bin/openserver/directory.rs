@@ -19,6 +19,13 @@ const MAX_TIMEOUT_MS: u64 = 60_000;
 #[serde(transparent)]
 pub(crate) struct KeyText(String);
 
+impl KeyText {
+    /// The text itself.
+    pub(crate) fn text(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for KeyText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
@@ -101,8 +108,7 @@ impl DirectorySection {
                 .map_err(|e| format!("directory.paths: {e}"))?,
         };
         let timeout = match self.timeout_ms {
-            None => DEFAULT_DIRECTORY_TIMEOUT,
-            Some(ms @ 1..=MAX_TIMEOUT_MS) => Duration::from_millis(ms),
+            None | Some(1..=MAX_TIMEOUT_MS) => self.timeout(),
             Some(ms) => {
                 return Err(format!(
                     "directory.timeout_ms is {ms}: use 1 to {MAX_TIMEOUT_MS} milliseconds"
@@ -137,6 +143,12 @@ impl DirectorySection {
         })
     }
 
+    /// Each call's timeout (checked by [`build`](Self::build)).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout_ms
+            .map_or(DEFAULT_DIRECTORY_TIMEOUT, Duration::from_millis)
+    }
+
     /// The directory the section describes.
     pub(crate) fn build(&self, base: &Path) -> Result<HttpDirectory, String> {
         let checked = self.checked(base)?;
@@ -169,6 +181,53 @@ impl DirectorySection {
         target.timeout = checked.timeout;
         target.snap = checked.snap;
         Ok(target)
+    }
+}
+
+/// The `playground` section, with a `directory`: `{"superapp_app_id",
+/// "accounts": [{"user", "password"}]}`. The playground offers these users,
+/// and its demo host logs in at the super-app server as them for v3.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlaygroundSection {
+    /// The super app's `appId`, as the host sends it to `login`.
+    pub(crate) superapp_app_id: String,
+    /// The users offered, each with the password the host logs in with.
+    pub(crate) accounts: Vec<AccountEntry>,
+}
+
+/// `{"user", "password"}`; `Debug` hides the password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountEntry {
+    pub(crate) user: String,
+    pub(crate) password: KeyText,
+}
+
+impl PlaygroundSection {
+    /// What is wrong with the section, naming the key.
+    pub(crate) fn check(&self, directory: Option<&DirectorySection>) -> Result<(), String> {
+        if directory.is_none() {
+            return Err("playground: only with a directory section (without one, the playground offers the config's users, and the platform issues v3's authCodes)".to_owned());
+        }
+        if self.superapp_app_id.is_empty() {
+            return Err("playground.superapp_app_id must not be empty".to_owned());
+        }
+        if self.accounts.is_empty() {
+            return Err(
+                "playground.accounts: list at least one {\"user\", \"password\"}".to_owned(),
+            );
+        }
+        match self
+            .accounts
+            .iter()
+            .position(|a| a.user.is_empty() || a.password.text().is_empty())
+        {
+            Some(i) => Err(format!(
+                "playground.accounts[{i}]: user and password must not be empty"
+            )),
+            None => Ok(()),
+        }
     }
 }
 

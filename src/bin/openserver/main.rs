@@ -155,7 +155,7 @@ fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Failur
 
 /// `--check-config FILE`: the same checks as a start, without listening.
 fn check_config(path: &Path) -> Result<(), Failure> {
-    let (_, _, file) = load(Some(path), StoreChoice::Memory)?;
+    let (_, _, file) = load(Some(path), StoreChoice::Memory, false)?;
     file.server.limits().map_err(|e| Failure::config(path, e))?;
     tls_files(&file, Some(path), None, None)?;
     let directory = file
@@ -176,7 +176,7 @@ fn check_config(path: &Path) -> Result<(), Failure> {
 /// `--check-directory USER_ID --config FILE`: the conformance check of
 /// the config's super-app server.
 async fn check_directory(path: &Path, user_id: &str) -> Result<(), Failure> {
-    let (_, _, file) = load(Some(path), StoreChoice::Memory)?;
+    let (_, _, file) = load(Some(path), StoreChoice::Memory, false)?;
     let Some(directory) = &file.directory else {
         return Err(Failure::config(path, "has no directory section to check"));
     };
@@ -229,7 +229,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let store = StoreChoice::open(Some(cli.store.as_str())).await?;
     let store_name = store.name();
     let config_path = cli.config.as_deref();
-    let (server, http, file) = load(config_path, store)?;
+    let (server, http, file) = load(config_path, store, cli.playground)?;
     let shown = config_path.unwrap_or(Path::new("(none)"));
     let limits = file
         .server
@@ -267,6 +267,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     let app = if cli.playground {
         tracing::warn!("the playground is on at /playground: never on a public platform");
+        if file.directory.is_some() && file.playground.is_none() {
+            tracing::warn!(
+                "the playground offers no user: with a directory, list its users in the playground section's accounts"
+            );
+        }
         let playground = config::playground(&file);
         router(server.clone(), http).merge(playground.router(server, DEFAULT_BODY_LIMIT))
     } else {
@@ -423,7 +428,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/examples/openserver.json"
         ));
-        let (server, _, file) = load(Some(path), StoreChoice::Memory)
+        let (server, _, file) = load(Some(path), StoreChoice::Memory, false)
             .map_err(|f| f.message)
             .expect("loads");
         assert!(!file.apps.is_empty());
@@ -438,7 +443,7 @@ mod tests {
         ));
         let text = std::fs::read_to_string(path).expect("reads");
         let raw: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let (_, _, file) = load(Some(path), StoreChoice::Memory)
+        let (_, _, file) = load(Some(path), StoreChoice::Memory, false)
             .map_err(|f| f.message)
             .expect("loads");
         let shown = format!("{file:?}");

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Playground;
-use super::host::{DEMO_API, DemoHost, demo_api};
+use super::host::{DEMO_API, DemoHost, SuperappLogin, demo_api};
 use super::questions::{Answer, Questions};
 use super::record::{Event, Message, Party, Recorder, RecordingPlatform};
 use crate::api::OpenApi;
@@ -53,13 +53,19 @@ pub(super) struct State {
     consent: Arc<dyn ConsentStore>,
     questions: Questions,
     scopes: Arc<ScopeTable>,
+    superapp: Option<Arc<SuperappLogin>>,
 }
 
 impl State {
-    pub(super) fn new(server: OpenServer, playground: Playground) -> State {
+    pub(super) fn new(
+        server: OpenServer,
+        playground: Playground,
+        superapp: Option<SuperappLogin>,
+    ) -> State {
         State {
             server,
             playground,
+            superapp: superapp.map(Arc::new),
             consent: Arc::new(MemoryConsentStore::with_max_entries(MAX_CONSENT_ENTRIES)),
             questions: Questions::default(),
             scopes: Arc::new(ScopeTable::builtin()),
@@ -159,6 +165,7 @@ impl State {
             hook: choice.hook,
             questions: self.questions.clone(),
             scopes: Arc::clone(&self.scopes),
+            superapp: self.superapp.clone(),
         };
         let platform = RecordingPlatform {
             inner: self.server.clone(),
@@ -251,6 +258,7 @@ pub(super) async fn call(
         )));
     }
     let (recorder, events) = Recorder::channel();
+    let recorder_for_task = recorder.clone();
     let dispatcher = state.dispatcher(&choice, &recorder);
     let explanation = OpenApi::from_name(&name).map(|api| dispatcher.explain(&app, api));
     let params = match &choice.params {
@@ -282,8 +290,9 @@ pub(super) async fn call(
         });
     };
     // The call runs on its own task, so the stream sends each event as it
-    // happens; the stream's end (the page went away) aborts it.
-    let running = AbortOnDrop(tokio::spawn(call));
+    // happens; the stream's end (the page went away) aborts it. The task's
+    // recorder is the call's, for the platform's directory to draw on.
+    let running = AbortOnDrop(tokio::spawn(recorder_for_task.scope(call)));
     let lines = futures_util::stream::unfold((events, running), |(mut events, running)| async {
         let event = events.recv().await?;
         let mut line = serde_json::to_vec(&event).unwrap_or_default();

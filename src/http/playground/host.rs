@@ -5,6 +5,8 @@
 //! the person at the page; each message is recorded. Its own API,
 //! [`DEMO_API`], sends intermediate states.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +14,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::questions::{Answer, Kind, Questions};
-use super::record::{Event, Message, Party, Recorder, Setting};
+use super::record::{Event, Message, Party, Recorder, Setting, exchange};
+use crate::api::Scope;
 use crate::app::AppInfo;
 use crate::consent::{ConsentPrompt, ConsentState, PromptAnswer, ScopeName, ScopeTable};
 use crate::dispatcher::{CustomApi, StateSender};
@@ -21,6 +24,10 @@ use crate::handler::{
 };
 use crate::http::wire::paths;
 use crate::openserver::OpenServer;
+use crate::secret::AuthCode;
+use crate::superapp::call::Caller;
+use crate::superapp::host;
+use crate::superapp::{DEFAULT_MAX_RESPONSE_BYTES, HOST_AUTH_CODE_PATH, HOST_LOGIN_PATH};
 use crate::version::ApiVersion;
 
 /// The demo host's own API: called as `wx.invokeNativePlugin({api_name:
@@ -62,6 +69,96 @@ pub(crate) fn demo_api() -> CustomApi {
     .scope(DEMO_SCOPE)
 }
 
+/// How the demo host gets v3's authCode from a super-app server: it logs
+/// in as the chosen user, then asks for the code (TCMPP's demo `LoginApi`;
+/// `crate::superapp::host`), each call drawn.
+pub(crate) struct SuperappLogin {
+    caller: Caller,
+    app_id: String,
+    passwords: HashMap<String, String>,
+}
+
+impl SuperappLogin {
+    pub(crate) fn new(
+        url: &str,
+        app_id: String,
+        timeout: Duration,
+        passwords: HashMap<String, String>,
+    ) -> SuperappLogin {
+        SuperappLogin {
+            caller: Caller::new(url, timeout, DEFAULT_MAX_RESPONSE_BYTES),
+            app_id,
+            passwords,
+        }
+    }
+
+    /// One host-facing call, drawn between the host and the super-app
+    /// server: the answer's `data`.
+    async fn call(
+        &self,
+        recorder: &Recorder,
+        path: &str,
+        body: &JsonObject,
+    ) -> Result<JsonObject, HostError> {
+        let between = (Party::Host, Party::SuperappServer);
+        let label = format!("POST {path}");
+        let request = Value::Object(body.clone());
+        let call = host::host_call(&self.caller, path, body);
+        let shown = |data: &JsonObject| Value::Object(data.clone());
+        exchange(
+            recorder,
+            between,
+            &label,
+            request,
+            call,
+            shown,
+            Clone::clone,
+        )
+        .await
+        .map_err(|why| HostError::failed(format!("the super-app server's {path}: {why}")))
+    }
+
+    /// `login` as `user`: the answer's `data` (`token`, `userName`, `iconUrl`).
+    async fn login(&self, recorder: &Recorder, user: &str) -> Result<JsonObject, HostError> {
+        let password = self.passwords.get(user).ok_or_else(|| {
+            HostError::failed(format!(
+                "no password for {user:?}: list it in the playground's accounts"
+            ))
+        })?;
+        let login = host::login_body(&self.app_id, user, password);
+        self.call(recorder, HOST_LOGIN_PATH, &login).await
+    }
+
+    /// `login` as `user`, then `getMiniProgramAuthCode` for `app`.
+    async fn auth_code(
+        &self,
+        recorder: &Recorder,
+        app: &AppInfo,
+        user: &str,
+        scopes: &[Scope],
+    ) -> Result<AuthGrant, HostError> {
+        let field =
+            |data: &JsonObject, name| host::data_field(data, name).map_err(HostError::failed);
+        let token = field(&self.login(recorder, user).await?, "token")?;
+        let ask = host::auth_code_body(&self.app_id, app.app_id(), &token, Some(scopes));
+        let code = field(
+            &self.call(recorder, HOST_AUTH_CODE_PATH, &ask).await?,
+            "code",
+        )?;
+        Ok(AuthGrant::from_auth_code(AuthCode::new(code)).granted(scopes.iter().copied()))
+    }
+}
+
+impl fmt::Debug for SuperappLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SuperappLogin")
+            .field("url", &self.caller.shown_url())
+            .field("app_id", &self.app_id)
+            .field("accounts", &self.passwords.len())
+            .finish()
+    }
+}
+
 /// A host whose user and version hook are the page's choices.
 #[derive(Debug)]
 pub(crate) struct DemoHost {
@@ -71,6 +168,9 @@ pub(crate) struct DemoHost {
     pub(crate) hook: Option<ApiVersion>,
     pub(crate) questions: Questions,
     pub(crate) scopes: Arc<ScopeTable>,
+    /// The super-app server v3 asks, when there is one (else the
+    /// platform's in-memory directory issues the authCode).
+    pub(crate) superapp: Option<Arc<SuperappLogin>>,
 }
 
 /// The host's own UI, drawn on its lane: a question and its answer.
@@ -90,6 +190,11 @@ impl OpenApiHandler for DemoHost {
         app: &AppInfo,
         request: AuthCodeRequest,
     ) -> Result<AuthGrant, HostError> {
+        if let Some(superapp) = &self.superapp {
+            return superapp
+                .auth_code(&self.recorder, app, &self.user, &request.scopes)
+                .await;
+        }
         let scopes: Vec<&str> = request.scopes.iter().map(|s| s.as_str()).collect();
         self.recorder.push(Message::request(
             Party::Host,
@@ -132,17 +237,33 @@ impl OpenApiHandler for DemoHost {
         grant.map_err(|err| HostError::failed(err.errmsg()))
     }
 
-    /// The host answers getUserInfo in every version, from the directory.
+    /// The host answers getUserInfo in every version: from the profile its
+    /// super-app server's `login` answers, or from the in-memory directory.
     async fn get_user_info(&self, _app: &AppInfo, _params: JsonObject) -> HandlerResult {
-        let user = self
-            .server
-            .memory_directory()
-            .and_then(|directory| directory.get(&self.user))
-            .ok_or_else(|| HostError::failed("no such user in the directory"))?;
+        let (nickname, avatar) = match &self.superapp {
+            Some(superapp) => {
+                let data = superapp.login(&self.recorder, &self.user).await?;
+                let text = |name| {
+                    data.get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                (text("userName"), text("iconUrl"))
+            }
+            None => {
+                let user = self
+                    .server
+                    .memory_directory()
+                    .and_then(|directory| directory.get(&self.user))
+                    .ok_or_else(|| HostError::failed("no such user in the directory"))?;
+                (user.nickname.clone(), user.avatar_url.clone())
+            }
+        };
         let mut answer = JsonObject::new();
         answer.insert(
             "userInfo".to_owned(),
-            json!({ "nickName": user.nickname, "avatarUrl": user.avatar_url }),
+            json!({ "nickName": nickname, "avatarUrl": avatar }),
         );
         Ok(answer)
     }

@@ -25,8 +25,10 @@ mod record;
 
 pub use self::record::masked;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,7 +36,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
-use crate::openserver::OpenServer;
+use self::host::SuperappLogin;
+use crate::openserver::{OpenServer, SuperappDirectory};
 use crate::secret::AppSecret;
 
 /// Where the page is served.
@@ -59,6 +62,10 @@ pub const MAX_PLAYGROUND_CHOICES: usize = 100;
 pub struct Playground {
     apps: Vec<(String, AppSecret)>,
     users: Vec<String>,
+    /// The accounts' passwords, by user id.
+    passwords: HashMap<String, String>,
+    /// The super-app server's URL, the super app's `appId`, the timeout.
+    superapp: Option<(String, String, Duration)>,
 }
 
 impl Playground {
@@ -85,12 +92,56 @@ impl Playground {
         self
     }
 
+    /// With a super-app server (the openserver config's `directory`): the
+    /// demo host's v3 `get_auth_code` logs in at `url` as the chosen user
+    /// and asks it for the authCode (TCMPP's demo `login` and
+    /// `getMiniProgramAuthCode`, with `app_id` the super app's `appId`),
+    /// each call bounded by `timeout`, instead of having the platform's
+    /// in-memory directory issue it. Offer its users with
+    /// [`account`](Playground::account).
+    pub fn superapp_server(
+        mut self,
+        url: &str,
+        app_id: impl Into<String>,
+        timeout: Duration,
+    ) -> Self {
+        self.superapp = Some((url.to_owned(), app_id.into(), timeout));
+        self
+    }
+
+    /// Offers a user of the super-app server, with the password the demo
+    /// host logs in with for v3 (see [`superapp_server`](Playground::superapp_server)).
+    /// Past [`MAX_PLAYGROUND_CHOICES`] users, ignored.
+    pub fn account(mut self, user_id: impl Into<String>, password: impl Into<String>) -> Self {
+        if self.users.len() >= MAX_PLAYGROUND_CHOICES {
+            return self;
+        }
+        let user_id = user_id.into();
+        self.users.push(user_id.clone());
+        self.passwords.insert(user_id, password.into());
+        self
+    }
+
+    /// `directory` drawing, during a playground call, each request the
+    /// platform makes to it (platform → super-app server, labelled with the
+    /// endpoint `HttpDirectory` calls); outside a call it only forwards.
+    /// Build the [`OpenServer`] the playground serves with it to see the
+    /// super-app server's side of a login.
+    pub fn recording_directory(
+        directory: Arc<dyn SuperappDirectory>,
+    ) -> Arc<dyn SuperappDirectory> {
+        Arc::new(record::RecordingDirectory(directory))
+    }
+
     /// The playground's routes over `server`: the page and its assets, and
     /// `/playground/api/...`, whose bodies are at most `body_limit` bytes.
     /// Merge them into [`router`](crate::http::router)'s router, which
     /// keeps its 404 for every other path.
     pub fn router(self, server: OpenServer, body_limit: usize) -> Router {
-        let state = Arc::new(api::State::new(server, self));
+        let login = self.superapp.as_ref().map(|(url, app_id, timeout)| {
+            SuperappLogin::new(url, app_id.clone(), *timeout, self.passwords.clone())
+        });
+        let state = Arc::new(api::State::new(server, self, login));
         Router::new()
             .route(PLAYGROUND_PATH, get(page))
             .route("/playground/style.css", get(style))
@@ -110,6 +161,10 @@ impl fmt::Debug for Playground {
         f.debug_struct("Playground")
             .field("apps", &apps)
             .field("users", &self.users.len())
+            .field(
+                "superapp",
+                &self.superapp.as_ref().map(|(_, app_id, _)| app_id),
+            )
             .finish()
     }
 }

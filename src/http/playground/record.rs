@@ -12,9 +12,12 @@ use tokio::sync::mpsc;
 
 use crate::app::AppInfo;
 use crate::http::wire::paths;
-use crate::openserver::OpenServer;
+use crate::openserver::{
+    OpenServer, OpenServerError, RedeemedGrant, SuperappDirectory, SuperappUser,
+};
 use crate::platform::{OpenData, Platform, PlatformError, Principal, SealedData, UserCodeKind};
-use crate::secret::Code;
+use crate::secret::{AuthCode, Code};
+use crate::superapp::{B2B2C_PATH, UserEndpoint};
 
 /// The most messages one call records; past it they are counted, not kept
 /// (a call crosses at most a dozen today).
@@ -24,6 +27,8 @@ pub(crate) const MAX_MESSAGES: usize = 32;
 /// wherever a recorded body holds them.
 const SECRET_FIELDS: &[&str] = &[
     "code",
+    "token",
+    "userPassword",
     "js_code",
     "authCode",
     "session_key",
@@ -183,7 +188,23 @@ struct Channel {
     dropped: AtomicUsize,
 }
 
+tokio::task_local! {
+    /// The recorder of the playground call the current task runs, for what
+    /// is shared by every call (the platform's directory).
+    static CURRENT: Recorder;
+}
+
 impl Recorder {
+    /// Runs `call` with this recorder as its task's current one.
+    pub(crate) async fn scope<F: Future>(self, call: F) -> F::Output {
+        CURRENT.scope(self, call).await
+    }
+
+    /// The current task's recorder: `None` outside a playground call.
+    fn current() -> Option<Recorder> {
+        CURRENT.try_with(Recorder::clone).ok()
+    }
+
     /// A recorder and the receiving end of its events.
     pub(crate) fn channel() -> (Recorder, mpsc::Receiver<Event>) {
         let (events, received) = mpsc::channel(MAX_MESSAGES + MAX_CONTROL_EVENTS);
@@ -287,38 +308,52 @@ impl RecordingPlatform {
         call: impl Future<Output = Result<T, PlatformError>>,
         shown: impl FnOnce(&T) -> Value,
     ) -> Result<T, PlatformError> {
-        self.recorder.push(Message::request(
-            Party::Host,
-            Party::Platform,
+        let between = (Party::Host, Party::Platform);
+        exchange(
+            &self.recorder,
+            between,
             route,
             request,
-        ));
-        let result = call.await;
-        let outcome = match &result {
-            Ok(value) => Ok(shown(value)),
-            Err(err) => Err(short_error(err)),
-        };
-        self.recorder.push(Message::answer(
-            Party::Platform,
-            Party::Host,
-            route,
-            outcome,
-        ));
-        result
+            call,
+            shown,
+            short_error,
+        )
+        .await
     }
+}
+
+/// One request and its answer between two parties: the request recorded,
+/// the call made, its answer (as `shown` shows it, or its error as
+/// `failed` words it) recorded from the other side.
+pub(crate) async fn exchange<T, E>(
+    recorder: &Recorder,
+    (from, to): (Party, Party),
+    label: &str,
+    request: Value,
+    call: impl Future<Output = Result<T, E>>,
+    shown: impl FnOnce(&T) -> Value,
+    failed: impl FnOnce(&E) -> String,
+) -> Result<T, E> {
+    recorder.push(Message::request(from, to, label, request));
+    let result = call.await;
+    let outcome = result.as_ref().map(shown).map_err(failed);
+    recorder.push(Message::answer(to, from, label, outcome));
+    result
 }
 
 /// A failure as a diagram label: the errcode and the message's first
 /// clause (`46006 no session`), else the whole error.
 fn short_error(err: &PlatformError) -> String {
     match err {
-        PlatformError::Api(api) => {
-            let message = api.errmsg();
-            let clause = message.split(':').next().unwrap_or(message);
-            format!("{} {}", api.errcode(), clause)
-        }
+        PlatformError::Api(api) => short_api_error(api),
         other => other.to_string(),
     }
+}
+
+fn short_api_error(err: &OpenServerError) -> String {
+    let message = err.errmsg();
+    let clause = message.split(':').next().unwrap_or(message);
+    format!("{} {}", err.errcode(), clause)
 }
 
 /// The code as the answer shows it.
@@ -437,6 +472,138 @@ impl Platform for RecordingPlatform {
             request,
             call,
             |sealed| json!({ "encryptedData": sealed.encrypted_data, "iv": sealed.iv }),
+        )
+        .await
+    }
+}
+
+/// The platform's directory (a super-app server), drawing each request
+/// the platform makes to it during a playground call (labelled with the
+/// endpoint `HttpDirectory` calls for it); outside a call, it only forwards.
+#[derive(Debug)]
+pub(crate) struct RecordingDirectory(pub(crate) Arc<dyn SuperappDirectory>);
+
+impl RecordingDirectory {
+    async fn recorded<T>(
+        &self,
+        label: &str,
+        request: Value,
+        call: impl Future<Output = Result<T, OpenServerError>>,
+        shown: impl FnOnce(&T) -> Value,
+    ) -> Result<T, OpenServerError> {
+        match Recorder::current() {
+            None => call.await,
+            Some(recorder) => {
+                let between = (Party::Platform, Party::SuperappServer);
+                exchange(
+                    &recorder,
+                    between,
+                    label,
+                    request,
+                    call,
+                    shown,
+                    short_api_error,
+                )
+                .await
+            }
+        }
+    }
+}
+
+fn value_field(kind: UserCodeKind) -> &'static str {
+    match kind {
+        UserCodeKind::PhoneNumber => "phoneNumber",
+        UserCodeKind::Email => "email",
+    }
+}
+
+#[async_trait]
+impl SuperappDirectory for RecordingDirectory {
+    async fn user(&self, user_id: &str) -> Result<Option<Arc<SuperappUser>>, OpenServerError> {
+        let label = UserEndpoint::CheckUser.name();
+        let call = self.0.user(user_id);
+        self.recorded(
+            label,
+            json!({ "userId": user_id }),
+            call,
+            |user| json!({ "exists": user.is_some() }),
+        )
+        .await
+    }
+
+    async fn redeem_auth_code(
+        &self,
+        app_id: &str,
+        auth_code: &AuthCode,
+    ) -> Result<Option<RedeemedGrant>, OpenServerError> {
+        let request = json!({ "appid": app_id, "authCode": auth_code.secret() });
+        let call = self.0.redeem_auth_code(app_id, auth_code);
+        self.recorded(B2B2C_PATH, request, call, |grant| match grant {
+            Some(grant) => json!({ "userId": grant.user_id, "scopes": grant.scopes }),
+            None => json!({ "redeemed": false }),
+        })
+        .await
+    }
+
+    async fn nickname(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        let label = UserEndpoint::GetUserNick.name();
+        let call = self.0.nickname(user);
+        self.recorded(
+            label,
+            json!({ "userId": user.id }),
+            call,
+            |name| json!({ "nickName": name }),
+        )
+        .await
+    }
+
+    async fn avatar_url(&self, user: &SuperappUser) -> Result<String, OpenServerError> {
+        let label = UserEndpoint::GetUserAvatar.name();
+        let call = self.0.avatar_url(user);
+        self.recorded(
+            label,
+            json!({ "userId": user.id }),
+            call,
+            |url| json!({ "avatarUrl": url }),
+        )
+        .await
+    }
+
+    async fn issue_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+    ) -> Result<Option<Code>, OpenServerError> {
+        let label = UserEndpoint::GetUserInfoTemporaryCode.name();
+        let request = json!({ "userId": user.id, "kind": value_field(kind) });
+        let call = self.0.issue_temporary_code(user, kind);
+        self.recorded(
+            label,
+            request,
+            call,
+            |code| json!({ "code": code.as_ref().map(Code::secret) }),
+        )
+        .await
+    }
+
+    async fn redeem_temporary_code(
+        &self,
+        user: &SuperappUser,
+        kind: UserCodeKind,
+        code: Option<&Code>,
+    ) -> Result<String, OpenServerError> {
+        let label = match kind {
+            UserCodeKind::PhoneNumber => UserEndpoint::GetUserPhoneNumber,
+            UserCodeKind::Email => UserEndpoint::GetUserEmail,
+        }
+        .name();
+        let request = json!({ "userId": user.id, "code": code.map(Code::secret) });
+        let call = self.0.redeem_temporary_code(user, kind, code);
+        self.recorded(
+            label,
+            request,
+            call,
+            |value| json!({ value_field(kind): value }),
         )
         .await
     }
