@@ -554,3 +554,28 @@ async fn a_page_that_goes_away_stops_its_call_and_forgets_its_question() {
     }
     panic!("the question of a page that went away still waits");
 }
+
+/// The playground's calls meet the platform's quotas like any host's: a
+/// user's outstanding login codes past the config's limit are refused
+/// (45009), drawn red.
+#[tokio::test]
+async fn the_platforms_quotas_apply_to_the_playgrounds_calls() {
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    config["limits"] = json!({ "max_outstanding_codes_per_user": 2 });
+    let path = std::env::temp_dir().join(format!("playground-quota-{}.json", std::process::id()));
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (running, base) = start(&["--config", path.to_str().unwrap(), "--playground"]);
+    for _ in 0..2 {
+        let answer = call(&base, login_v2()).await;
+        assert_eq!(answer["reply"]["errMsg"], "login:ok");
+    }
+    let answer = call(&base, login_v2()).await;
+    let refused = &crossed(&answer)[2];
+    assert_eq!(refused.2, "/openserver/sdk/login_code");
+    assert!(refused.3.starts_with("45009 "), "{refused:?}");
+    assert!(refused.4, "drawn red");
+    assert!(answer["reply"]["errMsg"].as_str().unwrap().starts_with("login:fail"));
+    drop(running);
+    let _ = std::fs::remove_file(path);
+}
