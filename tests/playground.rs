@@ -399,6 +399,11 @@ async fn a_denial_sticks_until_the_settings_view_changes_it_and_a_cancel_stores_
         json!([{ "scope": "scope.camera", "title": "Camera", "granted": false }]),
         "only what was answered: the cancelled scope is not listed"
     );
+    let unshown = json!({ "id": settings["id"], "settings": { "scope.userLocation": true } });
+    let (status, refused) = answer(&base, unshown).await;
+    assert_eq!(status, 400);
+    let why = refused["error"].as_str().unwrap();
+    assert!(why.contains("is not one the settings view shows"), "{why}");
     let changes = json!({ "id": settings["id"], "settings": { "scope.camera": true } });
     assert_eq!(answer(&base, changes).await.0, 200);
     let done = events.finish(vec![call_message, view]).await;
@@ -575,7 +580,12 @@ async fn the_platforms_quotas_apply_to_the_playgrounds_calls() {
     assert_eq!(refused.2, "/openserver/sdk/login_code");
     assert!(refused.3.starts_with("45009 "), "{refused:?}");
     assert!(refused.4, "drawn red");
-    assert!(answer["reply"]["errMsg"].as_str().unwrap().starts_with("login:fail"));
+    assert!(
+        answer["reply"]["errMsg"]
+            .as_str()
+            .unwrap()
+            .starts_with("login:fail")
+    );
     drop(running);
     let _ = std::fs::remove_file(path);
 }

@@ -314,7 +314,9 @@ impl OpenApiHandler for DemoHost {
     ) -> Result<Vec<(ScopeName, ConsentState)>, HostError> {
         let question = self
             .questions
-            .open(Kind::Settings)
+            .open(Kind::Settings(
+                settings.iter().map(|(scope, _)| scope.clone()).collect(),
+            ))
             .map_err(HostError::failed)?;
         let shown: JsonObject = settings
             .iter()

@@ -24,12 +24,13 @@ pub(crate) const MAX_OPEN_QUESTIONS: usize = 16;
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What is asked: the answer must be of the same kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// `{"answer": "allow" | "deny" | "cancel"}`.
     Prompt,
-    /// `{"settings": {"<scope>": true | false | null}}`.
-    Settings,
+    /// `{"settings": {"<scope>": true | false | null}}`, each scope one of
+    /// those the view shows.
+    Settings(Vec<ScopeName>),
 }
 
 /// The person's answer.
@@ -40,11 +41,28 @@ pub(crate) enum Answer {
     Settings(Vec<(ScopeName, ConsentState)>),
 }
 
-impl Answer {
-    fn kind(&self) -> Kind {
-        match self {
-            Answer::Prompt(_) => Kind::Prompt,
-            Answer::Settings(_) => Kind::Settings,
+impl Kind {
+    /// Whether `answer` answers this question, and if not, why.
+    fn accepts(&self, id: &str, answer: &Answer) -> Result<(), String> {
+        match (self, answer) {
+            (Kind::Prompt, Answer::Prompt(_)) => Ok(()),
+            (Kind::Settings(shown), Answer::Settings(changes)) => {
+                match changes.iter().find(|(scope, _)| !shown.contains(scope)) {
+                    None => Ok(()),
+                    Some((scope, _)) => {
+                        let shown: Vec<&str> = shown.iter().map(ScopeName::as_str).collect();
+                        Err(format!(
+                            "settings: {scope} is not one the settings view shows: {shown:?}"
+                        ))
+                    }
+                }
+            }
+            (Kind::Prompt, _) => Err(format!(
+                "question {id:?} is a consent prompt: answer {{\"id\", \"answer\": \"allow\" | \"deny\" | \"cancel\"}}"
+            )),
+            (Kind::Settings(_), _) => Err(format!(
+                "question {id:?} is the settings view: answer {{\"id\", \"settings\": {{\"<scope>\": true | false | null}}}}"
+            )),
         }
     }
 }
@@ -97,8 +115,9 @@ impl Questions {
     ///
     /// # Errors
     ///
-    /// What was wrong: no such question waits, or the answer is of the
-    /// other kind (the question keeps waiting).
+    /// What was wrong: no such question waits, the answer is of the other
+    /// kind, or it changes a scope the settings view does not show (the
+    /// question keeps waiting).
     pub(crate) fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
         let mut waiting = self.waiting();
         let Some((kind, _)) = waiting.get(id) else {
@@ -107,16 +126,7 @@ impl Questions {
                 ANSWER_TIMEOUT.as_secs()
             ));
         };
-        if *kind != answer.kind() {
-            return Err(match kind {
-                Kind::Prompt => format!(
-                    "question {id:?} is a consent prompt: answer {{\"id\", \"answer\": \"allow\" | \"deny\" | \"cancel\"}}"
-                ),
-                Kind::Settings => format!(
-                    "question {id:?} is the settings view: answer {{\"id\", \"settings\": {{\"<scope>\": true | false | null}}}}"
-                ),
-            });
-        }
+        kind.accepts(id, &answer)?;
         if let Some((_, sender)) = waiting.remove(id) {
             // The call may have ended a moment ago: nobody waits, nothing lost.
             let _ = sender.send(answer);
@@ -174,10 +184,30 @@ mod tests {
         assert!(late.unwrap_err().contains("no question"));
     }
 
+    #[tokio::test]
+    async fn a_settings_answer_changes_only_the_scopes_shown() {
+        let questions = Questions::default();
+        let camera: ScopeName = "scope.camera".parse().unwrap();
+        let location: ScopeName = "scope.userLocation".parse().unwrap();
+        let question = questions
+            .open(Kind::Settings(vec![camera.clone()]))
+            .unwrap();
+        let id = question.id().to_owned();
+        let other = Answer::Settings(vec![(location, ConsentState::Granted)]);
+        let refused = questions.answer(&id, other).unwrap_err();
+        assert!(
+            refused.contains("scope.userLocation is not one the settings view shows"),
+            "{refused}"
+        );
+        let shown = Answer::Settings(vec![(camera, ConsentState::Denied)]);
+        questions.answer(&id, shown).unwrap();
+        assert!(matches!(question.wait().await, Some(Answer::Settings(c)) if c.len() == 1));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn an_unanswered_question_times_out_and_is_forgotten() {
         let questions = Questions::default();
-        let question = questions.open(Kind::Settings).unwrap();
+        let question = questions.open(Kind::Settings(Vec::new())).unwrap();
         assert!(question.wait().await.is_none());
         assert_eq!(questions.len(), 0);
     }
