@@ -36,7 +36,7 @@ use crate::app::{AppInfo, json_type};
 use crate::consent::{ConsentGate, ScopeName};
 use crate::handler::{JsonObject, OpenApiHandler};
 use crate::openserver::OpenServer;
-use crate::reply::{CallError, FailureKind, Reply};
+use crate::reply::{CallError, ErrMsg, FailureKind, Reply};
 use crate::version::{ApiVersion, resolve_version};
 
 /// The default [`call_timeout`](DispatcherBuilder::call_timeout).
@@ -96,9 +96,11 @@ struct Inner {
 
 /// What answered a call: one of the table's APIs (its `errMsg` is
 /// static), or a name the table does not hold (a custom or setting API).
-enum Answered {
+enum Answered<'a> {
     Api(OpenApi, JsonObject),
-    Named(JsonObject),
+    /// Another API's success, with its `errMsg` (the dispatcher's own,
+    /// borrowed: the reply clones it, a copy or a reference count).
+    Named(&'a ErrMsg, JsonObject),
 }
 
 /// Where a name goes.
@@ -246,7 +248,7 @@ impl Dispatcher {
                 tracing::debug!("open-api call answered");
                 match answered {
                     Answered::Api(api, result) => Reply::ok(api, result),
-                    Answered::Named(result) => Reply::ok_named(name, result),
+                    Answered::Named(err_msg, result) => Reply::ok_named(err_msg.clone(), result),
                 }
             }
             Err(err) => {
@@ -307,7 +309,7 @@ impl Dispatcher {
         params: Value,
         span: &tracing::Span,
         sink: Option<Arc<dyn StateSink>>,
-    ) -> Result<Answered, CallError> {
+    ) -> Result<Answered<'_>, CallError> {
         let route = self.route(name)?;
         let params = match params {
             Value::Object(params) => params,
@@ -327,12 +329,16 @@ impl Dispatcher {
             Route::Open(api) => api,
             Route::Custom(custom) => {
                 record(span, "openapi.answered_by", "custom");
-                return self.call_custom(app, custom, params, sink).await;
+                return self
+                    .call_custom(app, custom, params, sink, &custom.ok_msg)
+                    .await;
             }
             Route::Plugin => {
                 record(span, "openapi.answered_by", "custom");
                 let (custom, data) = custom::plugin_target(&inner.custom, params)?;
-                return self.call_custom(app, custom, data, sink).await;
+                return self
+                    .call_custom(app, custom, data, sink, &custom::PLUGIN_OK)
+                    .await;
             }
             Route::Setting(setting) => {
                 record(span, "openapi.answered_by", "consent");
@@ -345,7 +351,8 @@ impl Dispatcher {
                     setting,
                     &params,
                 );
-                return bounded(call, inner.call_timeout).await.map(Answered::Named);
+                let answered = bounded(call, inner.call_timeout).await;
+                return answered.map(|result| Answered::Named(setting.ok_msg(), result));
             }
         };
         let timeout = self.timeout_for(api, &params)?;
@@ -396,14 +403,15 @@ impl Dispatcher {
     }
 
     /// A custom API: its allow-list, its scope, then its handler with a
-    /// state channel that closes at the final reply.
-    async fn call_custom(
-        &self,
+    /// state channel that closes at the final reply, answered with `err_msg`.
+    async fn call_custom<'a>(
+        &'a self,
         app: &AppInfo,
-        custom: &CustomApi,
+        custom: &'a CustomApi,
         params: JsonObject,
         sink: Option<Arc<dyn StateSink>>,
-    ) -> Result<Answered, CallError> {
+        err_msg: &'a ErrMsg,
+    ) -> Result<Answered<'a>, CallError> {
         let inner = &*self.inner;
         if !custom.allows(app) {
             return Err(CallError::new(
@@ -430,7 +438,7 @@ impl Dispatcher {
         };
         let result = bounded(call, inner.call_timeout).await;
         match states.finish() {
-            Ok(()) => result.map(Answered::Named),
+            Ok(()) => result.map(|result| Answered::Named(err_msg, result)),
             Err(limit) => Err(CallError::new(
                 FailureKind::TooManyStates,
                 format!(

@@ -1,7 +1,7 @@
 //! The wx reply convention and the one errno table (`docs/errors.md`).
 
-use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -240,6 +240,44 @@ const ERR_CODE_APIS: [OpenApi; 2] = [
     OpenApi::RequestMidasPaymentGameItem,
 ];
 
+/// What follows the API's name in a success's `errMsg`.
+const OK_SUFFIX: &str = ":ok";
+
+/// A reply's `errMsg`, made once where it can be: the API table's and the
+/// consent APIs' successes are static text, a registered custom API's is
+/// shared from its registration, and a failure's is built for the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ErrMsg {
+    Static(&'static str),
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl ErrMsg {
+    /// `"<name>:ok"`, made once (a custom API's, at its registration).
+    pub(crate) fn ok_for(name: &str) -> ErrMsg {
+        let mut text = String::with_capacity(name.len() + OK_SUFFIX.len());
+        text.push_str(name);
+        text.push_str(OK_SUFFIX);
+        ErrMsg::Shared(Arc::from(text))
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            ErrMsg::Static(text) => text,
+            ErrMsg::Shared(text) => text,
+            ErrMsg::Owned(text) => text,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            ErrMsg::Owned(text) => text,
+            other => other.as_str().to_owned(),
+        }
+    }
+}
+
 /// What the mini program receives: the result's fields plus
 /// `"errMsg": "<api>:ok"`, or `"errMsg": "<api>:fail <reason>"` and `errno`
 /// (and, for `requestVirtualPayment` and `requestMidasPaymentGameItem`,
@@ -255,7 +293,7 @@ const ERR_CODE_APIS: [OpenApi; 2] = [
 #[derive(Clone, PartialEq)]
 pub struct Reply {
     fields: JsonObject,
-    err_msg: Cow<'static, str>,
+    err_msg: ErrMsg,
     errno: Option<i64>,
 }
 
@@ -265,17 +303,17 @@ impl Reply {
     pub(crate) fn ok(api: OpenApi, fields: JsonObject) -> Reply {
         Reply {
             fields,
-            err_msg: Cow::Borrowed(api.ok_msg()),
+            err_msg: ErrMsg::Static(api.ok_msg()),
             errno: None,
         }
     }
 
     /// A success of an API the table does not name (a custom API, a
-    /// consent API): `"<name>:ok"`.
-    pub(crate) fn ok_named(name: &str, fields: JsonObject) -> Reply {
+    /// consent API), with its `errMsg` made beforehand: `"<name>:ok"`.
+    pub(crate) fn ok_named(err_msg: ErrMsg, fields: JsonObject) -> Reply {
         Reply {
             fields,
-            err_msg: Cow::Owned(format!("{name}:ok")),
+            err_msg,
             errno: None,
         }
     }
@@ -299,7 +337,7 @@ impl Reply {
         }
         Reply {
             fields,
-            err_msg: Cow::Owned(err.err_msg(api_name)),
+            err_msg: ErrMsg::Owned(err.err_msg(api_name)),
             errno: Some(err.errno()),
         }
     }
@@ -311,7 +349,7 @@ impl Reply {
 
     /// The `errMsg` field.
     pub fn err_msg(&self) -> &str {
-        &self.err_msg
+        self.err_msg.as_str()
     }
 
     /// The `errno` of a failure.
@@ -337,7 +375,7 @@ impl Reply {
     /// The whole reply as a JSON object, `errMsg` and `errno` included.
     pub fn into_value(self) -> Value {
         let mut object = self.fields;
-        object.insert("errMsg".into(), Value::String(self.err_msg.into_owned()));
+        object.insert("errMsg".into(), Value::String(self.err_msg.into_string()));
         if let Some(errno) = self.errno {
             object.insert("errno".into(), Value::from(errno));
         }
@@ -358,7 +396,7 @@ impl Serialize for Reply {
         for (key, value) in &self.fields {
             map.serialize_entry(key, value)?;
         }
-        map.serialize_entry("errMsg", &self.err_msg)?;
+        map.serialize_entry("errMsg", self.err_msg.as_str())?;
         if let Some(errno) = self.errno {
             map.serialize_entry("errno", &errno)?;
         }
@@ -370,7 +408,7 @@ impl fmt::Debug for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fields: Vec<&str> = self.fields.keys().map(String::as_str).collect();
         f.debug_struct("Reply")
-            .field("errMsg", &self.err_msg)
+            .field("errMsg", &self.err_msg.as_str())
             .field("errno", &self.errno)
             .field("fields", &fields)
             .finish()

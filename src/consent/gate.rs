@@ -124,8 +124,13 @@ impl ConsentGate {
         F: FnOnce(ConsentPrompt) -> Fut,
         Fut: Future<Output = PromptAnswer>,
     {
-        // The hot path: one lookup, nothing allocated by the gate.
-        match self.store.get(user, app, scope).await? {
+        // The hot path: one lookup, nothing allocated by the gate (nor by
+        // a store that answers at once).
+        let state = match self.store.get_now(user, app, scope) {
+            Some(state) => state?,
+            None => self.store.get(user, app, scope).await?,
+        };
+        match state {
             ConsentState::Granted => return Ok(()),
             ConsentState::Denied => return Err(denied(scope)),
             ConsentState::NotAsked => {}
@@ -159,6 +164,25 @@ impl ConsentGate {
                     scope: scope.to_string(),
                 }),
             },
+        }
+    }
+
+    /// The rule without waiting, where it needs no prompt and the store
+    /// answers at once ([`ConsentStore::get_now`]): `Some(Ok(()))`
+    /// granted, `Some(Err(…))` denied (or an invalid id, or the store's
+    /// error); `None` when [`check`](ConsentGate::check) must run (not
+    /// asked yet, or a store that waits).
+    pub fn check_now(
+        &self,
+        user: &str,
+        app: &str,
+        scope: &ScopeName,
+    ) -> Option<Result<(), ConsentError>> {
+        match self.store.get_now(user, app, scope)? {
+            Ok(ConsentState::Granted) => Some(Ok(())),
+            Ok(ConsentState::Denied) => Some(Err(denied(scope))),
+            Ok(ConsentState::NotAsked) => None,
+            Err(err) => Some(Err(err)),
         }
     }
 

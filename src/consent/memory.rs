@@ -83,6 +83,22 @@ impl MemoryConsentStore {
         self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn lookup(
+        &self,
+        user: &str,
+        app: &str,
+        scope: &ScopeName,
+    ) -> Result<ConsentState, ConsentError> {
+        check_ids(user, app)?;
+        let inner = self.read();
+        let answer = inner
+            .users
+            .get(user)
+            .and_then(|apps| apps.get(app))
+            .and_then(|scopes| scopes.get(scope));
+        Ok(ConsentState::from_auth_setting(answer.copied()))
+    }
+
     fn set_now(
         &self,
         user: &str,
@@ -176,14 +192,16 @@ impl ConsentStore for MemoryConsentStore {
         app: &str,
         scope: &ScopeName,
     ) -> Result<ConsentState, ConsentError> {
-        check_ids(user, app)?;
-        let inner = self.read();
-        let answer = inner
-            .users
-            .get(user)
-            .and_then(|apps| apps.get(app))
-            .and_then(|scopes| scopes.get(scope));
-        Ok(ConsentState::from_auth_setting(answer.copied()))
+        self.lookup(user, app, scope)
+    }
+
+    fn get_now(
+        &self,
+        user: &str,
+        app: &str,
+        scope: &ScopeName,
+    ) -> Option<Result<ConsentState, ConsentError>> {
+        Some(self.lookup(user, app, scope))
     }
 
     async fn set(

@@ -123,6 +123,20 @@ pub trait ConsentStore: Send + Sync + std::fmt::Debug + 'static {
         scope: &ScopeName,
     ) -> Result<ConsentState, ConsentError>;
 
+    /// [`get`](ConsentStore::get) without waiting, for a store that never
+    /// waits (in memory): `Some` answer, and `check` skips the future's
+    /// allocation on the guarded call's path. The default answers `None`:
+    /// `check` then awaits `get`.
+    fn get_now(
+        &self,
+        user: &str,
+        app: &str,
+        scope: &ScopeName,
+    ) -> Option<Result<ConsentState, ConsentError>> {
+        let _ = (user, app, scope);
+        None
+    }
+
     /// Stores one scope's state; [`ConsentState::NotAsked`] removes it.
     ///
     /// # Errors

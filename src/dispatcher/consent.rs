@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::app::{AppInfo, json_type};
 use crate::consent::{ConsentGate, PromptAnswer, ScopeName};
 use crate::handler::{HostError, JsonObject, OpenApiHandler};
-use crate::reply::{CallError, FailureKind};
+use crate::reply::{CallError, ErrMsg, FailureKind};
 
 /// The three APIs the dispatcher answers from the consent store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +19,35 @@ pub(crate) enum SettingApi {
     OpenSetting,
 }
 
-impl SettingApi {
-    pub(crate) fn from_name(name: &str) -> Option<SettingApi> {
-        match name {
-            "authorize" => Some(SettingApi::Authorize),
-            "getSetting" => Some(SettingApi::GetSetting),
-            "openSetting" => Some(SettingApi::OpenSetting),
-            _ => None,
+/// `setting_apis! { Variant => "wxName", … }`: each consent API's name
+/// and success text, written once.
+macro_rules! setting_apis {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        impl SettingApi {
+            pub(crate) fn from_name(name: &str) -> Option<SettingApi> {
+                match name {
+                    $($name => Some(SettingApi::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// A success's `errMsg`.
+            pub(crate) fn ok_msg(self) -> &'static ErrMsg {
+                match self {
+                    $(SettingApi::$variant => {
+                        static OK: ErrMsg = ErrMsg::Static(concat!($name, ":ok"));
+                        &OK
+                    })+
+                }
+            }
         }
-    }
+    };
+}
+
+setting_apis! {
+    Authorize => "authorize",
+    GetSetting => "getSetting",
+    OpenSetting => "openSetting",
 }
 
 /// The host user consent is stored for: `app_uid`, or the anonymous user
@@ -46,11 +66,28 @@ pub(crate) async fn guard(
     scope: &ScopeName,
 ) -> Result<(), CallError> {
     let user = host_user(handler, app)?;
+    // The hot path: an answer stored in a store that answers at once.
+    match gate.check_now(&user, app.app_id(), scope) {
+        Some(checked) => checked.map_err(CallError::from),
+        // Boxed: the prompt's machinery stays out of every guarded call's
+        // future until a prompt may be needed.
+        None => Box::pin(prompted(handler, gate, app, scope, &user)).await,
+    }
+}
+
+/// The rule through [`ConsentGate::check`], which may prompt.
+async fn prompted(
+    handler: &dyn OpenApiHandler,
+    gate: &ConsentGate,
+    app: &AppInfo,
+    scope: &ScopeName,
+    user: &str,
+) -> Result<(), CallError> {
     // The prompt's own failure (not implemented, an error) is kept here and
     // answered as Cancel to the gate, so nothing is stored for it.
     let failed: Mutex<Option<HostError>> = Mutex::new(None);
     let checked = gate
-        .check(&user, app.app_id(), scope, |prompt| async {
+        .check(user, app.app_id(), scope, |prompt| async {
             match handler.consent_prompt(app, prompt).await {
                 Ok(answer) => answer,
                 Err(err) => {

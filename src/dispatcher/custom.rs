@@ -13,6 +13,7 @@ use crate::api::OpenApi;
 use crate::app::AppInfo;
 use crate::consent::ScopeName;
 use crate::handler::{HandlerResult, JsonObject};
+use crate::reply::ErrMsg;
 
 /// The most intermediate states one call may send, unless the builder says
 /// otherwise ([`max_states_per_call`](super::DispatcherBuilder::max_states_per_call)).
@@ -25,8 +26,18 @@ pub const MAX_CUSTOM_API_NAME_LEN: usize = 64;
 /// The names the dispatcher answers itself, which no custom API may take.
 pub(crate) const RESERVED: [&str; 4] = ["authorize", "getSetting", "openSetting", PLUGIN];
 
+/// The plugin API's name, written once for both constants below.
+macro_rules! plugin_name {
+    () => {
+        "invokeNativePlugin"
+    };
+}
+
 /// `wx.invokeNativePlugin`, which calls a custom API by `api_name`.
-pub(crate) const PLUGIN: &str = "invokeNativePlugin";
+pub(crate) const PLUGIN: &str = plugin_name!();
+
+/// Its success's `errMsg`.
+pub(crate) static PLUGIN_OK: ErrMsg = ErrMsg::Static(concat!(plugin_name!(), ":ok"));
 
 /// A custom API's handler: the params (the same object whether the mini
 /// program called the API by name or through `invokeNativePlugin`'s
@@ -73,6 +84,8 @@ pub struct CustomApi {
     pub(crate) scope: Option<ScopeName>,
     pub(crate) allowed: Option<HashSet<String>>,
     pub(crate) takes_over: bool,
+    /// `"<name>:ok"`, made once.
+    pub(crate) ok_msg: ErrMsg,
 }
 
 impl CustomApi {
@@ -83,8 +96,10 @@ impl CustomApi {
 
     /// Like [`CustomApi::new`], for a handler already shared.
     pub fn from_arc(name: impl Into<String>, handler: Arc<dyn CustomApiHandler>) -> Self {
+        let name = name.into();
         CustomApi {
-            name: name.into(),
+            ok_msg: ErrMsg::ok_for(&name),
+            name,
             handler,
             scope: None,
             allowed: None,
