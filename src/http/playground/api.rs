@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 use super::Playground;
 use super::host::{DEMO_API, DemoHost, SuperappLogin, demo_api};
 use super::questions::{Answer, Questions};
-use super::record::{Event, Message, Party, Recorder, RecordingPlatform};
+use super::record::{Event, Message, Party, Recorder};
+use super::recording::RecordingPlatform;
 use crate::api::OpenApi;
 use crate::app::AppInfo;
 use crate::consent::{

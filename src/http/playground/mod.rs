@@ -12,8 +12,9 @@
 //!   and the person's answers to the host's questions;
 //! - `host` is that dispatcher's demo host (its consent prompt and
 //!   settings view ask the page, through `questions`) and its own API with
-//!   intermediate states; `record` the stream of messages, the recording
-//!   platform around the binary's own [`OpenServer`], and the masking;
+//!   intermediate states; `record` the stream of messages and the
+//!   masking; `recording` the recording platform around the binary's own
+//!   [`OpenServer`] and the recording directory;
 //! - `assets/` is the page (HTML, CSS, JS; no build step, no network),
 //!   compiled in. The developer server's side runs in the page, against
 //!   the binary's real routes.
@@ -22,6 +23,7 @@ mod api;
 mod host;
 mod questions;
 mod record;
+mod recording;
 
 pub use self::record::masked;
 
@@ -130,7 +132,7 @@ impl Playground {
     pub fn recording_directory(
         directory: Arc<dyn SuperappDirectory>,
     ) -> Arc<dyn SuperappDirectory> {
-        Arc::new(record::RecordingDirectory(directory))
+        Arc::new(recording::RecordingDirectory(directory))
     }
 
     /// The playground's routes over `server`: the page and its assets, and
