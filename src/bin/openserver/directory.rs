@@ -305,4 +305,18 @@ mod tests {
         assert_eq!(target.paths, PathFamily::V20250425);
         assert!(target.snap.is_some());
     }
+
+    #[test]
+    fn a_playground_section_checks_its_accounts_and_its_debug_hides_the_passwords() {
+        let parsed: PlaygroundSection = serde_json::from_value(serde_json::json!({
+            "superapp_app_id": "superapp",
+            "accounts": [{"user": "u-1001", "password": "ada-password-change-me"}]
+        }))
+        .unwrap();
+        assert!(!format!("{parsed:?}").contains("ada-password"));
+        let why = parsed.check(None).unwrap_err();
+        assert!(why.contains("only with a directory section"), "{why}");
+        let directory = section(serde_json::json!({})).unwrap();
+        assert_eq!(parsed.check(Some(&directory)), Ok(()));
+    }
 }
