@@ -541,3 +541,25 @@ fn a_playground_section_needs_a_directory_and_accounts() {
         assert!(!stderr.contains(SECRET_KEY), "{stderr}");
     }
 }
+
+/// The example config of the playground over the reference super-app
+/// server (docs/http.md) passes the start's checks.
+#[test]
+fn the_example_superapp_config_checks() {
+    let path = format!("{ROOT}/examples/openserver-superapp.json");
+    let out = Command::new(OPENSERVER)
+        .args(["--check-config", &path])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("directory http://127.0.0.1:9090"),
+        "{stdout}"
+    );
+}
