@@ -12,130 +12,82 @@ use crate::consent::ConsentError;
 use crate::handler::{HostError, JsonObject};
 use crate::platform::PlatformError;
 
-/// Why a dispatched call failed; each kind has one errno (`docs/errors.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum FailureKind {
-    /// The dispatcher itself failed, or a handler panicked.
-    Internal,
-    /// The API name is not one of the supported wx APIs.
-    NotSupported,
-    /// The params are not a JSON object, or a param has the wrong type.
-    InvalidParams,
-    /// v1 (or a non-built-in API) and the host does not implement the method.
-    NotImplemented,
-    /// v3, and the host does not implement `get_auth_code`.
-    AuthCodeUnsupported,
-    /// v2 built-in, and the host's `app_uid` returned no user.
-    NotLoggedIn,
-    /// v3: the host's grant has neither `authCode` nor `code`.
-    AuthCodeNull,
-    /// `invokeNativePlugin` named no custom API the host registered.
-    UnknownCustomApi,
-    /// A custom API the calling mini program is not on the allow-list of.
-    NotAllowed,
-    /// A custom API sent more intermediate states than a call may carry.
-    TooManyStates,
-    /// More consent prompts wait for an answer than the dispatcher allows.
-    TooManyPrompts,
-    /// The user cancelled.
-    Cancelled,
-    /// The user or the host refused (a v3 scope not granted, or `HostError::Denied`).
-    Denied,
-    /// checkSession: the login session is no longer valid.
-    SessionExpired,
-    /// The call showing the consent prompt went away before it answered.
-    PromptAbandoned,
-    /// The host's handler failed.
-    HostError,
-    /// The consent store failed or is full.
-    ConsentStore,
-    /// The platform answered with an error code.
-    PlatformError,
-    /// The platform could not be reached or answered something else than its API.
-    PlatformUnavailable,
-    /// The call outlived its timeout.
-    Timeout,
+/// `failure_kinds! { /// doc  Variant => errno, "name"; … }`: each kind
+/// declared once, in errno order, with its errno and its name for logs;
+/// the enum, `ALL`, `errno` and `as_str` come from the one list.
+macro_rules! failure_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $errno:literal, $name:literal;)+) => {
+        /// Why a dispatched call failed; each kind has one errno (`docs/errors.md`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+        pub enum FailureKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl FailureKind {
+            /// Every kind, in errno order.
+            pub const ALL: [FailureKind; [$($errno),+].len()] = [$(FailureKind::$variant),+];
+
+            /// The errno a reply of this kind carries (the host may override
+            /// [`FailureKind::HostError`]'s with [`HostError::Failed`]'s `errno`).
+            pub const fn errno(self) -> i64 {
+                match self {
+                    $(FailureKind::$variant => $errno,)+
+                }
+            }
+
+            /// A short name for logs and traces (`"timeout"`, `"not_implemented"`…).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(FailureKind::$variant => $name,)+
+                }
+            }
+        }
+    };
 }
 
-impl FailureKind {
-    /// Every kind, in errno order.
-    pub const ALL: [FailureKind; 20] = [
-        FailureKind::Internal,
-        FailureKind::NotSupported,
-        FailureKind::InvalidParams,
-        FailureKind::NotImplemented,
-        FailureKind::AuthCodeUnsupported,
-        FailureKind::NotLoggedIn,
-        FailureKind::AuthCodeNull,
-        FailureKind::UnknownCustomApi,
-        FailureKind::NotAllowed,
-        FailureKind::TooManyStates,
-        FailureKind::TooManyPrompts,
-        FailureKind::Cancelled,
-        FailureKind::Denied,
-        FailureKind::SessionExpired,
-        FailureKind::PromptAbandoned,
-        FailureKind::HostError,
-        FailureKind::ConsentStore,
-        FailureKind::PlatformError,
-        FailureKind::PlatformUnavailable,
-        FailureKind::Timeout,
-    ];
-
-    /// The errno a reply of this kind carries (the host may override
-    /// [`FailureKind::HostError`]'s with [`HostError::Failed`]'s `errno`).
-    pub const fn errno(self) -> i64 {
-        match self {
-            FailureKind::Internal => 1,
-            FailureKind::NotSupported => 101,
-            FailureKind::InvalidParams => 102,
-            FailureKind::NotImplemented => 103,
-            FailureKind::AuthCodeUnsupported => 104,
-            FailureKind::NotLoggedIn => 105,
-            FailureKind::AuthCodeNull => 106,
-            FailureKind::UnknownCustomApi => 107,
-            FailureKind::NotAllowed => 108,
-            FailureKind::TooManyStates => 109,
-            FailureKind::TooManyPrompts => 110,
-            FailureKind::Cancelled => 201,
-            FailureKind::Denied => 202,
-            FailureKind::SessionExpired => 203,
-            FailureKind::PromptAbandoned => 204,
-            FailureKind::HostError => 301,
-            FailureKind::ConsentStore => 302,
-            FailureKind::PlatformError => 401,
-            FailureKind::PlatformUnavailable => 402,
-            FailureKind::Timeout => 408,
-        }
-    }
-
-    /// A short name for logs and traces (`"timeout"`, `"not_implemented"`…).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::Internal => "internal",
-            FailureKind::NotSupported => "not_supported",
-            FailureKind::InvalidParams => "invalid_params",
-            FailureKind::NotImplemented => "not_implemented",
-            FailureKind::AuthCodeUnsupported => "auth_code_unsupported",
-            FailureKind::NotLoggedIn => "not_logged_in",
-            FailureKind::AuthCodeNull => "auth_code_null",
-            FailureKind::UnknownCustomApi => "unknown_custom_api",
-            FailureKind::NotAllowed => "not_allowed",
-            FailureKind::TooManyStates => "too_many_states",
-            FailureKind::TooManyPrompts => "too_many_prompts",
-            FailureKind::Cancelled => "cancelled",
-            FailureKind::Denied => "denied",
-            FailureKind::SessionExpired => "session_expired",
-            FailureKind::PromptAbandoned => "prompt_abandoned",
-            FailureKind::HostError => "host_error",
-            FailureKind::ConsentStore => "consent_store",
-            FailureKind::PlatformError => "platform_error",
-            FailureKind::PlatformUnavailable => "platform_unavailable",
-            FailureKind::Timeout => "timeout",
-        }
-    }
+failure_kinds! {
+    /// The dispatcher itself failed, or a handler panicked.
+    Internal => 1, "internal";
+    /// The API name is not one of the supported wx APIs.
+    NotSupported => 101, "not_supported";
+    /// The params are not a JSON object, or a param has the wrong type.
+    InvalidParams => 102, "invalid_params";
+    /// v1 (or a non-built-in API) and the host does not implement the method.
+    NotImplemented => 103, "not_implemented";
+    /// v3, and the host does not implement `get_auth_code`.
+    AuthCodeUnsupported => 104, "auth_code_unsupported";
+    /// v2 built-in, and the host's `app_uid` returned no user.
+    NotLoggedIn => 105, "not_logged_in";
+    /// v3: the host's grant has neither `authCode` nor `code`.
+    AuthCodeNull => 106, "auth_code_null";
+    /// `invokeNativePlugin` named no custom API the host registered.
+    UnknownCustomApi => 107, "unknown_custom_api";
+    /// A custom API the calling mini program is not on the allow-list of.
+    NotAllowed => 108, "not_allowed";
+    /// A custom API sent more intermediate states than a call may carry.
+    TooManyStates => 109, "too_many_states";
+    /// More consent prompts wait for an answer than the dispatcher allows.
+    TooManyPrompts => 110, "too_many_prompts";
+    /// The user cancelled.
+    Cancelled => 201, "cancelled";
+    /// The user or the host refused (a v3 scope not granted, or `HostError::Denied`).
+    Denied => 202, "denied";
+    /// checkSession: the login session is no longer valid.
+    SessionExpired => 203, "session_expired";
+    /// The call showing the consent prompt went away before it answered.
+    PromptAbandoned => 204, "prompt_abandoned";
+    /// The host's handler failed.
+    HostError => 301, "host_error";
+    /// The consent store failed or is full.
+    ConsentStore => 302, "consent_store";
+    /// The platform answered with an error code.
+    PlatformError => 401, "platform_error";
+    /// The platform could not be reached or answered something else than its API.
+    PlatformUnavailable => 402, "platform_unavailable";
+    /// The call outlived its timeout.
+    Timeout => 408, "timeout";
 }
 
 /// A failed call: its kind, the reason that follows `"<api>:fail "`, and the errno.
@@ -420,30 +372,9 @@ mod tests {
     use super::FailureKind;
 
     #[test]
-    fn all_lists_every_failure_kind_in_errno_order() {
-        let every = every_variant!(FailureKind {
-            Internal,
-            NotSupported,
-            InvalidParams,
-            NotImplemented,
-            AuthCodeUnsupported,
-            NotLoggedIn,
-            AuthCodeNull,
-            UnknownCustomApi,
-            NotAllowed,
-            TooManyStates,
-            TooManyPrompts,
-            Cancelled,
-            Denied,
-            SessionExpired,
-            PromptAbandoned,
-            HostError,
-            ConsentStore,
-            PlatformError,
-            PlatformUnavailable,
-            Timeout,
-        });
-        assert_eq!(FailureKind::ALL, every);
+    fn all_is_in_errno_order_and_each_errno_is_one_kinds() {
+        // `failure_kinds!` lists every kind in `ALL` by construction; the
+        // list must also keep errno order, with no errno twice.
         assert!(
             FailureKind::ALL
                 .windows(2)
