@@ -130,10 +130,8 @@ impl ConsentGate {
             Some(state) => state?,
             None => self.store.get(user, app, scope).await?,
         };
-        match state {
-            ConsentState::Granted => return Ok(()),
-            ConsentState::Denied => return Err(denied(scope)),
-            ConsentState::NotAsked => {}
+        if let Some(settled) = settled(state, scope) {
+            return settled;
         }
         let key: Key = (user.to_owned(), app.to_owned(), scope.clone());
         let leader = {
@@ -150,14 +148,14 @@ impl ConsentGate {
                     pending.insert(key.clone(), receiver);
                     Ok(Leader {
                         pending: Arc::clone(&self.pending),
-                        key: Some(key),
+                        key,
                         sender,
                     })
                 }
             }
         };
         match leader {
-            Ok(leader) => leader.prompt(self, user, app, scope, prompt).await,
+            Ok(leader) => leader.prompt(self, prompt).await,
             Err(mut answer) => match answer.wait_for(Option::is_some).await {
                 Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
                 Err(_) => Err(ConsentError::PromptAbandoned {
@@ -179,9 +177,7 @@ impl ConsentGate {
         scope: &ScopeName,
     ) -> Option<Result<(), ConsentError>> {
         match self.store.get_now(user, app, scope)? {
-            Ok(ConsentState::Granted) => Some(Ok(())),
-            Ok(ConsentState::Denied) => Some(Err(denied(scope))),
-            Ok(ConsentState::NotAsked) => None,
+            Ok(state) => settled(state, scope),
             Err(err) => Some(Err(err)),
         }
     }
@@ -236,6 +232,15 @@ impl ConsentGate {
     }
 }
 
+/// What a stored state decides: `None` while it is not asked yet.
+fn settled(state: ConsentState, scope: &ScopeName) -> Option<Result<(), ConsentError>> {
+    match state {
+        ConsentState::Granted => Some(Ok(())),
+        ConsentState::Denied => Some(Err(denied(scope))),
+        ConsentState::NotAsked => None,
+    }
+}
+
 fn denied(scope: &ScopeName) -> ConsentError {
     ConsentError::Denied {
         scope: scope.to_string(),
@@ -247,52 +252,49 @@ fn denied(scope: &ScopeName) -> ConsentError {
 /// removes the pending entry; the sender goes with it, so waiters never hang.
 struct Leader {
     pending: Pending,
-    key: Option<Key>,
+    key: Key,
     sender: watch::Sender<Outcome>,
 }
 
 impl Leader {
-    async fn prompt<F, Fut>(
-        self,
-        gate: &ConsentGate,
-        user: &str,
-        app: &str,
-        scope: &ScopeName,
-        prompt: F,
-    ) -> Result<(), ConsentError>
+    /// Shows the prompt for the leader's (user, app, scope) and stores the
+    /// answer, unless a check that settled meanwhile stored one.
+    async fn prompt<F, Fut>(self, gate: &ConsentGate, prompt: F) -> Result<(), ConsentError>
     where
         F: FnOnce(ConsentPrompt) -> Fut,
         Fut: Future<Output = PromptAnswer>,
     {
+        let (user, app, scope) = &self.key;
         // A check that settled between our lookup and our entry: its
         // answer is stored by now (the store is written before the entry
         // goes), so read again rather than prompt twice.
         let outcome = match gate.store.get(user, app, scope).await {
-            Ok(ConsentState::Granted) => Ok(()),
-            Ok(ConsentState::Denied) => Err(denied(scope)),
-            Ok(ConsentState::NotAsked) => {
-                let request = ConsentPrompt {
-                    user: user.to_owned(),
-                    app: app.to_owned(),
-                    scope: scope.clone(),
-                    info: gate.scopes.describe(scope),
-                };
-                match prompt(request).await {
-                    PromptAnswer::Allow => {
-                        gate.store
-                            .set(user, app, scope, ConsentState::Granted)
+            Ok(state) => match settled(state, scope) {
+                Some(settled) => settled,
+                None => {
+                    let request = ConsentPrompt {
+                        user: user.clone(),
+                        app: app.clone(),
+                        scope: scope.clone(),
+                        info: gate.scopes.describe(scope),
+                    };
+                    match prompt(request).await {
+                        PromptAnswer::Allow => {
+                            gate.store
+                                .set(user, app, scope, ConsentState::Granted)
+                                .await
+                        }
+                        PromptAnswer::Deny => gate
+                            .store
+                            .set(user, app, scope, ConsentState::Denied)
                             .await
+                            .and(Err(denied(scope))),
+                        PromptAnswer::Cancel => Err(ConsentError::Cancelled {
+                            scope: scope.to_string(),
+                        }),
                     }
-                    PromptAnswer::Deny => gate
-                        .store
-                        .set(user, app, scope, ConsentState::Denied)
-                        .await
-                        .and(Err(denied(scope))),
-                    PromptAnswer::Cancel => Err(ConsentError::Cancelled {
-                        scope: scope.to_string(),
-                    }),
                 }
-            }
+            },
             Err(error) => Err(error),
         };
         self.sender.send_replace(Some(outcome.clone()));
@@ -302,11 +304,9 @@ impl Leader {
 
 impl Drop for Leader {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
-        }
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
     }
 }
