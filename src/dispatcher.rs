@@ -22,7 +22,7 @@ mod open_data;
 mod platform;
 
 pub use self::builder::DispatcherBuilder;
-use self::consent::SettingApi;
+pub(crate) use self::consent::SettingApi;
 pub(crate) use self::custom::RESERVED;
 pub use self::custom::{
     BuildError, CustomApi, CustomApiHandler, DEFAULT_MAX_STATES_PER_CALL, MAX_CUSTOM_API_NAME_LEN,

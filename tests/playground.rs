@@ -352,6 +352,10 @@ async fn the_consent_prompt_waits_for_the_page_and_its_answer_is_kept() {
     assert_eq!((status, &answered["answered"]), (200, &id));
     let done = events.finish(before).await;
     assert_eq!(done["reply"]["errMsg"], "authorize:ok", "{done}");
+    assert_eq!(
+        done["explanation"],
+        "authorize: every version -> the dispatcher, from the consent store (docs/consent.md)"
+    );
     assert_eq!(done["messages"][2]["status"], "allow");
     assert_eq!(done["messages"][3]["label"], "wx.authorize");
 
@@ -454,6 +458,8 @@ async fn the_demo_custom_api_sends_its_states_before_its_reply() {
         "the reply comes last"
     );
     assert_eq!(done["reply"]["errMsg"], "invokeNativePlugin:ok");
+    let explained = done["explanation"].as_str().unwrap();
+    assert!(explained.contains("the host's custom API"), "{explained}");
     assert_eq!(done["reply"]["data"], json!({ "shop": 7 }));
     assert_eq!(done["reply"]["level"], "gold");
 

@@ -28,7 +28,7 @@ use crate::app::AppInfo;
 use crate::consent::{
     ConsentState, ConsentStore, MemoryConsentStore, PromptAnswer, ScopeName, ScopeTable,
 };
-use crate::dispatcher::{Dispatcher, RESERVED};
+use crate::dispatcher::{Dispatcher, RESERVED, SettingApi};
 use crate::openserver::OpenServer;
 use crate::version::ApiVersion;
 
@@ -281,10 +281,9 @@ pub(super) async fn call(
             .into_value();
         recorder.push(Message::reply(&name, &reply));
         recorder.send(Event::Done {
-            explanation: explanation.as_ref().map_or_else(
-                || format!("{name}: answered by the dispatcher, every version (docs/consent.md)"),
-                ToString::to_string,
-            ),
+            explanation: explanation
+                .as_ref()
+                .map_or_else(|| unversioned(&name), ToString::to_string),
             version: explanation.map(|e| e.version.as_str()),
             reply,
             dropped: recorder.dropped(),
@@ -308,6 +307,15 @@ pub(super) async fn call(
         Body::from_stream(lines),
     )
         .into_response())
+}
+
+/// Who answers an API that is not one of the eleven, in every version.
+fn unversioned(name: &str) -> String {
+    if SettingApi::from_name(name).is_some() {
+        format!("{name}: every version -> the dispatcher, from the consent store (docs/consent.md)")
+    } else {
+        format!("{name}: every version -> the host's custom API (docs/consent.md, custom APIs)")
+    }
 }
 
 /// A spawned call, aborted when the stream that reads it is dropped.
