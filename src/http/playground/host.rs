@@ -1,9 +1,10 @@
 //! The playground's demo host: the signed-in user is the one the page
 //! chose, its version hook answers what the page chose, its v3
-//! `get_auth_code` asks the super-app side of the binary's own platform for
-//! an authCode, and its consent prompt and settings view are questions to
-//! the person at the page; each message is recorded. Its own API,
-//! [`DEMO_API`], sends intermediate states.
+//! `get_auth_code` asks the super-app side of the binary's own platform
+//! for an authCode (or, with a super-app server, logs in there and asks it:
+//! [`SuperappLogin`]), and its consent prompt and settings view are
+//! questions to the person at the page; each message is recorded. Its own
+//! API, [`DEMO_API`], sends intermediate states.
 
 use std::collections::HashMap;
 use std::fmt;
