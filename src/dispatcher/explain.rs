@@ -10,16 +10,16 @@ use crate::version::{ApiVersion, VersionSource};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Responder {
-    /// The host's [`OpenApiHandler`].
+    /// The host's [`OpenApiHandler`](crate::OpenApiHandler).
     Host,
     /// The crate's built-in flow of the resolved version (v2 or v3).
     BuiltIn,
     /// A custom API the host registered in its place
-    /// ([`CustomApi::take_over_builtin`]).
+    /// ([`CustomApi::take_over_builtin`](crate::CustomApi::take_over_builtin)).
     Custom,
 }
 
-/// What [`Dispatcher::explain`] says about an app and an API.
+/// What [`Dispatcher::explain`](crate::Dispatcher::explain) says about an app and an API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Explanation {
     /// The API.

@@ -1,5 +1,5 @@
 //! Developer-server side (TCMPP's "Mini Program Login" page,
-//! https://www.tencentcloud.com/document/product/1219/67646): each call returns the page's success
+//! <https://www.tencentcloud.com/document/product/1219/67646>): each call returns the page's success
 //! answer or the platform error; the HTTP layer renders either.
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Requests and responses of the developer-server API, in the JSON form of TCMPP's
-//! "Mini Program Login" page (https://www.tencentcloud.com/document/product/1219/67646).
+//! "Mini Program Login" page (<https://www.tencentcloud.com/document/product/1219/67646>).
 //!
 //! Request fields are optional so that a missing one is answered with
 //! `10002` naming it rather than a parse error. Every response carries
