@@ -440,8 +440,9 @@ fn consent_and_custom(c: &mut Criterion) {
     g.finish();
 }
 
-/// `DISPATCH_CALLGRIND=<plain|guarded|v1|custom> DISPATCH_CALLGRIND_N=<n>`:
-/// makes `n` calls of one row's side and exits, for instruction counts
+/// `DISPATCH_CALLGRIND=<direct|plain|guarded|v1|custom> DISPATCH_CALLGRIND_N=<n>`:
+/// makes `n` calls of one row's side and exits (`direct`: row 1's
+/// baseline, `plain`: its measured side), for instruction counts
 /// under `valgrind --tool=callgrind` (BENCHMARKS.md: the difference
 /// between n = 20,000 and n = 0, divided by 20,000).
 fn callgrind_driver(which: &str) {
@@ -453,12 +454,28 @@ fn callgrind_driver(which: &str) {
     let app = AppInfo::new("wx-bench");
     let params: Value = serde_json::from_str(PAYMENT_PARAMS).unwrap();
     let rows = consent_rows(&rt, &app, &params);
+    if which == "direct" {
+        let handler = TrivialHost;
+        let params_object = params.as_object().unwrap().clone();
+        time_async(&rt, n, || async {
+            let mut reply = handler
+                .request_payment(&app, params_object.clone())
+                .await
+                .unwrap();
+            reply.insert(
+                "errMsg".into(),
+                Value::String(format!("{}:ok", "requestPayment")),
+            );
+            reply
+        });
+        return;
+    }
     let (dispatcher, api) = match which {
         "plain" => (&rows.plain, "requestPayment"),
         "guarded" => (&rows.guarded, "requestPayment"),
         "v1" => (&rows.custom, "requestPayment"),
         "custom" => (&rows.custom, "myPayment"),
-        other => panic!("DISPATCH_CALLGRIND={other}: plain, guarded, v1 or custom"),
+        other => panic!("DISPATCH_CALLGRIND={other}: direct, plain, guarded, v1 or custom"),
     };
     time_async(&rt, n, || dispatcher.invoke(&app, api, params.clone()));
 }
