@@ -404,8 +404,8 @@ fn auth_setting_values_follow_getsettings_convention() {
 }
 
 /// `check_now` answers at once what needs no prompt from a store that
-/// answers at once (the in-memory one), and leaves the rest to `check`:
-/// the same outcome either way.
+/// answers at once (the in-memory one), and leaves the rest to `check`
+/// (a store that waits: `tests/consent_sqlite.rs`).
 #[tokio::test]
 async fn check_now_answers_what_needs_no_prompt_and_leaves_the_rest_to_check() {
     let memory = Arc::new(MemoryConsentStore::new());
@@ -441,51 +441,4 @@ async fn check_now_answers_what_needs_no_prompt_and_leaves_the_rest_to_check() {
         gate.check_now("u", "", &camera),
         Some(Err(ConsentError::InvalidId { .. }))
     ));
-
-    // A store that waits answers nothing at once: `check` does it all.
-    #[derive(Debug)]
-    struct Waits(MemoryConsentStore);
-    #[async_trait::async_trait]
-    impl ConsentStore for Waits {
-        async fn get(
-            &self,
-            user: &str,
-            app: &str,
-            scope: &ScopeName,
-        ) -> Result<ConsentState, ConsentError> {
-            self.0.get(user, app, scope).await
-        }
-        async fn set(
-            &self,
-            user: &str,
-            app: &str,
-            scope: &ScopeName,
-            state: ConsentState,
-        ) -> Result<(), ConsentError> {
-            self.0.set(user, app, scope, state).await
-        }
-        async fn list(
-            &self,
-            user: &str,
-            app: &str,
-        ) -> Result<Vec<(ScopeName, ConsentState)>, ConsentError> {
-            self.0.list(user, app).await
-        }
-        async fn clear(&self, user: &str, app: &str) -> Result<usize, ConsentError> {
-            self.0.clear(user, app).await
-        }
-    }
-    let waits = Waits(MemoryConsentStore::new());
-    waits
-        .set("u", "wx", &camera, ConsentState::Granted)
-        .await
-        .unwrap();
-    let gate = ConsentGate::new(waits);
-    assert_eq!(gate.check_now("u", "wx", &camera), None);
-    let checked = gate
-        .check("u", "wx", &camera, |_| async {
-            panic!("granted: no prompt")
-        })
-        .await;
-    assert_eq!(checked, Ok(()));
 }

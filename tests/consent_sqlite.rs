@@ -402,3 +402,25 @@ fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// A store that waits (SQLite) keeps `get_now`'s default: `check_now`
+/// answers nothing at once, and `check` reads the stored answer itself.
+#[tokio::test]
+async fn a_store_that_waits_leaves_check_now_to_check() {
+    let dir = TempDir::new("check-now");
+    let store = SqliteConsentStore::open(dir.db()).await.unwrap();
+    let camera = scope("scope.camera");
+    store
+        .set("u", "wx", &camera, ConsentState::Granted)
+        .await
+        .unwrap();
+    assert_eq!(store.get_now("u", "wx", &camera), None);
+    let gate = ConsentGate::new(store);
+    assert_eq!(gate.check_now("u", "wx", &camera), None);
+    let checked = gate
+        .check("u", "wx", &camera, |_| async {
+            panic!("granted: no prompt")
+        })
+        .await;
+    assert_eq!(checked, Ok(()));
+}
